@@ -1,0 +1,39 @@
+// The llamats command line: a thin layer over the library packages. Each command lives in
+// its own module under commands/ and is registered in commands/index.ts.
+// Conventions: data on stdout, logs and progress on stderr; exit 0 on success, 2 on bad
+// input (a LlamatsError: one line, no stack), 1 on anything else.
+
+import { Command } from "commander";
+import { LlamatsError } from "@llamats/tensor";
+import { registerCommands } from "./commands/index.js";
+
+export async function main(argv: string[]): Promise<number> {
+  const program = new Command();
+  program
+    .name("llamats")
+    .description("Pure-TypeScript engine for LLaMA-family models (Chinese LLaMA / Alpaca first).")
+    .version("0.1.0")
+    .showHelpAfterError()
+    .exitOverride();
+  registerCommands(program);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  const e = err as { code?: string; exitCode?: number };
+  if (typeof e?.code === "string" && e.code.startsWith("commander.")) {
+    // --help and --version exit 0; usage errors (already printed by commander) exit 2.
+    return e.code === "commander.helpDisplayed" || e.code === "commander.version" || e.code === "commander.help" ? 0 : 2;
+  }
+  if (err instanceof LlamatsError) {
+    process.stderr.write(`llamats: ${err.message}\n`);
+    return 2;
+  }
+  process.stderr.write(`llamats: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return 1;
+}

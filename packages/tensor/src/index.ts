@@ -1,0 +1,4 @@
+export * from "./f16.js";
+export * from "./ggml.js";
+export * from "./errors.js";
+export type * from "./backend.js";
