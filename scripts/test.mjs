@@ -1,11 +1,21 @@
 #!/usr/bin/env node
 // `npm test`: every package's mocha suite in one run (see .mocharc.cjs).
-// Extra arguments pass through to mocha, e.g. `npm test -- packages/tensor/test/f16.test.ts`.
+// `npm test -- packages/quant packages/tensor/test/f16.test.ts` runs only those packages /
+// files; other arguments (e.g. --grep X) pass through to mocha.
 import { spawnSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 
 const require = createRequire(import.meta.url);
 const mochaBin = require.resolve("mocha/bin/mocha.js");
-const args = process.argv.slice(2);
-const r = spawnSync(process.execPath, [mochaBin, ...args], { stdio: "inherit" });
+const specs = [];
+const rest = [];
+for (const a of process.argv.slice(2)) {
+  if (!a.startsWith("-") && existsSync(a)) {
+    specs.push(statSync(a).isDirectory() ? `${a.replace(/\/$/, "")}/test/**/*.test.ts` : a);
+  } else rest.push(a);
+}
+const env = { ...process.env };
+if (specs.length) env.LLAMATS_SPEC = specs.join(",");
+const r = spawnSync(process.execPath, [mochaBin, ...rest], { stdio: "inherit", env });
 process.exit(r.status ?? 1);
