@@ -1,4 +1,5 @@
 export * from "./f16.js";
 export * from "./ggml.js";
 export * from "./errors.js";
+export * from "./tensor.js";
 export type * from "./backend.js";
