@@ -1,1 +1,2 @@
-export {};
+export * from "./sampling/index.js";
+export * from "./templates.js";

@@ -1,0 +1,3 @@
+export * from "./rng.js";
+export * from "./steps.js";
+export * from "./sampler.js";
