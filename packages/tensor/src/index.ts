@@ -3,3 +3,4 @@ export * from "./ggml.js";
 export * from "./errors.js";
 export * from "./tensor.js";
 export type * from "./backend.js";
+export * from "./reference/index.js";

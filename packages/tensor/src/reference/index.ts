@@ -1,0 +1,3 @@
+export { ReferenceBackend, type ReferenceBackendOptions, type TypeKernels } from "./backend.js";
+export { decodeRowF32, decodeRowF16, decodeRowBF16, floatRowDecoders } from "./rows.js";
+export { ropeTables } from "./rope.js";
