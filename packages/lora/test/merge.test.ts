@@ -1,0 +1,80 @@
+import { expect } from "chai";
+import fc from "fast-check";
+import { f16ToF32, f32ToF16, encodeF16, LlamatsError } from "@llamats/tensor";
+import { randomNormal } from "@llamats/testkit";
+import { loraDelta, mergeTensor } from "@llamats/lora";
+
+/** B @ A in float64, for comparison. */
+function delta64(b: Float32Array, a: Float32Array, out: number, r: number, inDim: number): Float64Array {
+  const d = new Float64Array(out * inDim);
+  for (let i = 0; i < out; i++) for (let k = 0; k < r; k++) for (let j = 0; j < inDim; j++) d[i * inDim + j] += b[i * r + k] * a[k * inDim + j];
+  return d;
+}
+
+describe("lora merge core", () => {
+  it("loraDelta of a hand-made rank-2 pair", () => {
+    // B (2, 2) = [[1, 2], [3, 4]], A (2, 3) = [[1, 0, -1], [0.5, 2, 0]]
+    const d = loraDelta({ a: new Float32Array([1, 0, -1, 0.5, 2, 0]), b: new Float32Array([1, 2, 3, 4]), r: 2, scale: 1 }, 2, 3);
+    expect(Array.from(d)).to.deep.equal([2, 4, -1, 5, 8, -3]);
+  });
+
+  it("loraDelta is within float32 rounding of the float64 product (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }), fc.integer(), (r, out, inDim, seed) => {
+        const a = randomNormal(r * inDim, seed);
+        const b = randomNormal(out * r, seed + 1);
+        const d = loraDelta({ a, b, r, scale: 1 }, out, inDim);
+        const ref = delta64(b, a, out, r, inDim);
+        for (let i = 0; i < d.length; i++) {
+          let mag = 0;
+          const row = Math.floor(i / inDim), col = i % inDim;
+          for (let k = 0; k < r; k++) mag += Math.abs(b[row * r + k] * a[k * inDim + col]);
+          expect(Math.abs(d[i] - ref[i])).to.be.at.most(r * 1.2e-7 * mag + 1e-30);
+        }
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it("mergeTensor rounds to f16 once per LoRA, in order", () => {
+    const rows = 5, cols = 7, r = 3;
+    const w = randomNormal(rows * cols, 11, 0.5);
+    const base = encodeF16(w);
+    const l1 = { a: randomNormal(r * cols, 12, 0.1), b: randomNormal(rows * r, 13, 0.1), r, scale: 4 };
+    const l2 = { a: randomNormal(r * cols, 14, 0.1), b: randomNormal(rows * r, 15, 0.1), r, scale: 2 };
+    const got = mergeTensor(base, rows, cols, [l1, l2]).f16;
+    const d1 = loraDelta(l1, rows, cols), d2 = loraDelta(l2, rows, cols);
+    for (let i = 0; i < rows * cols; i++) {
+      const s1 = f32ToF16(Math.fround(f16ToF32(base[i]) + Math.fround(d1[i] * 4)));
+      const s2 = f32ToF16(Math.fround(f16ToF32(s1) + Math.fround(d2[i] * 2)));
+      expect(got[i]).to.equal(s2);
+    }
+  });
+
+  it("mergeTensor with fan_in_fan_out adds the transposed delta", () => {
+    // base stored (in=3, out=2); delta = B (2, r) @ A (r, 3) is (2, 3) -> transposed (3, 2)
+    const a = new Float32Array([1, 2, 3]), b = new Float32Array([1, -1]);
+    const base = new Float32Array(6);
+    const got = mergeTensor(base, 3, 2, [{ a, b, r: 1, scale: 1, fanInFanOut: true }]).f16;
+    expect(Array.from(got, f16ToF32)).to.deep.equal([1, -1, 2, -2, 3, -3]);
+  });
+
+  it("mergeTensor counts changed elements and leaves zero deltas bit-identical", () => {
+    const base = encodeF16(randomNormal(12, 3));
+    const res = mergeTensor(base, 3, 4, [{ a: new Float32Array(8), b: new Float32Array(6), r: 2, scale: 4 }]);
+    expect(Array.from(res.f16)).to.deep.equal(Array.from(base));
+    expect(res.changed).to.deep.equal([0]);
+  });
+
+  it("mergeTensor rejects a delta that overflows f16 or is NaN", () => {
+    const base = new Float32Array(4);
+    const big = { a: new Float32Array([1e5, 1e5]), b: new Float32Array([1, 1]), r: 1, scale: 1 };
+    expect(() => mergeTensor(base, 2, 2, [big], "w")).to.throw(LlamatsError, /w: LoRA 1 .*Inf/);
+    const nan = { a: new Float32Array([NaN, 0]), b: new Float32Array([0, 1]), r: 1, scale: 1 };
+    expect(() => mergeTensor(base, 2, 2, [nan], "w")).to.throw(LlamatsError, /NaN/);
+  });
+
+  it("mergeTensor rejects factor sizes that do not fit the weight", () => {
+    expect(() => mergeTensor(new Float32Array(4), 2, 2, [{ a: new Float32Array(3), b: new Float32Array(2), r: 1, scale: 1 }])).to.throw(LlamatsError, /lora_A/);
+  });
+});

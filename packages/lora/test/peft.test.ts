@@ -1,0 +1,60 @@
+import { expect } from "chai";
+import { AdapterError, parseAdapterConfig, parsePeftKey, planAdapter } from "@llamats/lora";
+
+const good = {
+  fan_in_fan_out: false, lora_alpha: 32.0, modules_to_save: ["embed_tokens", "lm_head"], peft_type: "LORA", r: 8,
+  target_modules: ["q_proj", "v_proj"], bias: "none",
+};
+
+describe("PEFT adapter config and keys", () => {
+  it("parses the Chinese-LLaMA adapter_config.json fields", () => {
+    const c = parseAdapterConfig(JSON.stringify(good), "a.json");
+    expect(c).to.include({ r: 8, loraAlpha: 32, scale: 4, fanInFanOut: false, peftType: "LORA" });
+    expect(c.targetModules).to.deep.equal(["q_proj", "v_proj"]);
+    expect(c.modulesToSave).to.deep.equal(["embed_tokens", "lm_head"]);
+  });
+
+  for (const [field, value, re] of [
+    ["r", 0, /"r" must be a positive integer/],
+    ["r", 2.5, /"r"/],
+    ["lora_alpha", "x", /lora_alpha/],
+    ["target_modules", [], /target_modules/],
+    ["peft_type", "PREFIX_TUNING", /only LORA/],
+    ["fan_in_fan_out", "yes", /fan_in_fan_out/],
+  ] as const) {
+    it(`rejects ${field} = ${JSON.stringify(value)}`, () => {
+      expect(() => parseAdapterConfig(JSON.stringify({ ...good, [field]: value }), "a.json")).to.throw(AdapterError, re);
+    });
+  }
+  it("rejects malformed JSON naming the file", () => {
+    expect(() => parseAdapterConfig("{", "x/adapter_config.json")).to.throw(AdapterError, /x\/adapter_config.json: not valid JSON/);
+  });
+
+  it("parses LoRA and modules_to_save keys", () => {
+    expect(parsePeftKey("base_model.model.model.layers.12.self_attn.q_proj.lora_A.weight")).to.deep.equal({
+      kind: "lora_A", baseKey: "model.layers.12.self_attn.q_proj.weight", module: "q_proj",
+    });
+    expect(parsePeftKey("base_model.model.model.layers.0.mlp.down_proj.lora_B.default.weight")).to.deep.equal({
+      kind: "lora_B", baseKey: "model.layers.0.mlp.down_proj.weight", module: "down_proj",
+    });
+    expect(parsePeftKey("base_model.model.model.embed_tokens.weight")).to.deep.equal({
+      kind: "full", baseKey: "model.embed_tokens.weight", module: "embed_tokens",
+    });
+    expect(parsePeftKey("base_model.model.lm_head.modules_to_save.default.weight")).to.deep.equal({
+      kind: "full", baseKey: "lm_head.weight", module: "lm_head",
+    });
+    expect(parsePeftKey("model.layers.0.q_proj.weight")).to.equal(undefined);
+  });
+
+  it("groups keys into pairs and full tensors, and rejects an unpaired factor", () => {
+    const p = planAdapter([
+      "base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight",
+      "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight",
+      "base_model.model.lm_head.weight",
+    ], "ad");
+    expect([...p.pairs.keys()]).to.deep.equal(["model.layers.0.self_attn.q_proj.weight"]);
+    expect([...p.full.keys()]).to.deep.equal(["lm_head.weight"]);
+    expect(() => planAdapter(["base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"], "ad")).to.throw(AdapterError, /no matching lora_B/);
+    expect(() => planAdapter(["foo.weight"], "ad")).to.throw(AdapterError, /not a PEFT key/);
+  });
+});
