@@ -1,2 +1,6 @@
 export * from "./sampling/index.js";
 export * from "./templates.js";
+export * from "./synth/index.js";
+export * from "./stop.js";
+export * from "./generate.js";
+export * from "./backends.js";

@@ -1,0 +1,70 @@
+// Backend selection: the seam between the engine and the compute backends.
+// - "ts": the plain-TypeScript ReferenceBackend with @llamats/quant's quantised kernels.
+// - "wasm": WebAssembly SIMD kernels on worker_threads from @llamats/workers, loaded by
+//   dynamic import so the engine still runs where that package is absent or unfinished.
+// - "auto": "wasm" when it loads, otherwise "ts".
+// - "gpu": not available yet (a clear LlamatsError).
+// To plug a faster backend in, extend `loadWorkersBackend` below; nothing else changes.
+
+import { LlamatsError, ReferenceBackend, type Backend, type TypeKernels } from "@llamats/tensor";
+import * as quant from "@llamats/quant";
+
+export type BackendName = "ts" | "wasm" | "gpu" | "auto";
+export const BACKEND_NAMES: readonly BackendName[] = ["ts", "wasm", "gpu", "auto"];
+
+export interface BackendOptions {
+  /** Worker threads for "wasm"/"auto" (default: the number of cores). */
+  readonly threads?: number;
+}
+
+export function isBackendName(s: string): s is BackendName {
+  return (BACKEND_NAMES as readonly string[]).includes(s);
+}
+
+/** The reference backend with every quantised kernel the quant package exports. */
+export function createReferenceBackend(): ReferenceBackend {
+  const kernels = (quant as Record<string, unknown>).quantKernels as Partial<Record<number, TypeKernels>> | undefined;
+  return new ReferenceBackend({ kernels: kernels ?? {} });
+}
+
+export async function createBackend(name: BackendName | string = "auto", opts: BackendOptions = {}): Promise<Backend> {
+  if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1)) {
+    throw new LlamatsError(`--threads ${opts.threads}: want a positive integer`);
+  }
+  switch (name) {
+    case "ts":
+      return createReferenceBackend();
+    case "wasm": {
+      const b = await loadWorkersBackend(opts);
+      if (!b.backend) throw new LlamatsError(`backend "wasm" is not available: ${b.reason}`);
+      return b.backend;
+    }
+    case "auto": {
+      const b = await loadWorkersBackend(opts);
+      return b.backend ?? createReferenceBackend();
+    }
+    case "gpu":
+      throw new LlamatsError('backend "gpu" is not available in this build (use --backend ts or wasm)');
+    default:
+      throw new LlamatsError(`unknown backend "${name}" (want ${BACKEND_NAMES.join(", ")})`);
+  }
+}
+
+/**
+ * The WebAssembly/worker_threads backend, if @llamats/workers provides one. It may export
+ * `createWorkerBackend({threads}) => Backend | Promise<Backend>` (preferred) or a
+ * `WorkerBackend` class taking `{threads}`.
+ */
+async function loadWorkersBackend(opts: BackendOptions): Promise<{ backend?: Backend; reason: string }> {
+  let mod: Record<string, unknown>;
+  try {
+    mod = (await import("@llamats/workers")) as Record<string, unknown>;
+  } catch (err) {
+    return { reason: `@llamats/workers failed to load (${(err as Error).message})` };
+  }
+  const factory = mod.createWorkerBackend as ((o: BackendOptions) => Backend | Promise<Backend>) | undefined;
+  if (typeof factory === "function") return { backend: await factory({ threads: opts.threads }), reason: "" };
+  const Ctor = mod.WorkerBackend as (new (o: BackendOptions) => Backend) | undefined;
+  if (typeof Ctor === "function") return { backend: new Ctor({ threads: opts.threads }), reason: "" };
+  return { reason: "@llamats/workers does not export a backend yet" };
+}

@@ -1,0 +1,159 @@
+// The streaming generation loop, written against two small interfaces so it can be tested
+// without a model file: a text codec (the tokenizer) and a logits runner (forward pass + KV
+// cache). Prefill evaluates the prompt in one batched call, then one token per step; every
+// step yields to the event loop, so an AbortSignal (or Ctrl-C) is seen between tokens.
+// Pieces come from a streaming decoder (never half a UTF-8 character) through the stop-string
+// matcher (never a part of a stop string).
+
+import { LlamatsError } from "@llamats/tensor";
+import { Sampler, type SamplingOptions } from "./sampling/index.js";
+import { StopStringMatcher } from "./stop.js";
+
+export interface StreamDecoder {
+  /** Text that became complete with this id (may be ""). */
+  push(id: number): string;
+  /** End of stream: what is left (incomplete UTF-8 as U+FFFD). */
+  flush(): string;
+}
+
+export interface TextCodec {
+  readonly bosId: number;
+  readonly eosId: number;
+  encode(text: string, opts: { bos: boolean }): number[];
+  decode(ids: readonly number[]): string;
+  streamDecoder(): StreamDecoder;
+}
+
+export interface LogitsRunner {
+  readonly vocabSize: number;
+  /** KV cache capacity in tokens. */
+  readonly nCtx: number;
+  /** Evaluate tokens at positions pos.. (KV rows pos.. are overwritten); logits (vocab,) of the last one, a copy. */
+  evalLast(tokens: readonly number[], pos: number): Float32Array;
+}
+
+export interface GenerateOptions extends SamplingOptions {
+  /** New tokens at most (default 400, inference_hf.py's max_new_tokens). */
+  readonly maxTokens?: number;
+  /** Generation ends before the first occurrence of any of these strings. */
+  readonly stop?: readonly string[];
+  readonly signal?: AbortSignal;
+  /** Prepend BOS to the prompt (default true, as SentencePiece-LLaMA models expect). */
+  readonly bos?: boolean;
+  /** Pass prompt ids instead of text (prompt then ignored). */
+  readonly promptIds?: readonly number[];
+}
+
+export type StopReason = "eos" | "max-tokens" | "stop-string" | "context-full" | "aborted";
+
+export interface GenerationStats {
+  promptTokens: number;
+  /** Prompt tokens actually evaluated (the rest reused from the KV cache). */
+  promptTokensEvaluated: number;
+  promptMs: number;
+  generatedTokens: number;
+  generateMs: number;
+  /** Tokens per second; NaN when no time was measured. */
+  promptTokPerSec: number;
+  genTokPerSec: number;
+  stopReason: StopReason;
+  /** Every id of the sequence (prompt + generated), EOS excluded. */
+  ids: number[];
+}
+
+export const DEFAULT_MAX_TOKENS = 400;
+
+/**
+ * Tokens already in the KV cache (`cached`) are reused for the longest common prefix with the
+ * new prompt; at least the last prompt token is always evaluated (its logits are needed).
+ */
+export function reusablePrefix(cached: readonly number[], prompt: readonly number[]): number {
+  let n = 0;
+  const max = Math.min(cached.length, prompt.length - 1);
+  while (n < max && cached[n] === prompt[n]) n++;
+  return n;
+}
+
+export interface GenerationSession {
+  /** Ids currently in the KV cache, in order. Updated as generation proceeds. */
+  cached: number[];
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export async function* generateText(
+  codec: TextCodec,
+  runner: LogitsRunner,
+  session: GenerationSession,
+  prompt: string,
+  opts: GenerateOptions,
+  statsOut: (s: GenerationStats) => void,
+): AsyncGenerator<string, void, undefined> {
+  const maxTokens = opts.maxTokens ?? DEFAULT_MAX_TOKENS;
+  if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new LlamatsError(`max tokens ${maxTokens}: want an integer >= 0`);
+  const sampler = new Sampler(opts);
+  const ids = opts.promptIds ? [...opts.promptIds] : codec.encode(prompt, { bos: opts.bos ?? true });
+  if (ids.length === 0) throw new LlamatsError("empty prompt: nothing to condition on (use bos: true)");
+  if (ids.length >= runner.nCtx) throw new LlamatsError(`prompt of ${ids.length} tokens does not fit the context of ${runner.nCtx}`);
+  const stats: GenerationStats = {
+    promptTokens: ids.length, promptTokensEvaluated: 0, promptMs: 0, generatedTokens: 0, generateMs: 0,
+    promptTokPerSec: NaN, genTokPerSec: NaN, stopReason: "max-tokens", ids,
+  };
+  const finish = (reason: StopReason): void => {
+    stats.stopReason = reason;
+    stats.promptTokPerSec = stats.promptMs > 0 ? (stats.promptTokensEvaluated * 1000) / stats.promptMs : NaN;
+    stats.genTokPerSec = stats.generateMs > 0 ? (stats.generatedTokens * 1000) / stats.generateMs : NaN;
+    statsOut(stats);
+  };
+  if (opts.signal?.aborted) return finish("aborted");
+
+  const reuse = reusablePrefix(session.cached, ids);
+  session.cached = ids.slice(0, reuse); // rows past `reuse` are stale and get overwritten
+  let t = performance.now();
+  let logits = runner.evalLast(ids.slice(reuse), reuse);
+  session.cached = ids.slice();
+  stats.promptTokensEvaluated = ids.length - reuse;
+  stats.promptMs = performance.now() - t;
+
+  const decoder = codec.streamDecoder();
+  const stops = new StopStringMatcher(opts.stop ?? []);
+  let reason: StopReason = "max-tokens";
+  t = performance.now();
+  try {
+    for (let i = 0; i < maxTokens; i++) {
+      if (opts.signal?.aborted) {
+        reason = "aborted";
+        break;
+      }
+      const id = sampler.sample(logits, ids);
+      if (id === codec.eosId) {
+        reason = "eos";
+        break;
+      }
+      ids.push(id);
+      stats.generatedTokens++;
+      const text = stops.push(decoder.push(id));
+      if (stops.isStopped) {
+        reason = "stop-string";
+        if (text) yield text;
+        break;
+      }
+      if (text) yield text;
+      if (i + 1 === maxTokens) break; // no need to evaluate a token nobody samples from
+      if (ids.length >= runner.nCtx) {
+        reason = "context-full";
+        break;
+      }
+      logits = runner.evalLast([id], ids.length - 1);
+      session.cached.push(id);
+      await tick();
+    }
+    if (!stops.isStopped) {
+      const rest = stops.push(decoder.flush()) + stops.flush();
+      if (rest) yield rest;
+    }
+  } finally {
+    stats.generateMs = performance.now() - t;
+    finish(reason);
+  }
+}

@@ -1,0 +1,85 @@
+// Seeded weights for the synthetic models, generated tensor by tensor and row chunk by row
+// chunk (a 7B model never sits in memory; the largest buffer is one tensor's output bytes).
+// Each tensor has its own PRNG stream seeded from (seed, tensor name), so a tensor's values
+// do not depend on the order or the chunking in which tensors are produced.
+// Values are uniform in [-a, a) with a = std * sqrt(3) (the std asked for, cheaper than
+// Gaussian draws). Norm weights are 1. The output head uses a larger std than the other
+// linears so next-token distributions are peaked rather than flat, and its rows for <unk>,
+// <s>, </s> and the 256 byte pieces are zero: random weights then rarely pick a control
+// or a lone byte token, and the demo prints readable pieces.
+
+import type { SynthShape } from "./shapes.js";
+
+export interface SynthTensorSpec {
+  readonly name: string;
+  /** (rows, cols) for matrices, (n) for norms. */
+  readonly shape: readonly number[];
+  /** Standard deviation of the values; 0 means the tensor is all ones (norm weights). */
+  readonly std: number;
+  /** Rows [0, zeroRows) are zero (output head: control and byte tokens). */
+  readonly zeroRows?: number;
+}
+
+const LINEAR_STD = 0.02;
+const EMBED_STD = 0.02;
+
+export function synthTensorSpecs(s: SynthShape): SynthTensorSpec[] {
+  const headDim = s.dim / s.nHeads;
+  const kvDim = headDim * s.nKvHeads;
+  const specs: SynthTensorSpec[] = [{ name: "token_embd.weight", shape: [s.vocabSize, s.dim], std: EMBED_STD }];
+  for (let l = 0; l < s.nLayers; l++) {
+    const p = `blk.${l}.`;
+    specs.push(
+      { name: p + "attn_norm.weight", shape: [s.dim], std: 0 },
+      { name: p + "attn_q.weight", shape: [s.dim, s.dim], std: LINEAR_STD },
+      { name: p + "attn_k.weight", shape: [kvDim, s.dim], std: LINEAR_STD },
+      { name: p + "attn_v.weight", shape: [kvDim, s.dim], std: LINEAR_STD },
+      { name: p + "attn_output.weight", shape: [s.dim, s.dim], std: LINEAR_STD },
+      { name: p + "ffn_norm.weight", shape: [s.dim], std: 0 },
+      { name: p + "ffn_gate.weight", shape: [s.ffnDim, s.dim], std: LINEAR_STD },
+      { name: p + "ffn_down.weight", shape: [s.dim, s.ffnDim], std: LINEAR_STD },
+      { name: p + "ffn_up.weight", shape: [s.ffnDim, s.dim], std: LINEAR_STD },
+    );
+  }
+  specs.push(
+    { name: "output_norm.weight", shape: [s.dim], std: 0 },
+    // logit std ~ 2 for a unit-RMS hidden state
+    { name: "output.weight", shape: [s.vocabSize, s.dim], std: 2 / Math.sqrt(s.dim), zeroRows: 259 },
+  );
+  return specs;
+}
+
+/** FNV-1a over the name, mixed with the seed: the tensor's own PRNG seed. */
+export function tensorSeed(seed: number, name: string): number {
+  let h = 0x811c9dc5 ^ (seed >>> 0);
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  h ^= Math.floor(seed / 4294967296);
+  return Math.imul(h ^ (h >>> 15), 0x2c1b3c6d) >>> 0;
+}
+
+/** A row-chunk generator for one tensor: call it with consecutive row ranges. */
+export function tensorRowGenerator(spec: SynthTensorSpec, seed: number): (out: Float32Array, row0: number, nRows: number) => void {
+  const cols = spec.shape.length === 1 ? spec.shape[0] : spec.shape[1];
+  let state = tensorSeed(seed, spec.name);
+  const a = spec.std * Math.sqrt(3);
+  const zeroRows = spec.zeroRows ?? 0;
+  return (out, row0, nRows) => {
+    for (let r = 0; r < nRows; r++) {
+      const base = r * cols;
+      const zero = row0 + r < zeroRows;
+      for (let c = 0; c < cols; c++) {
+        if (spec.std === 0) {
+          out[base + c] = 1;
+          continue;
+        }
+        // mulberry32, inlined: the hot loop of a 7B synth (6.7 G values)
+        state = (state + 0x6d2b79f5) | 0;
+        let t = state;
+        t = Math.imul(t ^ (t >>> 15), t | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+        out[base + c] = zero ? 0 : (2 * u - 1) * a;
+      }
+    }
+  };
+}
