@@ -1,1 +1,9 @@
-export {};
+// @llamats/tokenizer: SentencePiece ModelProto codec, BPE tokenizer, vocabulary expansion.
+export * from "./proto/model-proto.js";
+export * from "./proto/specs.js";
+export { Vocab, type VocabInit, type NormalizerFlags } from "./vocab.js";
+export { Tokenizer, type EncodeOptions } from "./tokenizer.js";
+export { StreamingDecoder } from "./decode.js";
+export { ggufTokenizerMetadata, vocabFromGgufMetadata, type GgufTokenizerMetadata } from "./gguf-metadata.js";
+export { decodeUtf8Sp } from "./utf8.js";
+export { SPACE_SYMBOL } from "./normalize.js";
