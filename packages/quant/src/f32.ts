@@ -1,0 +1,48 @@
+// float32 arithmetic as C does it. JavaScript computes in float64; rounding the result of
+// every single +, -, *, / or sqrt to float32 with Math.fround gives exactly the float32
+// result (float64 has more than 2*24+2 bits, so the double rounding is harmless). The
+// integer conversions below mirror the three ways ggml turns a float into an integer.
+
+export const fround = Math.fround;
+
+/** C's `(int)` / `(int8_t)` of a float on x86-64 (cvttss2si): truncation toward zero;
+ *  NaN and values outside int32 give INT32_MIN ("integer indefinite"). */
+export function truncToInt32C(v: number): number {
+  return v > -2147483649 && v < 2147483648 ? Math.trunc(v) | 0 : -2147483648;
+}
+
+/** `(int8_t)v`: truncation toward zero, then the low 8 bits as a signed value. */
+export function truncToInt8C(v: number): number {
+  return (truncToInt32C(v) << 24) >> 24;
+}
+
+/** `(uint8_t)v` as gcc emits it on x86-64 (truncate to int32, keep the low 8 bits). */
+export function truncToUint8C(v: number): number {
+  return truncToInt32C(v) & 0xff;
+}
+
+/** C `roundf`: round half away from zero (x is a float32 value, so |x| + 0.5 is exact). */
+export function roundHalfAway(x: number): number {
+  return x < 0 ? -Math.floor(-x + 0.5) : Math.floor(x + 0.5);
+}
+
+/** ggml's nearest_int: adds 1.5 * 2^23 in float32 and reads the mantissa, i.e. round half
+ *  to even, valid for |v| <= 4194303. */
+export function nearestInt(v: number): number {
+  return fround(v + 12582912) - 12582912;
+}
+
+/** Little-endian f16 bits at bytes[o]. */
+export function readU16(bytes: Uint8Array, o: number): number {
+  return bytes[o] | (bytes[o + 1] << 8);
+}
+
+export function writeU16(bytes: Uint8Array, o: number, v: number): void {
+  bytes[o] = v & 0xff;
+  bytes[o + 1] = (v >>> 8) & 0xff;
+}
+
+/** int8 at bytes[o]. */
+export function readI8(bytes: Uint8Array, o: number): number {
+  return (bytes[o] << 24) >> 24;
+}
