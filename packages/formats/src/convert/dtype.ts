@@ -1,0 +1,78 @@
+// Converting a tensor's bytes from one ggml type to another: F32/F16/BF16 through the
+// @llamats/tensor codecs, quantised types through @llamats/quant's quantizeRows /
+// dequantizeRows (looked up at run time, so this package works before they land).
+// Same type in and out returns the bytes untouched.
+
+import {
+  GGMLType, LlamatsError, decodeBf16, decodeF16, encodeBf16, encodeF16, ggmlTypeInfo,
+} from "@llamats/tensor";
+import * as quant from "@llamats/quant";
+
+type QuantizeRows = (type: number, src: Float32Array, rows: number, cols: number) => Uint8Array;
+type DequantizeRows = (type: number, bytes: Uint8Array, rows: number, cols: number) => Float32Array;
+
+function quantFn<T>(name: string): T | undefined {
+  const f = (quant as Record<string, unknown>)[name];
+  return typeof f === "function" ? (f as T) : undefined;
+}
+
+/** (rows, cols) of a tensor as ggml sees it: cols = innermost dim, rows = the rest. */
+export function rowsCols(shape: readonly number[]): [number, number] {
+  if (shape.length === 0) return [1, 1];
+  const cols = shape[shape.length - 1];
+  return [shape.slice(0, -1).reduce((a, d) => a * d, 1), cols];
+}
+
+function u16view(bytes: Uint8Array): Uint16Array {
+  if (bytes.byteOffset % 2 === 0) return new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2);
+  return new Uint16Array(bytes.slice().buffer);
+}
+
+/** Decode any float or quantised tensor to float32. */
+export function toFloat32(bytes: Uint8Array, type: number, shape: readonly number[]): Float32Array {
+  const [rows, cols] = rowsCols(shape);
+  switch (type) {
+    case GGMLType.F32:
+      return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4) : new Float32Array(bytes.slice().buffer);
+    case GGMLType.F16: return decodeF16(u16view(bytes));
+    case GGMLType.BF16: return decodeBf16(u16view(bytes));
+    default: {
+      const info = ggmlTypeInfo(type);
+      const deq = quantFn<DequantizeRows>("dequantizeRows");
+      if (!info?.quantized || !deq) throw new LlamatsError(`cannot convert tensors of type ${info?.name ?? type} to float`);
+      return deq(type, bytes, rows, cols);
+    }
+  }
+}
+
+/** Encode float32 values as `type`. */
+export function fromFloat32(values: Float32Array, type: number, shape: readonly number[]): Uint8Array {
+  const [rows, cols] = rowsCols(shape);
+  switch (type) {
+    case GGMLType.F32: return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+    case GGMLType.F16: return new Uint8Array(encodeF16(values).buffer);
+    case GGMLType.BF16: return new Uint8Array(encodeBf16(values).buffer);
+    default: {
+      const info = ggmlTypeInfo(type);
+      const q = quantFn<QuantizeRows>("quantizeRows");
+      if (!info?.quantized || !q) throw new LlamatsError(`cannot convert tensors to type ${info?.name ?? type}`);
+      if (cols % info.blockSize !== 0) throw new LlamatsError(`rows of ${cols} elements cannot be quantised to ${info.name} (block ${info.blockSize})`);
+      return q(type, values, rows, cols);
+    }
+  }
+}
+
+/** Bytes of a tensor converted from one ggml type to another (identity when equal). */
+export function convertTensorBytes(bytes: Uint8Array, from: number, to: number, shape: readonly number[]): Uint8Array {
+  if (from === to) return bytes;
+  return fromFloat32(toFloat32(bytes, from, shape), to, shape);
+}
+
+/** Bytes a tensor of this shape takes as `type`. */
+export function tensorBytes(type: number, shape: readonly number[]): number {
+  const info = ggmlTypeInfo(type);
+  if (!info) throw new LlamatsError(`unknown ggml type ${type}`);
+  const [rows, cols] = rowsCols(shape);
+  if (cols % info.blockSize !== 0) throw new LlamatsError(`rows of ${cols} elements cannot be stored as ${info.name} (block ${info.blockSize})`);
+  return rows * (cols / info.blockSize) * info.bytesPerBlock;
+}

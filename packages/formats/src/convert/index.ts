@@ -1,0 +1,6 @@
+export { convertTensorBytes, toFloat32, fromFloat32, tensorBytes, rowsCols } from "./dtype.js";
+export { llamaHParamKv, tokenizerKv, loadModelProto, llamaFileType, type TokenizerInput } from "./metadata.js";
+export { writeGgufFromSource, dtypePolicy, type WriteGgufFromSourceOptions, type WrittenGguf } from "./to-gguf.js";
+export {
+  writeSafetensorsFromSource, writeHfFromSource, hfConfig, hparamMetadata, type WriteSafetensorsFromSourceOptions,
+} from "./to-safetensors.js";

@@ -1,0 +1,114 @@
+// Model writers to safetensors:
+// - writeSafetensorsFromSource: one file, canonical (GGUF) names and layout, hyper-parameters
+//   in __metadata__ as "llama.*" strings (read back by openModelSource).
+// - writeHfFromSource: a Hugging Face folder (config.json, model.safetensors with HF names,
+//   Q/K permuted back to rotate-half, tokenizer.model copied), written into OUT.tmp-<pid>
+//   and renamed onto OUT when complete.
+
+import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { GGMLType, LlamatsError, ggmlTypeInfo, type ProgressCallback } from "@llamats/tensor";
+import { hfFromCanonical, qkKind } from "../names.js";
+import { permuteQkRows } from "../permute.js";
+import { safetensorsDtypeOfGgml, writeSafetensors, type SafetensorsWriteTensor } from "../safetensors.js";
+import type { LlamaHParams, ModelSource, SourceTensor } from "../source/types.js";
+import { convertTensorBytes } from "./dtype.js";
+
+export interface WriteSafetensorsFromSourceOptions {
+  typeFor?(t: SourceTensor): GGMLType;
+  onProgress?: ProgressCallback;
+}
+
+function plan(source: ModelSource, opts: WriteSafetensorsFromSourceOptions, nameOf: (t: SourceTensor) => string | undefined) {
+  return source.tensors.flatMap((t) => {
+    const name = nameOf(t);
+    if (!name) return [];
+    const type = opts.typeFor?.(t) ?? t.type;
+    const dtype = safetensorsDtypeOfGgml(type);
+    if (!dtype) {
+      throw new LlamatsError(`tensor ${t.name}: ${ggmlTypeInfo(type)?.name ?? type} cannot be stored in safetensors (choose --dtype f32, f16 or bf16)`);
+    }
+    return [{ t, name, type, dtype }];
+  });
+}
+
+function progress(cb: ProgressCallback | undefined) {
+  return cb ? (done: number, total: number, label: string) => cb({ done, total, unit: "bytes", label }) : undefined;
+}
+
+export function hparamMetadata(hp: LlamaHParams): Record<string, string> {
+  const keys: [keyof LlamaHParams, string][] = [
+    ["vocabSize", "vocab_size"], ["contextLength", "context_length"], ["embeddingLength", "embedding_length"],
+    ["blockCount", "block_count"], ["feedForwardLength", "feed_forward_length"], ["headCount", "attention.head_count"],
+    ["headCountKv", "attention.head_count_kv"], ["rmsEps", "attention.layer_norm_rms_epsilon"],
+    ["ropeFreqBase", "rope.freq_base"], ["ropeDimensionCount", "rope.dimension_count"],
+  ];
+  const md: Record<string, string> = { format: "llamats", "general.architecture": "llama" };
+  for (const [f, k] of keys) if (hp[f] !== undefined) md[`llama.${k}`] = String(hp[f]);
+  return md;
+}
+
+export function writeSafetensorsFromSource(source: ModelSource, outPath: string, opts: WriteSafetensorsFromSourceOptions = {}): number {
+  const items = plan(source, opts, (t) => t.name);
+  const tensors: SafetensorsWriteTensor[] = items.map(({ t, type, dtype }) => ({
+    name: t.name, dtype, shape: t.shape,
+    data: () => convertTensorBytes(source.read(t.name), t.type, type, t.shape),
+  }));
+  return writeSafetensors(outPath, tensors, hparamMetadata(source.config), progress(opts.onProgress));
+}
+
+/** config.json for a LLaMA in HF layout. */
+export function hfConfig(hp: LlamaHParams, torchDtype: string): Record<string, unknown> {
+  return {
+    architectures: ["LlamaForCausalLM"],
+    bos_token_id: 1,
+    eos_token_id: 2,
+    hidden_act: "silu",
+    hidden_size: hp.embeddingLength,
+    intermediate_size: hp.feedForwardLength,
+    max_position_embeddings: hp.contextLength ?? 2048,
+    model_type: "llama",
+    num_attention_heads: hp.headCount,
+    num_hidden_layers: hp.blockCount,
+    num_key_value_heads: hp.headCountKv ?? hp.headCount,
+    rms_norm_eps: hp.rmsEps ?? 1e-6,
+    ...(hp.ropeFreqBase !== undefined ? { rope_theta: hp.ropeFreqBase } : {}),
+    tie_word_embeddings: false,
+    torch_dtype: torchDtype,
+    vocab_size: hp.vocabSize,
+  };
+}
+
+export function writeHfFromSource(source: ModelSource, outDir: string, opts: WriteSafetensorsFromSourceOptions = {}): string {
+  const hp = source.config;
+  if (!hp.headCount) throw new LlamatsError(`${source.path}: head count unknown, cannot write HF Q/K layout`);
+  const items = plan(source, opts, (t) => hfFromCanonical(t.name));
+  const tensors: SafetensorsWriteTensor[] = items.map(({ t, name, type, dtype }) => ({
+    name, dtype, shape: t.shape,
+    data: () => {
+      const bytes = convertTensorBytes(source.read(t.name), t.type, type, t.shape);
+      const qk = qkKind(t.name);
+      if (!qk) return bytes;
+      const heads = qk === "q" ? hp.headCount! : (hp.headCountKv ?? hp.headCount!);
+      return permuteQkRows(bytes, t.shape[0], heads, "interleavedToHf");
+    },
+  }));
+  const weightTypes = items.filter((i) => i.t.shape.length >= 2).map((i) => i.type);
+  const torchDtype = weightTypes.includes(GGMLType.F16) ? "float16" : weightTypes.includes(GGMLType.BF16) ? "bfloat16" : "float32";
+  const config = source.format === "hf" && opts.typeFor === undefined ? source.metadata : hfConfig(hp, torchDtype);
+
+  const tmp = `${outDir}.tmp-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp, { recursive: true });
+  try {
+    writeFileSync(join(tmp, "config.json"), JSON.stringify(config, null, 2) + "\n");
+    writeSafetensors(join(tmp, "model.safetensors"), tensors, { format: "pt" }, progress(opts.onProgress));
+    if (source.tokenizerPath) copyFileSync(source.tokenizerPath, join(tmp, "tokenizer.model"));
+    if (existsSync(outDir)) throw new LlamatsError(`${outDir}: already exists`);
+    renameSync(tmp, outDir);
+  } catch (err) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw err;
+  }
+  return outDir;
+}

@@ -1,0 +1,39 @@
+// ModelSource over a GGUF file: names and layout are already canonical; hyper-parameters
+// come from the `<arch>.*` keys.
+
+import { openGguf } from "../gguf/reader.js";
+import { buildSource, completeHParams } from "./build.js";
+import type { LlamaHParams, ModelSource, SourceTensor } from "./types.js";
+
+export function openGgufSource(path: string): ModelSource {
+  const g = openGguf(path);
+  const md = g.metadata;
+  const arch = typeof md["general.architecture"] === "string" ? (md["general.architecture"] as string) : "llama";
+  const n = (k: string): number | undefined => {
+    const v = md[`${arch}.${k}`];
+    return typeof v === "number" ? v : typeof v === "bigint" ? Number(v) : undefined;
+  };
+  const stated: LlamaHParams = {
+    vocabSize: n("vocab_size") ?? (Array.isArray(md["tokenizer.ggml.tokens"]) ? (md["tokenizer.ggml.tokens"] as unknown[]).length : undefined),
+    contextLength: n("context_length"),
+    embeddingLength: n("embedding_length"),
+    blockCount: n("block_count"),
+    feedForwardLength: n("feed_forward_length"),
+    headCount: n("attention.head_count"),
+    headCountKv: n("attention.head_count_kv"),
+    rmsEps: n("attention.layer_norm_rms_epsilon"),
+    ropeFreqBase: n("rope.freq_base"),
+    ropeDimensionCount: n("rope.dimension_count"),
+  };
+  for (const k of Object.keys(stated) as (keyof LlamaHParams)[]) if (stated[k] === undefined) delete stated[k];
+  const entries = g.tensors.map((t) => {
+    const tensor: SourceTensor = { name: t.name, type: t.type as SourceTensor["type"], shape: t.shape, byteLength: t.byteLength, sourceName: t.name };
+    return { tensor, readRaw: (dst?: Uint8Array) => g.readTensor(t, dst) };
+  });
+  const src = buildSource({
+    format: "gguf", path, metadata: md,
+    config: completeHParams(path, stated, entries.map((e) => e.tensor)),
+    entries, close: () => g.close(),
+  });
+  return Object.assign(src, { kv: g.kv });
+}

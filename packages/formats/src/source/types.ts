@@ -1,0 +1,63 @@
+// The model-level view every consumer uses, whatever file a model came from: tensors under
+// canonical GGUF names (`token_embd.weight`, `blk.N.attn_q.weight`, ...), in GGUF layout
+// (Q/K rows interleaved for RoPE), as raw bytes of their stored dtype.
+
+import type { GGMLType } from "@llamats/tensor";
+import type { GgufKV } from "../gguf/types.js";
+
+export type SourceFormat = "gguf" | "safetensors" | "hf" | "meta" | "llama2c";
+
+export interface SourceTensor {
+  /** Canonical (GGUF) name, e.g. "blk.0.attn_q.weight". */
+  readonly name: string;
+  /** Stored element type (F32/F16/BF16/...; quantised types only from GGUF). */
+  readonly type: GGMLType;
+  /** Row-major, outer dimension first: a weight matrix is (rows, cols) = (out, in). */
+  readonly shape: readonly number[];
+  readonly byteLength: number;
+  /** The name in the file it came from, e.g. "model.layers.0.self_attn.q_proj.weight". */
+  readonly sourceName: string;
+}
+
+/**
+ * LLaMA hyper-parameters under GGUF's key names (without the `llama.` prefix), derived from
+ * GGUF metadata, config.json, params.json or a llama2.c header, checked against tensor shapes.
+ * Fields that a source does not state are absent.
+ */
+export interface LlamaHParams {
+  vocabSize?: number; // llama.vocab_size (rows of token_embd)
+  contextLength?: number; // llama.context_length
+  embeddingLength?: number; // llama.embedding_length
+  blockCount?: number; // llama.block_count
+  feedForwardLength?: number; // llama.feed_forward_length
+  headCount?: number; // llama.attention.head_count
+  headCountKv?: number; // llama.attention.head_count_kv
+  rmsEps?: number; // llama.attention.layer_norm_rms_epsilon
+  ropeFreqBase?: number; // llama.rope.freq_base
+  ropeDimensionCount?: number; // llama.rope.dimension_count
+}
+
+export interface ModelSource {
+  readonly format: SourceFormat;
+  /** The file or folder that was opened. */
+  readonly path: string;
+  /** GGUF key/values, or config.json / params.json / llama2.c header fields, as read. */
+  readonly metadata: Record<string, unknown>;
+  /** Hyper-parameters normalised to GGUF key names. */
+  readonly config: LlamaHParams;
+  /** Canonical names, GGUF layout (Q/K interleaved). Unmapped foreign tensors are dropped. */
+  readonly tensors: readonly SourceTensor[];
+  /** GGUF sources only: the metadata with its exact value types (copied by the GGUF writer). */
+  readonly kv?: readonly GgufKV[];
+  /** A SentencePiece `tokenizer.model` next to the weights, when there is one. */
+  readonly tokenizerPath?: string;
+  /** Raw bytes of a tensor in its stored dtype, permuted to GGUF layout as needed.
+   *  `dst` (at least byteLength bytes) receives them when given; returns the filled view. */
+  read(name: string, dst?: Uint8Array): Uint8Array;
+  close(): void;
+}
+
+export interface OpenSourceOptions {
+  /** Force a format instead of sniffing it ("llama2c" has no magic number). */
+  format?: SourceFormat;
+}
