@@ -21,7 +21,8 @@ export interface TextCodec {
   readonly eosId: number;
   encode(text: string, opts: { bos: boolean }): number[];
   decode(ids: readonly number[]): string;
-  streamDecoder(): StreamDecoder;
+  /** A fresh streaming decoder; afterText: the stream continues visible prompt text. */
+  streamDecoder(afterText: boolean): StreamDecoder;
 }
 
 export interface LogitsRunner {
@@ -115,7 +116,7 @@ export async function* generateText(
   stats.promptTokensEvaluated = ids.length - reuse;
   stats.promptMs = performance.now() - t;
 
-  const decoder = codec.streamDecoder();
+  const decoder = codec.streamDecoder(ids.some((id) => id !== codec.bosId));
   const stops = new StopStringMatcher(opts.stop ?? []);
   let reason: StopReason = "max-tokens";
   t = performance.now();

@@ -4,3 +4,5 @@ export * from "./synth/index.js";
 export * from "./stop.js";
 export * from "./generate.js";
 export * from "./backends.js";
+export * from "./load.js";
+export * from "./llm.js";

@@ -15,7 +15,7 @@ import { synthTensorSpecs, tensorRowGenerator, type SynthTensorSpec } from "./we
 export type SynthType = "f32" | "f16" | "bf16" | "q8_0" | "q4_0" | "q4_1" | "q5_0" | "q5_1" | "q6_k" | "q4_k" | "q5_k";
 
 export interface SynthOptions {
-  readonly shape: SynthShapeName | SynthShape;
+  readonly shape: SynthShapeName | SynthShape | string;
   /** Type of every 2-D weight ("pure", as the REFERENCES.md speed table); norms stay F32. */
   readonly type?: SynthType | string;
   readonly seed?: number;

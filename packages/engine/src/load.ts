@@ -1,0 +1,101 @@
+// loadModel(path, opts): everything between a model path and a ready LlamaModel.
+// 1. open the file or folder through @llamats/formats (GGUF, safetensors, HF / Meta folders,
+//    llama2.c with format "llama2c");
+// 2. LlamaConfig from its metadata (@llamats/model), with the NTK alpha applied;
+// 3. the tokenizer: GGUF `tokenizer.ggml.*` metadata, else the folder's tokenizer.model
+//    (llama2.c files have none: such a model works with ids only);
+// 4. the backend (backends.ts), weights read into bytes the backend allocates, runtime LoRA
+//    adapters attached (@llamats/lora), and the run state with a KV cache of nCtx tokens.
+
+import { readFileSync } from "node:fs";
+import { LlamatsError } from "@llamats/tensor";
+import { openModelSource, type ModelSource, type SourceFormat } from "@llamats/formats";
+import { configFromSource, loadWeights, ntkScaling, withRopeScaling, RunState, type LlamaConfig, type LlamaWeights } from "@llamats/model";
+import { Tokenizer } from "@llamats/tokenizer";
+import * as lora from "@llamats/lora";
+import { createBackend, type BackendName } from "./backends.js";
+import { LlamaModel } from "./llm.js";
+
+export interface LoadModelOptions {
+  /** Force the model format ("llama2c" is never sniffed). */
+  readonly format?: SourceFormat | string;
+  /** PEFT adapter folder(s), applied at runtime (not merged), in order. */
+  readonly lora?: string | readonly string[];
+  readonly threads?: number;
+  readonly backend?: BackendName | string;
+  /** NTK-aware RoPE scaling (inference_hf.py's --alpha): a number (1 = none) or "auto". */
+  readonly alpha?: number | "auto";
+  /** KV cache size in tokens (default: the model's training context, at most 4096). */
+  readonly nCtx?: number;
+  /** Tokens per prefill pass (default 64). */
+  readonly maxBatch?: number;
+  /** Load a tokenizer from this tokenizer.model instead of the model's own. */
+  readonly tokenizerPath?: string;
+}
+
+const FORMATS: readonly string[] = ["gguf", "safetensors", "hf", "meta", "llama2c"];
+
+export async function loadModel(path: string, opts: LoadModelOptions = {}): Promise<LlamaModel> {
+  if (opts.format !== undefined && !FORMATS.includes(opts.format)) {
+    throw new LlamatsError(`unknown model format "${opts.format}" (want ${FORMATS.join(", ")})`);
+  }
+  const source = await openModelSource(path, opts.format ? { format: opts.format as SourceFormat } : undefined);
+  try {
+    let config = configFromSource(source);
+    if (opts.alpha !== undefined) config = withRopeScaling(config, ntkScaling(opts.alpha));
+    const tokenizer = loadModelTokenizer(source, opts.tokenizerPath);
+    if (tokenizer && tokenizer.vocabSize > config.vocabSize) {
+      throw new LlamatsError(
+        `${path}: the tokenizer has ${tokenizer.vocabSize} pieces but the model only ${config.vocabSize} embeddings (mixed Chinese-LLaMA / Alpaca files?)`,
+      );
+    }
+    const backend = await createBackend(opts.backend ?? "auto", { threads: opts.threads });
+    let weights: LlamaWeights;
+    try {
+      weights = loadWeights(source, backend, config);
+      weights = attachLoras(weights, config, opts.lora, backend);
+    } catch (err) {
+      backend.dispose();
+      throw err;
+    }
+    const nCtx = opts.nCtx ?? Math.min(config.contextLength, 4096);
+    if (!Number.isInteger(nCtx) || nCtx < 1) throw new LlamatsError(`context size ${nCtx}: want a positive integer`);
+    const state = new RunState(backend, config, { nCtx, maxBatch: opts.maxBatch });
+    return new LlamaModel({ path, format: source.format, config, tokenizer, backend, weights, state });
+  } finally {
+    source.close();
+  }
+}
+
+/** The tokenizer a model file carries (GGUF metadata or a tokenizer.model beside it). */
+export function loadModelTokenizer(source: ModelSource, override?: string): Tokenizer | undefined {
+  if (override) return tokenizerFromFile(override);
+  if (Array.isArray(source.metadata["tokenizer.ggml.tokens"]) || ArrayBuffer.isView(source.metadata["tokenizer.ggml.tokens"])) {
+    return Tokenizer.fromGguf(source.metadata);
+  }
+  if (source.tokenizerPath) return tokenizerFromFile(source.tokenizerPath);
+  return undefined;
+}
+
+function tokenizerFromFile(path: string): Tokenizer {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (err) {
+    throw new LlamatsError(`cannot read tokenizer ${path}: ${(err as Error).message}`);
+  }
+  return Tokenizer.fromBytes(bytes, path);
+}
+
+type RuntimeLoraFn = (weights: LlamaWeights, dirs: readonly string[], opts: { backend: unknown; config: LlamaConfig }) => LlamaWeights;
+
+/** Runtime LoRA through @llamats/lora's `attachRuntimeLoras` (the lora engineer's seam). */
+function attachLoras(weights: LlamaWeights, config: LlamaConfig, dirs: LoadModelOptions["lora"], backend: unknown): LlamaWeights {
+  const list = dirs === undefined ? [] : typeof dirs === "string" ? [dirs] : [...dirs];
+  if (list.length === 0) return weights;
+  const fn = (lora as Record<string, unknown>).attachRuntimeLoras as RuntimeLoraFn | undefined;
+  if (typeof fn !== "function") {
+    throw new LlamatsError("runtime LoRA is not available in this build: merge the adapter first (llamats merge)");
+  }
+  return fn(weights, list, { backend, config });
+}
