@@ -3,3 +3,11 @@
 export * from "./merge.js";
 export * from "./peft.js";
 export * from "./meta-layout.js";
+export * from "./tensor-files.js";
+export * from "./adapter.js";
+export * from "./base-model.js";
+export * from "./checks.js";
+export { mergeToHfFolder, copyTokenizerFiles, TOKENIZER_FILES, type MergeStats, type HfMergeOptions } from "./merge-hf.js";
+export { writeMetaFromHf, multipleOfFor, type PthWriteOptions } from "./write-pth.js";
+export { writeGgufFromMergedHf, ggmlTypeForDtype, type GgufWriteOptions } from "./write-gguf.js";
+export * from "./merge-model.js";

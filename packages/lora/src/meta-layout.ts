@@ -88,6 +88,22 @@ export function metaShardSplit(metaKey: string): ShardSplit {
   throw new LlamatsError(`no model-parallel split known for "${metaKey}"`);
 }
 
+/** The shape of shard `s` of a tensor split `split` ways (see shardSlice). */
+export function shardShape(shape: readonly number[], split: ShardSplit, nShards: number, s: number, name = "tensor"): number[] {
+  if (nShards === 1 || split === "replicate" || shape.length < 2) return [...shape];
+  const [rows, cols] = shape;
+  if (split === "cols") {
+    if (cols % nShards !== 0) throw new LlamatsError(`${name}: ${cols} columns do not split into ${nShards} equal shards`);
+    return [rows, cols / nShards];
+  }
+  if (split === "rows") {
+    if (rows % nShards !== 0) throw new LlamatsError(`${name}: ${rows} rows do not split into ${nShards} equal shards`);
+    return [rows / nShards, cols];
+  }
+  const base = Math.floor(rows / nShards);
+  return [s === nShards - 1 ? rows - base * (nShards - 1) : base, cols];
+}
+
 /**
  * Shard `s` of `nShards` of a 2-D (rows, cols) tensor (1-D tensors are replicated).
  * "rows"/"cols" must divide evenly (the seed asserts it); "output-rows" gives every shard
