@@ -1,1 +1,13 @@
-export {};
+// @llamats/kernels: WebAssembly SIMD kernels emitted from TypeScript (no C, no wat2wasm):
+// the module assembler (wasm/), the kernel generators (codegen/), shared-memory arena,
+// Q8_0 activation quantisation, matmul jobs, and the single-threaded WasmBackend.
+export { FuncBuilder, ModuleBuilder, type Local, type MemoryImport } from "./wasm/module.js";
+export { ValType, Op, Simd } from "./wasm/opcodes.js";
+export { SharedArena, type ArenaOptions, type Region } from "./arena.js";
+export { quantizeActivationsQ8_0 } from "./activations.js";
+export {
+  kernelModule, kernelModuleBytes, instantiateKernels, writeF16Table, kernelName,
+  QUANT_KERNEL_TYPES, FLOAT_KERNEL_TYPES, F16_TABLE_BYTES, MAX_PAGES, WASM_PAGE, type KernelExports,
+} from "./kernelModule.js";
+export { WasmMatmul, hasWasmKernel, ROW_START_ARG, ROW_END_ARG, type MatmulJob } from "./matmul.js";
+export { WasmBackend, dequantizingKernels, type WasmBackendOptions } from "./backend.js";

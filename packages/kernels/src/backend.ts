@@ -1,0 +1,123 @@
+// WasmBackend: the Backend whose matrix products run on the WebAssembly SIMD kernels, on the
+// calling thread. Buffers come from a SharedArena (shared WebAssembly memories), so the
+// worker backend (@llamats/workers) reuses this class and only replaces how a MatmulJob's rows
+// are run. Ops that are not matrix products (norms, RoPE, attention, elementwise) take a
+// small share of a token's time and run on the ReferenceBackend's plain-TS definitions;
+// weight types without a kernel (Q2_K, Q3_K, BF16) fall back to dequantise-and-dot.
+
+import {
+  LlamatsError, ReferenceBackend, ggmlRowBytes, ggmlTypeInfo,
+  type AttentionParams, type Backend, type GGMLType, type RopeParams, type TypeKernels, type WeightMatrix,
+} from "@llamats/tensor";
+import { canDequantize, dequantizeRow } from "@llamats/quant";
+import { SharedArena, type ArenaOptions } from "./arena.js";
+import { hasWasmKernel, WasmMatmul, type MatmulJob } from "./matmul.js";
+
+export interface WasmBackendOptions extends ArenaOptions {
+  readonly arena?: SharedArena;
+}
+
+/** Dequantise-a-row kernels for every quantised type @llamats/quant decodes. */
+export function dequantizingKernels(): Partial<Record<GGMLType, TypeKernels>> {
+  const out: Partial<Record<GGMLType, TypeKernels>> = {};
+  for (let id = 0; id < 64; id++) {
+    const info = ggmlTypeInfo(id);
+    if (!info?.quantized || !canDequantize(id as GGMLType)) continue;
+    const type = id as GGMLType;
+    const decodeRow = (w: WeightMatrix, row: number, o: Float32Array, off: number) =>
+      dequantizeRow(type, w.bytes, row * ggmlRowBytes(type, w.cols), w.cols, o, off);
+    const matmul = (o: Float32Array, w: WeightMatrix, x: Float32Array, nTokens: number) => {
+      const rowF32 = new Float32Array(w.cols);
+      for (let r = 0; r < w.rows; r++) {
+        decodeRow(w, r, rowF32, 0);
+        for (let t = 0; t < nTokens; t++) {
+          let s = 0;
+          for (let c = 0; c < w.cols; c++) s += rowF32[c]! * x[t * w.cols + c]!;
+          o[t * w.rows + r] = s;
+        }
+      }
+    };
+    out[type] = { decodeRow, matmul };
+  }
+  return out;
+}
+
+export class WasmBackend implements Backend {
+  readonly name: string = "wasm";
+  readonly arena: SharedArena;
+  readonly mm: WasmMatmul;
+  protected readonly ref: ReferenceBackend;
+
+  constructor(opts: WasmBackendOptions = {}) {
+    this.arena = opts.arena ?? new SharedArena(opts);
+    this.mm = new WasmMatmul(this.arena);
+    this.ref = new ReferenceBackend({ kernels: dequantizingKernels() });
+  }
+
+  allocF32(n: number): Float32Array {
+    return this.arena.f32(this.arena.alloc(n * 4));
+  }
+
+  allocBytes(n: number): Uint8Array {
+    return this.arena.u8(this.arena.alloc(n));
+  }
+
+  supports(type: GGMLType): boolean {
+    return hasWasmKernel(type) || this.ref.supports(type);
+  }
+
+  matmul(out: Float32Array, w: WeightMatrix, x: Float32Array, nTokens: number): void {
+    if (out.length < nTokens * w.rows || x.length < nTokens * w.cols) {
+      throw new LlamatsError(`matmul: buffers too small for (${nTokens}, ${w.cols}) x (${w.rows}, ${w.cols})ᵀ`);
+    }
+    if (!hasWasmKernel(w.type) || (ggmlTypeInfo(w.type)!.quantized && w.cols % 32 !== 0)) {
+      this.ref.matmul(out, w, x, nTokens);
+      return;
+    }
+    const { job, outView } = this.mm.prepare(w, x, nTokens);
+    this.runJob(job);
+    out.set(outView);
+  }
+
+  /** Run every row of a job; the worker backend overrides this to split rows. */
+  protected runJob(job: MatmulJob): void {
+    this.mm.run(job, 0, job.rows);
+  }
+
+  embedding(out: Float32Array, table: WeightMatrix, ids: ArrayLike<number>): void {
+    this.ref.embedding(out, table, ids);
+  }
+  rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array, dim: number, eps: number): void {
+    this.ref.rmsNorm(out, x, weight, dim, eps);
+  }
+  rope(x: Float32Array, nHeads: number, positions: ArrayLike<number>, params: RopeParams): void {
+    this.ref.rope(x, nHeads, positions, params);
+  }
+  softmax(x: Float32Array, cols: number): void {
+    this.ref.softmax(x, cols);
+  }
+  attention(out: Float32Array, q: Float32Array, kCache: Float32Array, vCache: Float32Array, params: AttentionParams, probsOut?: Float32Array): void {
+    this.ref.attention(out, q, kCache, vCache, params, probsOut);
+  }
+  add(out: Float32Array, a: Float32Array, b: Float32Array): void {
+    this.ref.add(out, a, b);
+  }
+  mul(out: Float32Array, a: Float32Array, b: Float32Array): void {
+    this.ref.mul(out, a, b);
+  }
+  silu(x: Float32Array): void {
+    this.ref.silu(x);
+  }
+  swiglu(out: Float32Array, gate: Float32Array, up: Float32Array): void {
+    this.ref.swiglu(out, gate, up);
+  }
+  argmax(x: Float32Array): number {
+    return this.ref.argmax(x);
+  }
+  topK(x: Float32Array, k: number): { indices: Int32Array; values: Float32Array } {
+    return this.ref.topK(x, k);
+  }
+  dispose(): void {
+    // Memories are released with the last reference to the arena.
+  }
+}
