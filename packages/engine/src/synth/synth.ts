@@ -132,5 +132,7 @@ export function writeSyntheticModel(outPath: string, opts: SynthOptions): number
     const t = spec.shape.length === 1 ? GGMLType.F32 : type;
     return { name: spec.name, type: t, shape: spec.shape, data: () => synthTensorBytes(spec, t, seed) };
   });
-  return writeGguf(outPath, { kv: synthMetadata(shape, typeName, seed), tensors, onProgress: opts.onProgress });
+  const kv = synthMetadata(shape, typeName, seed);
+  if (ggmlTypeByName(typeName)?.quantized) kv.push(gguf.u32("general.quantization_version", 2));
+  return writeGguf(outPath, { kv, tensors, onProgress: opts.onProgress });
 }

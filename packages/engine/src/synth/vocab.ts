@@ -19,6 +19,9 @@ export interface VocabPiece {
 
 export interface EmbeddedVocab {
   readonly pieces: readonly VocabPiece[];
+  /** 1 for ids the synthetic output head leaves at logit 0 (control, byte, word-fragment and
+   *  padding pieces), so that random weights favour whole words and characters. */
+  readonly quiet: Uint8Array;
   readonly unkId: 0;
   readonly bosId: 1;
   readonly eosId: 2;
@@ -49,7 +52,9 @@ const ASCII = " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[\\]^
 export function embeddedVocab(size?: number): EmbeddedVocab {
   const pieces: VocabPiece[] = [];
   const seen = new Set<string>();
-  const add = (piece: string, type: number = PieceType.NORMAL): void => {
+  const loud = new Set<string>();
+  const add = (piece: string, type: number = PieceType.NORMAL, whole = false): void => {
+    if (whole) loud.add(piece);
     if (seen.has(piece)) return;
     seen.add(piece);
     const score = type === PieceType.NORMAL ? -(pieces.length - 259) : 0;
@@ -66,11 +71,11 @@ export function embeddedVocab(size?: number): EmbeddedVocab {
   for (const w of CHINESE_WORDS.split(" ")) words.push(w, SPACE + w);
   for (const w of words) {
     const cps = Array.from(w);
-    for (let n = 2; n <= cps.length; n++) add(cps.slice(0, n).join(""));
+    for (let n = 2; n <= cps.length; n++) add(cps.slice(0, n).join(""), PieceType.NORMAL, n === cps.length);
   }
-  for (const c of SPACE + ASCII.replace(" ", "")) add(c);
-  for (const c of Array.from(CHINESE_CHARS + PUNCT)) add(c);
-  for (const c of Array.from(CHINESE_CHARS)) add(SPACE + c);
+  for (const c of SPACE + ASCII.replace(" ", "")) add(c, PieceType.NORMAL, /[A-Za-z0-9,.!?]/.test(c));
+  for (const c of Array.from(CHINESE_CHARS + PUNCT)) add(c, PieceType.NORMAL, true);
+  for (const c of Array.from(CHINESE_CHARS)) add(SPACE + c, PieceType.NORMAL, true);
 
   if (size !== undefined) {
     if (!Number.isInteger(size) || size < pieces.length) {
@@ -78,7 +83,8 @@ export function embeddedVocab(size?: number): EmbeddedVocab {
     }
     for (let i = 0; pieces.length < size; i++) add(`${SPACE}p${i}`);
   }
-  return { pieces, unkId: 0, bosId: 1, eosId: 2 };
+  const quiet = Uint8Array.from(pieces, (p) => (p.type === PieceType.NORMAL && loud.has(p.piece) ? 0 : 1));
+  return { pieces, quiet, unkId: 0, bosId: 1, eosId: 2 };
 }
 
 /** The natural size of the embedded vocabulary (the `tiny` preset's vocab). */

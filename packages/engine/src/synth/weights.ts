@@ -4,11 +4,14 @@
 // do not depend on the order or the chunking in which tensors are produced.
 // Values are uniform in [-a, a) with a = std * sqrt(3) (the std asked for, cheaper than
 // Gaussian draws). Norm weights are 1. The output head uses a larger std than the other
-// linears so next-token distributions are peaked rather than flat, and its rows for <unk>,
-// <s>, </s> and the 256 byte pieces are zero: random weights then rarely pick a control
-// or a lone byte token, and the demo prints readable pieces.
+// linears so next-token distributions are peaked rather than flat, and its rows for control,
+// byte, word-fragment and padding pieces are zero (logit 0 while whole words reach +-4):
+// random weights then rarely pick them, and the demo prints words. Token embeddings have
+// std 1 so the current token dominates the residual stream (a random bigram-like model:
+// varied text rather than one token repeated).
 
 import type { SynthShape } from "./shapes.js";
+import { embeddedVocab } from "./vocab.js";
 
 export interface SynthTensorSpec {
   readonly name: string;
@@ -16,12 +19,12 @@ export interface SynthTensorSpec {
   readonly shape: readonly number[];
   /** Standard deviation of the values; 0 means the tensor is all ones (norm weights). */
   readonly std: number;
-  /** Rows [0, zeroRows) are zero (output head: control and byte tokens). */
-  readonly zeroRows?: number;
+  /** Rows r with zeroRows[r] = 1 are zero (output head: quiet pieces of the vocabulary). */
+  readonly zeroRows?: Uint8Array;
 }
 
 const LINEAR_STD = 0.02;
-const EMBED_STD = 0.02;
+const EMBED_STD = 1;
 
 export function synthTensorSpecs(s: SynthShape): SynthTensorSpec[] {
   const headDim = s.dim / s.nHeads;
@@ -44,7 +47,7 @@ export function synthTensorSpecs(s: SynthShape): SynthTensorSpec[] {
   specs.push(
     { name: "output_norm.weight", shape: [s.dim], std: 0 },
     // logit std ~ 2 for a unit-RMS hidden state
-    { name: "output.weight", shape: [s.vocabSize, s.dim], std: 2 / Math.sqrt(s.dim), zeroRows: 259 },
+    { name: "output.weight", shape: [s.vocabSize, s.dim], std: 2 / Math.sqrt(s.dim), zeroRows: embeddedVocab(s.vocabSize).quiet },
   );
   return specs;
 }
@@ -62,11 +65,11 @@ export function tensorRowGenerator(spec: SynthTensorSpec, seed: number): (out: F
   const cols = spec.shape.length === 1 ? spec.shape[0] : spec.shape[1];
   let state = tensorSeed(seed, spec.name);
   const a = spec.std * Math.sqrt(3);
-  const zeroRows = spec.zeroRows ?? 0;
+  const zeroRows = spec.zeroRows;
   return (out, row0, nRows) => {
     for (let r = 0; r < nRows; r++) {
       const base = r * cols;
-      const zero = row0 + r < zeroRows;
+      const zero = zeroRows !== undefined && zeroRows[row0 + r] === 1;
       for (let c = 0; c < cols; c++) {
         if (spec.std === 0) {
           out[base + c] = 1;

@@ -1,0 +1,122 @@
+// `llamats generate`: the inference_hf.py workflow (CHINESE-LLAMA-ALPACA.md §4).
+//   -p TEXT | -f FILE   stream the continuation to stdout, a speed line to stderr;
+//   --with-prompt       wrap the text in the Alpaca template first;
+//   --data-file FILE    batch mode: one instruction per line (stripped; blank lines skipped),
+//                       predictions JSON [{"Input", "Output"}] (indent 2, UTF-8 as is) and
+//                       generation_config.json next to it. Output is the decoded sequence
+//                       (prompt included, as the script's decode(s) does), or with
+//                       --with-prompt the text after "### Response:", stripped.
+//                       Fixed quirk: a --predictions-file without a folder part works.
+// Defaults are the script's generation_config: temp 0.2, top-k 40, top-p 0.9, repetition
+// penalty 1.1, 400 new tokens; the seed is random unless --seed is given (stderr shows it).
+
+import { readFileSync, renameSync, writeFileSync, mkdirSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { Command } from "commander";
+import { LlamatsError } from "@llamats/tensor";
+import { alpacaPrompt, extractResponse, loadModel, DEFAULT_SAMPLING, DEFAULT_MAX_TOKENS, type LlamaModel, type GenerateOptions, type GenerationStats } from "@llamats/engine";
+import { addModelOptions, addSamplingOptions, loadOptionsFrom, samplingFrom, type ModelCliOptions, type SamplingCliOptions } from "./model-options.js";
+
+interface GenerateCliOptions extends ModelCliOptions, SamplingCliOptions {
+  prompt?: string;
+  file?: string;
+  withPrompt?: boolean;
+  dataFile?: string;
+  predictionsFile: string;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command("generate")
+    .description("generate text from a prompt (streams to stdout; speed on stderr)")
+    .option("-p, --prompt <text>", "prompt text")
+    .option("-f, --file <file>", "read the prompt from a file")
+    .option("--with-prompt", "wrap the prompt in the Alpaca instruction template")
+    .option("--data-file <file>", "batch mode: one instruction per line")
+    .option("--predictions-file <file>", "batch mode output", "./predictions.json");
+  addModelOptions(cmd);
+  addSamplingOptions(cmd, { temp: DEFAULT_SAMPLING.temperature, maxTokens: DEFAULT_MAX_TOKENS });
+  cmd.action(async (o: GenerateCliOptions) => {
+    const sources = [o.prompt !== undefined, o.file !== undefined, o.dataFile !== undefined].filter(Boolean).length;
+    if (sources !== 1) throw new LlamatsError("generate: give exactly one of -p TEXT, -f FILE or --data-file FILE");
+    const sampling = samplingFrom(o);
+    const model = await loadModel(o.model, loadOptionsFrom(o));
+    try {
+      if (o.dataFile !== undefined) await batch(model, o, sampling);
+      else {
+        const text = o.prompt ?? readText(o.file!);
+        await streamOne(model, o.withPrompt ? alpacaPrompt(text) : text, sampling);
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+}
+
+function readText(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch (err) {
+    throw new LlamatsError(`cannot read ${file}: ${(err as Error).message}`);
+  }
+}
+
+/** Ctrl-C stops the generation (the text so far and the speed line are still printed). */
+export function abortOnSigint(): { signal: AbortSignal; release(): void } {
+  const ac = new AbortController();
+  const onSig = (): void => ac.abort();
+  process.once("SIGINT", onSig);
+  return { signal: ac.signal, release: () => process.off("SIGINT", onSig) };
+}
+
+async function streamOne(model: LlamaModel, prompt: string, sampling: GenerateOptions): Promise<void> {
+  const sig = abortOnSigint();
+  let last = "";
+  try {
+    for await (const piece of model.generate(prompt, { ...sampling, signal: sig.signal })) {
+      process.stdout.write(piece);
+      last = piece;
+    }
+  } finally {
+    sig.release();
+  }
+  if (!last.endsWith("\n")) process.stdout.write("\n");
+  process.stderr.write(speedLine(model.lastStats, sampling.seed) + "\n");
+}
+
+export function speedLine(s: GenerationStats | undefined, seed?: number): string {
+  if (!s) return "";
+  const rate = (v: number) => (Number.isFinite(v) ? v.toFixed(2) : "-");
+  return `prompt: ${s.promptTokensEvaluated} tokens, ${rate(s.promptTokPerSec)} tok/s | generation: ${s.generatedTokens} tokens, ${rate(s.genTokPerSec)} tok/s | stop: ${s.stopReason}${seed !== undefined ? ` | seed ${seed}` : ""}`;
+}
+
+async function batch(model: LlamaModel, o: GenerateCliOptions, sampling: GenerateOptions): Promise<void> {
+  const examples = readText(o.dataFile!).split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "");
+  const results: { Input: string; Output: string }[] = [];
+  for (const [i, example] of examples.entries()) {
+    const input = o.withPrompt ? alpacaPrompt(example) : example;
+    model.reset();
+    for await (const _piece of model.generate(input, sampling)); // eslint-disable-line no-empty
+    // decode(full sequence) as the script does: prompt and continuation, specials skipped.
+    const full = model.detokenize(model.lastStats?.ids ?? []);
+    const output = o.withPrompt ? extractResponse(full) : full;
+    results.push({ Input: input, Output: output });
+    process.stderr.write(`[${i + 1}/${examples.length}] ${speedLine(model.lastStats, sampling.seed)}\n`);
+  }
+  const out = o.predictionsFile;
+  const dir = dirname(out) || ".";
+  mkdirSync(dir, { recursive: true });
+  writeAtomic(out, JSON.stringify(results, null, 2));
+  const config = {
+    temperature: sampling.temperature, top_k: sampling.topK, top_p: sampling.topP, do_sample: true,
+    num_beams: 1, repetition_penalty: sampling.repeatPenalty, max_new_tokens: sampling.maxTokens,
+  };
+  writeAtomic(join(dir, "generation_config.json"), JSON.stringify(config, null, 2));
+  process.stderr.write(`wrote ${results.length} predictions to ${out}\n`);
+}
+
+export function writeAtomic(path: string, data: string | Uint8Array): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}

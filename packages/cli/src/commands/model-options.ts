@@ -1,0 +1,94 @@
+// Options shared by the commands that load a model (generate, chat, logits, demo): the model
+// path and how to load it, plus small argument parsers that turn bad values into a
+// LlamatsError (one line, exit 2).
+
+import { Command, Option } from "commander";
+import { LlamatsError } from "@llamats/tensor";
+import { validateSampling, type GenerateOptions, type LoadModelOptions } from "@llamats/engine";
+
+export interface ModelCliOptions {
+  model: string;
+  format?: string;
+  lora?: string[];
+  alpha?: string;
+  threads?: string;
+  backend?: string;
+  ctx?: string;
+}
+
+export function addModelOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption("-m, --model <path>", "model: GGUF file, HF or Meta folder, llama2.c .bin (with --format llama2c)")
+    .option("--format <format>", "force the model format (gguf, safetensors, hf, meta, llama2c)")
+    .option("--lora <dir>", "PEFT LoRA adapter folder applied at load, without merging (repeatable)", collect, [])
+    .option("--alpha <a>", 'NTK RoPE scaling: a number (1 = none) or "auto"')
+    .option("--threads <n>", "worker threads")
+    .addOption(new Option("--backend <name>", "compute backend").choices(["ts", "wasm", "gpu", "auto"]))
+    .option("--ctx <n>", "context size in tokens (default: the model's, at most 2048)");
+}
+
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+export function parseIntArg(flag: string, v: string | undefined, min: number): number {
+  if (v === undefined) return NaN;
+  const n = Number(v);
+  if (!/^-?\d+$/.test(v.trim()) || !Number.isSafeInteger(n) || n < min) throw new LlamatsError(`${flag} ${v}: want an integer >= ${min}`);
+  return n;
+}
+
+export function parseFloatArg(flag: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === "" || !Number.isFinite(n)) throw new LlamatsError(`${flag} ${v}: want a number`);
+  return n;
+}
+
+export function loadOptionsFrom(o: ModelCliOptions): LoadModelOptions {
+  let alpha: number | "auto" | undefined;
+  if (o.alpha !== undefined) alpha = o.alpha === "auto" ? "auto" : parseFloatArg("--alpha", o.alpha);
+  if (typeof alpha === "number" && !(alpha > 0)) throw new LlamatsError(`--alpha ${o.alpha}: want a positive number or "auto"`);
+  return {
+    format: o.format,
+    lora: o.lora && o.lora.length ? o.lora : undefined,
+    alpha,
+    threads: o.threads !== undefined ? parseIntArg("--threads", o.threads, 1) : undefined,
+    backend: o.backend,
+    nCtx: o.ctx !== undefined ? parseIntArg("--ctx", o.ctx, 1) : undefined,
+  };
+}
+
+export interface SamplingCliOptions {
+  nPredict: string;
+  temp: string;
+  topK: string;
+  topP: string;
+  repeatPenalty: string;
+  seed?: string;
+}
+
+/** Sampling flags with the given defaults (generate: inference_hf.py's; chat: the gradio demo's). */
+export function addSamplingOptions(cmd: Command, d: { temp: number; maxTokens: number; topK?: number; topP?: number; repeat?: number }): Command {
+  return cmd
+    .option("-n, --n-predict <n>", "new tokens at most", String(d.maxTokens))
+    .option("--temp <t>", "temperature (0 = greedy)", String(d.temp))
+    .option("--top-k <k>", "top-k (0 = off)", String(d.topK ?? 40))
+    .option("--top-p <p>", "top-p (1 = off)", String(d.topP ?? 0.9))
+    .option("--repeat-penalty <p>", "repetition penalty (1 = off)", String(d.repeat ?? 1.1))
+    .option("--seed <n>", "sampling seed (default: random)");
+}
+
+export function samplingFrom(o: SamplingCliOptions): GenerateOptions & { seed: number; maxTokens: number; temperature: number; topK: number; topP: number; repeatPenalty: number } {
+  const seed = o.seed !== undefined ? parseIntArg("--seed", o.seed, 0) : Math.floor(Math.random() * 2 ** 32);
+  const r = {
+    maxTokens: parseIntArg("-n", o.nPredict, 0),
+    temperature: parseFloatArg("--temp", o.temp)!,
+    topK: parseIntArg("--top-k", o.topK, 0),
+    topP: parseFloatArg("--top-p", o.topP)!,
+    repeatPenalty: parseFloatArg("--repeat-penalty", o.repeatPenalty)!,
+    seed,
+  };
+  validateSampling(r);
+  return r;
+}
