@@ -1,6 +1,12 @@
 // One line per command module. Each module exports `register(program: Command): void`.
 import type { Command } from "commander";
+import * as generate from "./generate.js";
+import * as chat from "./chat.js";
+import * as logits from "./logits.js";
+import * as demo from "./demo.js";
+import * as synth from "./synth.js";
 
 export function registerCommands(program: Command): void {
   void program;
+  for (const c of [generate, chat, logits, demo, synth]) c.register(program);
 }
