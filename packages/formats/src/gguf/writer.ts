@@ -144,7 +144,9 @@ export function writeGguf(path: string, opts: GgufWriteOptions): number {
   const total = sizes.reduce((a, s) => a + s, 0);
   return writeAtomically(path, (w) => {
     w.write(header);
-    w.pad(alignment);
+    // llama.cpp pads the data section's start only when there is data (a vocabulary-only
+    // file ends right after its metadata); matching it keeps copies byte-identical.
+    if (opts.tensors.length > 0) w.pad(alignment);
     let done = 0;
     opts.tensors.forEach((t, i) => {
       opts.onProgress?.({ done, total, unit: "bytes", label: t.name });

@@ -28,17 +28,51 @@ export class ByteBuilder {
     return at;
   }
 
-  u8(v: number): void { this.cur[this.room(1)] = v; }
-  i8(v: number): void { this.view.setInt8(this.room(1), v); }
-  u16(v: number): void { this.view.setUint16(this.room(2), v, true); }
-  i16(v: number): void { this.view.setInt16(this.room(2), v, true); }
-  u32(v: number): void { this.view.setUint32(this.room(4), v, true); }
-  i32(v: number): void { this.view.setInt32(this.room(4), v, true); }
-  f32(v: number): void { this.view.setFloat32(this.room(4), v, true); }
-  f64(v: number): void { this.view.setFloat64(this.room(8), v, true); }
-  u64(v: number | bigint): void { this.view.setBigUint64(this.room(8), BigInt(v), true); }
-  i64(v: number | bigint): void { this.view.setBigInt64(this.room(8), BigInt(v), true); }
-  bytes(b: Uint8Array): void { this.cur.set(b, this.room(b.length)); }
+  // Each write reserves room first: room() may start a new chunk and swap this.cur / this.view.
+  u8(v: number): void {
+    const at = this.room(1);
+    this.cur[at] = v;
+  }
+  i8(v: number): void {
+    const at = this.room(1);
+    this.view.setInt8(at, v);
+  }
+  u16(v: number): void {
+    const at = this.room(2);
+    this.view.setUint16(at, v, true);
+  }
+  i16(v: number): void {
+    const at = this.room(2);
+    this.view.setInt16(at, v, true);
+  }
+  u32(v: number): void {
+    const at = this.room(4);
+    this.view.setUint32(at, v, true);
+  }
+  i32(v: number): void {
+    const at = this.room(4);
+    this.view.setInt32(at, v, true);
+  }
+  f32(v: number): void {
+    const at = this.room(4);
+    this.view.setFloat32(at, v, true);
+  }
+  f64(v: number): void {
+    const at = this.room(8);
+    this.view.setFloat64(at, v, true);
+  }
+  u64(v: number | bigint): void {
+    const at = this.room(8);
+    this.view.setBigUint64(at, BigInt(v), true);
+  }
+  i64(v: number | bigint): void {
+    const at = this.room(8);
+    this.view.setBigInt64(at, BigInt(v), true);
+  }
+  bytes(b: Uint8Array): void {
+    const at = this.room(b.length); // may swap this.cur: take the index first
+    this.cur.set(b, at);
+  }
   utf8(s: string): Uint8Array {
     const b = encoder.encode(s);
     this.bytes(b);

@@ -65,7 +65,7 @@ export class ByteCursor {
   private buf: Uint8Array = new Uint8Array(0);
   private view = new DataView(this.buf.buffer);
   private bufStart = 0;
-  private readonly decoder = new TextDecoder("utf-8", { fatal: true });
+  private readonly decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }); // keep a leading U+FEFF (a real vocabulary piece)
 
   constructor(readonly file: RandomAccessFile, start = 0) {
     this.pos = start;
