@@ -11,3 +11,6 @@ export { mergeToHfFolder, copyTokenizerFiles, TOKENIZER_FILES, type MergeStats, 
 export { writeMetaFromHf, multipleOfFor, type PthWriteOptions } from "./write-pth.js";
 export { writeGgufFromMergedHf, ggmlTypeForDtype, type GgufWriteOptions } from "./write-gguf.js";
 export * from "./merge-model.js";
+export * from "./verify.js";
+export * from "./sha256-table.js";
+export * from "./runtime.js";

@@ -4,8 +4,8 @@
 // merged tensors from a staged HF safetensors folder one at a time.
 
 import { basename, join } from "node:path";
-import { ggmlTypeByName, LlamatsError, type GGMLType, type ProgressCallback } from "@llamats/tensor";
-import { dtypePolicy, gguf, openModelSourceSync, writeGgufFromSource } from "@llamats/formats";
+import { GGMLType, ggmlTypeByName, ggmlTypeInfo, LlamatsError, type ProgressCallback } from "@llamats/tensor";
+import { dtypePolicy, gguf, openModelSourceSync, writeGgufFromSource, type SourceTensor } from "@llamats/formats";
 
 export interface GgufWriteOptions {
   /** "f16" (default), "f32", "q8_0", "q4_0", ... */
@@ -23,6 +23,21 @@ export function ggmlTypeForDtype(dtype: string): GGMLType {
   return info.id;
 }
 
+/**
+ * formats' default policy (matrices -> type, norms -> F32), except that a matrix whose row
+ * is not a whole number of blocks stays F16, as llama.cpp's quantizer does with
+ * "incompatible" tensors (e.g. an FFN width of 172 with 32-element blocks).
+ */
+export function mergeTypePolicy(type: GGMLType): (t: SourceTensor) => GGMLType {
+  const base = dtypePolicy(type);
+  const block = ggmlTypeInfo(type)?.blockSize ?? 1;
+  return (t) => {
+    const chosen = base(t);
+    if (chosen === type && t.shape.length === 2 && t.shape[1] % block !== 0) return GGMLType.F16;
+    return chosen;
+  };
+}
+
 /** Write `<outDir>/<file>` from the merged HF folder `stagedHf`; returns the file name. */
 export function writeGgufFromMergedHf(stagedHf: string, outDir: string, opts: GgufWriteOptions = {}): string {
   const type = ggmlTypeForDtype(opts.dtype ?? "f16");
@@ -31,7 +46,7 @@ export function writeGgufFromMergedHf(stagedHf: string, outDir: string, opts: Gg
   const src = openModelSourceSync(stagedHf, { format: "hf" });
   try {
     writeGgufFromSource(src, join(outDir, file), {
-      typeFor: dtypePolicy(type),
+      typeFor: mergeTypePolicy(type),
       extraMetadata: [gguf.str("general.name", name)],
       onProgress: opts.onProgress,
     });
