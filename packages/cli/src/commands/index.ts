@@ -5,8 +5,10 @@ import * as chat from "./chat.js";
 import * as logits from "./logits.js";
 import * as demo from "./demo.js";
 import * as synth from "./synth.js";
+import * as merge from "./merge.js";
 
 export function registerCommands(program: Command): void {
   void program;
   for (const c of [generate, chat, logits, demo, synth]) c.register(program);
+  merge.register(program);
 }
