@@ -178,16 +178,17 @@ class MetaModel implements MetaCheckpoint {
     const { info, partShapes } = j;
     if (dst && dst.length < info.byteLength) throw new RangeError(`destination holds ${dst.length} bytes, ${name} needs ${info.byteLength}`);
     const out = dst ? dst.subarray(0, info.byteLength) : new Uint8Array(info.byteLength);
-    if (info.split === "replicated") return this.shards[0].read(name, out);
+    const split = info.split;
+    if (split === "replicated") return this.shards[0].read(name, out);
     const eb = torchElementBytes(info.dtype);
     // (outer, shape[split], inner): each part fills a band of every outer row.
-    const outer = info.shape.slice(0, info.split).reduce((a, b) => a * b, 1);
-    const inner = info.shape.slice(info.split + 1).reduce((a, b) => a * b, 1) * eb;
-    const rowBytes = info.shape[info.split] * inner;
+    const outer = info.shape.slice(0, split).reduce((a, b) => a * b, 1);
+    const inner = info.shape.slice(split + 1).reduce((a, b) => a * b, 1) * eb;
+    const rowBytes = info.shape[split] * inner;
     let band = 0;
     this.shards.forEach((shard, s) => {
-      const partRow = partShapes[s][info.split] * inner;
-      if (info.split === 0) shard.read(name, out.subarray(band, band + partRow * outer));
+      const partRow = partShapes[s][split] * inner;
+      if (split === 0) shard.read(name, out.subarray(band, band + partRow * outer));
       else {
         const part = shard.read(name);
         for (let r = 0; r < outer; r++) out.set(part.subarray(r * partRow, (r + 1) * partRow), r * rowBytes + band);

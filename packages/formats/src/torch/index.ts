@@ -9,7 +9,7 @@ export { dtypeOfStorageClass, storageClassOfDType, torchElementBytes, torchDType
 export { openTorchCheckpoint, readShardIndex } from "./checkpoint.js";
 export { writeTorchCheckpoint, writeTorchFiles, torchArchiveName, type TorchFilePlan } from "./writer.js";
 export { ZipReader, isSafeEntryName, type ZipEntry } from "./zip.js";
-export { ZipWriter } from "./zip-writer.js";
+export { ZipWriter, type ZipSink } from "./zip-writer.js";
 export { crc32 } from "./crc32.js";
 export { unpickle, defaultUnpickleLimits, type UnpickleLimits } from "./pickle.js";
 export { pickleStateDict, type PickledTensor } from "./pickle-writer.js";

@@ -5,7 +5,6 @@
 // central directory, a zip64 end record + locator (torch always writes them) and the end
 // record. Entries or offsets of 4 GiB or more get zip64 extra fields.
 
-import type { AtomicFileWriter } from "../io/atomic.js";
 import { crc32 } from "./crc32.js";
 
 const ALIGN = 64;
@@ -53,11 +52,17 @@ class Bytes {
   }
 }
 
+/** Where the zip goes: an AtomicFileWriter, or any sequential sink that counts bytes. */
+export interface ZipSink {
+  readonly position: number;
+  write(bytes: Uint8Array): void;
+}
+
 export class ZipWriter {
   private readonly written: Written[] = [];
   private current: { w: Written; done: number; zip64: boolean } | undefined;
 
-  constructor(private readonly out: AtomicFileWriter) {}
+  constructor(private readonly out: ZipSink) {}
 
   /** Start an entry of exactly `size` bytes; feed them with write(), then endEntry(). */
   beginEntry(name: string, size: number): void {
