@@ -4,13 +4,13 @@
 // files, or forced with format "llama2c". Folders: params.json -> Meta; config.json -> HF.
 
 import { existsSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { FormatError } from "@llamats/tensor";
 import { RandomAccessFile } from "../io/file.js";
 import { openGgufSource } from "./gguf.js";
-import { openHfSafetensorsFolder, openSafetensorsSource } from "./hf.js";
+import { openHfSafetensorsFolder, openSafetensorsSource, readJsonFile } from "./hf.js";
 import { openLlama2cSource } from "./llama2c.js";
-import { openHfTorchFolder, openMetaFolder, openTorchFileSource } from "./torch.js";
+import { openHfTorchFolder, openMetaFolder, openPeftSource, openTorchFileSource } from "./torch.js";
 import type { ModelSource, OpenSourceOptions } from "./types.js";
 
 export type FileKind = "gguf" | "safetensors" | "torch-zip" | "unknown";
@@ -46,6 +46,9 @@ export function openModelSourceSync(path: string, opts: OpenSourceOptions = {}):
     case undefined: break;
     default: break; // "hf" / "meta" on a file: decided by content below
   }
+  // A shard index names the folder's shards: open the model it indexes.
+  if (basename(path) === "pytorch_model.bin.index.json") return openHfTorchFolder(path);
+  if (basename(path) === "model.safetensors.index.json") return openFolder(dirname(path), { format: "hf" });
   const kind = sniffFile(path);
   if (kind === "gguf") return openGgufSource(path);
   if (kind === "safetensors") return openSafetensorsSource(path);
@@ -55,6 +58,7 @@ export function openModelSourceSync(path: string, opts: OpenSourceOptions = {}):
 }
 
 function openFolder(dir: string, opts: OpenSourceOptions): ModelSource {
+  if (opts.format === "peft" || existsSync(join(dir, "adapter_config.json"))) return openPeftFolder(dir);
   const hasParams = existsSync(join(dir, "params.json"));
   const hasConfig = existsSync(join(dir, "config.json"));
   if (opts.format === "meta" || (hasParams && opts.format !== "hf")) return openMetaFolder(dir);
@@ -63,5 +67,15 @@ function openFolder(dir: string, opts: OpenSourceOptions): ModelSource {
     if (st) return st;
     return openHfTorchFolder(dir);
   }
-  throw new FormatError(dir, "folder", 0, "no config.json (Hugging Face) or params.json (Meta) in this folder");
+  throw new FormatError(dir, "folder", 0, "no config.json (Hugging Face), params.json (Meta) or adapter_config.json (PEFT) in this folder");
+}
+
+function openPeftFolder(dir: string): ModelSource {
+  const st = join(dir, "adapter_model.safetensors");
+  if (existsSync(st)) {
+    const src = openSafetensorsSource(st);
+    const cfg = join(dir, "adapter_config.json");
+    return { ...src, format: "peft", path: dir, metadata: existsSync(cfg) ? readJsonFile(cfg) : src.metadata };
+  }
+  return openPeftSource(dir);
 }

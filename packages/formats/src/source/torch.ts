@@ -1,18 +1,125 @@
-// ModelSources over PyTorch checkpoints (read by ../torch/): HF pytorch_model*.bin folders
-// (HF names, Q/K permuted on read) and Meta consolidated.*.pth folders (Meta names, already
-// interleaved; model-parallel shards re-joined by the torch layer).
+// ModelSources over PyTorch checkpoints (read by ../torch/ and ../meta.ts):
+// - HF pytorch_model*.bin folders (+ index): HF names, Q/K permuted to interleaved on read;
+// - Meta folders (params.json + consolidated.NN.pth, shards re-joined by meta.ts): Meta
+//   names, already interleaved;
+// - PEFT adapters (adapter_config.json + adapter_model.bin): tensors passed through under
+//   their own names (the LoRA package maps them with canonicalFromPeft), for inspection.
 
-import { LlamatsError } from "@llamats/tensor";
-import type { ModelSource, SourceFormat } from "./types.js";
+import { existsSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
+import { FormatError, GGMLType } from "@llamats/tensor";
+import { openMetaCheckpoint, type MetaParams } from "../meta.js";
+import { canonicalFromHf, canonicalFromMeta, canonicalOrder } from "../names.js";
+import { openTorchCheckpoint } from "../torch/checkpoint.js";
+import type { TorchCheckpoint, TorchDType } from "../torch/types.js";
+import { buildSource, completeHParams, type SourceEntry } from "./build.js";
+import { findTokenizer, hfEntries, hparamsFromHfConfig, readJsonFile } from "./hf.js";
+import type { LlamaHParams, ModelSource, SourceFormat } from "./types.js";
 
-export function openHfTorchFolder(dir: string): ModelSource {
-  throw new LlamatsError(`${dir}: PyTorch .bin folders are not supported yet`);
+const TORCH_TO_GGML: Partial<Record<TorchDType, GGMLType>> = {
+  f64: GGMLType.F64, f32: GGMLType.F32, f16: GGMLType.F16, bf16: GGMLType.BF16,
+  i64: GGMLType.I64, i32: GGMLType.I32, i16: GGMLType.I16, i8: GGMLType.I8,
+};
+
+export function ggmlTypeOfTorch(dtype: TorchDType): GGMLType | undefined {
+  return TORCH_TO_GGML[dtype];
 }
 
-export function openMetaFolder(dir: string): ModelSource {
-  throw new LlamatsError(`${dir}: Meta .pth folders are not supported yet`);
+function torchTensors(ck: TorchCheckpoint) {
+  return ck.tensors.map((t) => ({
+    name: t.name, type: ggmlTypeOfTorch(t.dtype), shape: t.shape, byteLength: t.byteLength,
+    read: (dst?: Uint8Array) => ck.read(t.name, dst),
+  }));
 }
 
-export function openTorchFileSource(path: string, _format?: SourceFormat): ModelSource {
-  throw new LlamatsError(`${path}: PyTorch checkpoints are not supported yet`);
+function hfFromCheckpoint(path: string, ck: TorchCheckpoint, cfgDir: string, format: SourceFormat): ModelSource {
+  const cfgPath = join(cfgDir, "config.json");
+  if (!existsSync(cfgPath)) throw new FormatError(path, "config.json", 0, "Hugging Face tensors need config.json beside them (head counts)");
+  const cfg = readJsonFile(cfgPath);
+  const hp = hparamsFromHfConfig(cfgPath, cfg);
+  const entries = hfEntries(path, torchTensors(ck), hp);
+  return buildSource({
+    format, path, metadata: cfg, config: completeHParams(path, hp, entries.map((e) => e.tensor)),
+    entries, tokenizerPath: findTokenizer(cfgDir), close: () => ck.close(),
+  });
+}
+
+function guard<T extends { close(): void }>(ck: T, body: (ck: T) => ModelSource): ModelSource {
+  try {
+    return body(ck);
+  } catch (err) {
+    ck.close();
+    throw err;
+  }
+}
+
+/** An HF folder of pytorch_model*.bin (or its pytorch_model.bin.index.json). */
+export function openHfTorchFolder(path: string): ModelSource {
+  const dir = path.endsWith(".json") ? dirname(path) : path;
+  return guard(openTorchCheckpoint(path), (ck) => hfFromCheckpoint(path, ck, dir, "hf"));
+}
+
+export function hparamsFromMetaParams(p: MetaParams): LlamaHParams {
+  const hp: LlamaHParams = {
+    embeddingLength: p.dim, blockCount: p.n_layers, headCount: p.n_heads, rmsEps: p.norm_eps,
+  };
+  if (typeof p.n_kv_heads === "number") hp.headCountKv = p.n_kv_heads;
+  if (typeof p.rope_theta === "number") hp.ropeFreqBase = p.rope_theta;
+  if (typeof p.vocab_size === "number" && p.vocab_size > 0) hp.vocabSize = p.vocab_size;
+  return hp;
+}
+
+/** A Meta folder, or one consolidated.NN.pth with params.json beside it. */
+export function openMetaFolder(path: string): ModelSource {
+  return guard(openMetaCheckpoint(path), (ck) => {
+    const entries: SourceEntry[] = [];
+    for (const t of ck.tensors) {
+      const name = canonicalFromMeta(t.name);
+      if (!name) continue; // rope.freqs
+      const type = ggmlTypeOfTorch(t.dtype);
+      if (type === undefined) throw new FormatError(path, `tensor "${t.name}"`, 0, `dtype ${t.dtype} has no ggml equivalent`);
+      entries.push({
+        tensor: { name, type, shape: t.shape, byteLength: t.byteLength, sourceName: t.name },
+        readRaw: (dst) => ck.read(t.name, dst),
+      });
+    }
+    entries.sort((a, b) => canonicalOrder(a.tensor.name, b.tensor.name));
+    const dir = existsSync(join(path, "params.json")) ? path : dirname(path);
+    const hp = hparamsFromMetaParams(ck.params);
+    return buildSource({
+      format: "meta", path, metadata: { ...ck.params, n_shards: ck.nShards },
+      config: completeHParams(path, hp, entries.map((e) => e.tensor)),
+      // Meta's layout keeps tokenizer.model one level up (zh-models/tokenizer.model beside 7B/).
+      entries, tokenizerPath: findTokenizer(dir, dirname(dir)), close: () => ck.close(),
+    });
+  });
+}
+
+/** A PEFT adapter folder or adapter_model.bin: tensors under their own names. */
+export function openPeftSource(path: string): ModelSource {
+  const isDir = !basename(path).includes(".");
+  const dir = isDir ? path : dirname(path);
+  const cfgPath = join(dir, "adapter_config.json");
+  const metadata = existsSync(cfgPath) ? readJsonFile(cfgPath) : {};
+  return guard(openTorchCheckpoint(path), (ck) => {
+    const entries: SourceEntry[] = torchTensors(ck).flatMap((t) => t.type === undefined ? [] : [{
+      tensor: { name: t.name, type: t.type, shape: t.shape, byteLength: t.byteLength, sourceName: t.name },
+      readRaw: t.read,
+    }]);
+    return buildSource({ format: "peft", path, metadata, config: {}, entries, tokenizerPath: findTokenizer(dir), close: () => ck.close() });
+  });
+}
+
+/** A single torch.save file: Meta (params.json beside it), PEFT, or an HF shard. */
+export function openTorchFileSource(path: string, format?: SourceFormat): ModelSource {
+  const dir = dirname(path);
+  if (format === "meta" || (format !== "hf" && existsSync(join(dir, "params.json")))) return openMetaFolder(path);
+  return guard(openTorchCheckpoint(path), (ck) => {
+    if (ck.tensors.some((t) => t.name.startsWith("base_model.model."))) {
+      ck.close();
+      return openPeftSource(path);
+    }
+    if (ck.tensors.some((t) => canonicalFromHf(t.name))) return hfFromCheckpoint(path, ck, dir, "hf");
+    throw new FormatError(path, "state dict", 0, "neither Hugging Face nor Meta tensor names (Meta files need params.json beside them)");
+  });
 }

@@ -5,7 +5,7 @@
 import type { GGMLType } from "@llamats/tensor";
 import type { GgufKV } from "../gguf/types.js";
 
-export type SourceFormat = "gguf" | "safetensors" | "hf" | "meta" | "llama2c";
+export type SourceFormat = "gguf" | "safetensors" | "hf" | "meta" | "llama2c" | "peft";
 
 export interface SourceTensor {
   /** Canonical (GGUF) name, e.g. "blk.0.attn_q.weight". */
