@@ -77,7 +77,7 @@ describeConformance("lora/checks: wrong inputs fail before anything is written",
 
   it("an adapter for another model size", () => {
     const big = synthAdapter(join(tmp.dir, "syn-dim128"), { dim: 128 });
-    expectFails([big], /is for a model of hidden size 128 but the base .* is hidden size 64/);
+    expectFails([big], /is for a hidden size 128 model but the base .* is hidden size 64/);
     const deep = synthAdapter(join(tmp.dir, "syn-4layers"), { layers: 4 });
     expectFails([deep], /layer 2 but the base has 2 layers/);
   });
