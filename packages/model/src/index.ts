@@ -1,1 +1,9 @@
-export {};
+// @llamats/model: LlamaConfig, weights, KV cache and the forward pass as a plain function.
+export * from "./config.js";
+export * from "./config-sources.js";
+export * from "./rope-scaling.js";
+export * from "./weights.js";
+export * from "./kv-cache.js";
+export * from "./state.js";
+export { linear } from "./linear.js";
+export { forward, type ForwardOptions } from "./forward.js";

@@ -1,0 +1,67 @@
+// RunState: everything forward() writes, allocated once per model instance: the KV cache
+// and scratch activations for up to maxBatch tokens per pass (a longer prompt is processed
+// in chunks of maxBatch). Buffers come from the backend so its kernels can address them.
+
+import type { Backend } from "@llamats/tensor";
+import type { LlamaConfig } from "./config.js";
+import { KVCache } from "./kv-cache.js";
+
+export interface RunStateOptions {
+  /** Context length of the KV cache (default: the model's training context). */
+  readonly nCtx?: number;
+  /** Tokens per prefill pass (default 64). */
+  readonly maxBatch?: number;
+}
+
+/** What forward() captured when asked (opts.capture). */
+export interface Captured {
+  /** Residual stream after each layer: (nLayers, nTokens, dim). */
+  layerOut?: Float32Array;
+  /** Output of the final RMSNorm (the lm_head input): (nTokens, dim). */
+  hiddenFinal?: Float32Array;
+  /** Attention weights per layer: each (nTokens, nHeads, pos + nTokens); causal zeros beyond. */
+  attention?: Float32Array[];
+}
+
+export class RunState {
+  readonly cache: KVCache;
+  readonly maxBatch: number;
+  readonly x: Float32Array; // (maxBatch, dim) residual stream
+  readonly xb: Float32Array; // (maxBatch, dim) normed input / block output
+  readonly q: Float32Array; // (maxBatch, nHeads * headDim)
+  readonly k: Float32Array; // (maxBatch, kvDim)
+  readonly v: Float32Array; // (maxBatch, kvDim)
+  readonly attnOut: Float32Array; // (maxBatch, nHeads * headDim)
+  readonly hb: Float32Array; // (maxBatch, ffnDim) gate, then swiglu
+  readonly hb2: Float32Array; // (maxBatch, ffnDim) up
+  readonly logits: Float32Array; // (vocab) last-position logits
+  /** LoRA scratch, grown on demand: (maxBatch, r) and (maxBatch, out). */
+  loraMid: Float32Array;
+  loraOut: Float32Array;
+  /** Filled by forward() when opts.capture asks for it; replaced on each call. */
+  captured: Captured = {};
+
+  constructor(readonly backend: Backend, readonly config: LlamaConfig, opts: RunStateOptions = {}) {
+    const { dim, nHeads, headDim, nKvHeads, ffnDim, vocabSize, nLayers } = config;
+    this.maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? 64));
+    const b = this.maxBatch;
+    const kvDim = nKvHeads * headDim;
+    this.cache = new KVCache(backend, nLayers, opts.nCtx ?? config.contextLength, kvDim);
+    this.x = backend.allocF32(b * dim);
+    this.xb = backend.allocF32(b * dim);
+    this.q = backend.allocF32(b * nHeads * headDim);
+    this.k = backend.allocF32(b * kvDim);
+    this.v = backend.allocF32(b * kvDim);
+    this.attnOut = backend.allocF32(b * nHeads * headDim);
+    this.hb = backend.allocF32(b * ffnDim);
+    this.hb2 = backend.allocF32(b * ffnDim);
+    this.logits = backend.allocF32(vocabSize);
+    this.loraMid = backend.allocF32(0);
+    this.loraOut = backend.allocF32(0);
+  }
+
+  /** Reset the KV cache (start a new sequence). */
+  reset(): void {
+    this.cache.reset();
+  }
+}

@@ -1,0 +1,94 @@
+// Conformance: our forward pass against a float32 PyTorch LLaMA (transformers-4.30 math) on
+// the tiny models, fixtures tiny/golden (README: f32 engines within 1e-5, 2e-5 at 2304 tokens).
+import { expect } from "chai";
+import { openModelSource } from "@llamats/formats";
+import { type LlamaWeights, RunState, configFromSource, forward, loadWeights, ntkScaling, withRopeScaling } from "@llamats/model";
+import { ReferenceBackend } from "@llamats/tensor";
+import { describeConformance, fixturePath } from "@llamats/testkit";
+import { type GoldenIndexCase, goldenIndex, logSumExp, maxAbsDiff, readGoldenCase } from "./helpers/golden.js";
+
+const MODELS = { base: "tiny/base", "merged-llama": "tiny/merged-llama/hf", "merged-alpaca-plus": "tiny/merged-alpaca-plus/hf" } as const;
+const CASES = ["bos", "prompt", "random200", "ntk2_random300", "ntkauto_random2304"] as const;
+
+describeConformance("model/golden: tiny LLaMA vs PyTorch float32", ["tiny/golden/index.json", ...Object.keys(MODELS).map((m) => `tiny/golden/${m}.safetensors`), ...Object.values(MODELS)], () => {
+  const backend = new ReferenceBackend();
+  const index = goldenIndex();
+  for (const [model, dir] of Object.entries(MODELS)) {
+    describe(model, () => {
+      let weights: LlamaWeights;
+      before(async () => {
+        const src = await openModelSource(fixturePath(dir));
+        try {
+          weights = loadWeights(src, backend, configFromSource(src));
+        } finally {
+          src.close();
+        }
+      });
+
+      it("config matches index.json", () => {
+        const c = index.models[model];
+        expect(weights.config.vocabSize).to.equal(c.vocab_size);
+        expect(weights.config).to.include({ dim: 64, nLayers: 2, nHeads: 4, nKvHeads: 4, headDim: 16, ffnDim: 172, rmsNormEps: 1e-6, contextLength: 2048 });
+      });
+
+      for (const name of CASES) {
+        const meta = (): GoldenIndexCase => index.models[model].cases[name];
+        it(`${name}: logits, hidden states, argmax, greedy`, function () {
+          const g = readGoldenCase(model, name);
+          const m = meta();
+          const rope = m.rope.mode === "ntk" ? ntkScaling(m.rope.alpha!) : m.rope.mode === "auto" ? ntkScaling("auto") : ntkScaling(1);
+          const w: LlamaWeights = { ...weights, config: withRopeScaling(weights.config, rope) };
+          const cfg = w.config;
+          const n = g.tokens.length;
+          const tol = n > 2048 ? 2e-5 : 1e-5;
+          const state = new RunState(backend, cfg, { nCtx: n + 32, maxBatch: 512 });
+          forward(w, state, g.tokens, 0, { capture: { hidden: true }, logits: "none" });
+          const hidden = state.captured.hiddenFinal!;
+          const dHidden = maxAbsDiff(hidden, g.hiddenFinal);
+          // Layer outputs: all positions, or those in layer_out_pos.
+          const lo = state.captured.layerOut!;
+          const pos = g.layerOutPos ?? Int32Array.from({ length: n }, (_, i) => i);
+          let dLayer = 0;
+          for (let l = 0; l < cfg.nLayers; l++)
+            for (let i = 0; i < pos.length; i++)
+              dLayer = Math.max(dLayer, maxAbsDiff(lo.subarray((l * n + pos[i]) * cfg.dim), g.layerOut.subarray((l * pos.length + i) * cfg.dim), cfg.dim));
+          // Logits at the stored positions, argmax / logsumexp there and at every 9th position,
+          // in one batched product (the lm_head is read once).
+          const V = cfg.vocabSize;
+          const statPos = [...new Set([...g.logitsPos, ...Array.from({ length: Math.ceil(n / 9) }, (_, i) => i * 9)])];
+          const xs = new Float32Array(statPos.length * cfg.dim);
+          statPos.forEach((p, i) => xs.set(hidden.subarray(p * cfg.dim, (p + 1) * cfg.dim), i * cfg.dim));
+          const all = new Float32Array(statPos.length * V);
+          backend.matmul(all, w.output, xs, statPos.length);
+          let dLogits = 0;
+          let dLse = 0;
+          statPos.forEach((p, i) => {
+            const logits = all.subarray(i * V, (i + 1) * V);
+            const k = g.logitsPos.indexOf(p);
+            if (k >= 0) dLogits = Math.max(dLogits, maxAbsDiff(logits, g.logits.subarray(k * V, (k + 1) * V)));
+            expect(backend.argmax(logits), `argmax at ${p}`).to.equal(g.argmax[p]);
+            dLse = Math.max(dLse, Math.abs(logSumExp(logits) - g.logsumexp[p]));
+          });
+          this.test!.title += ` (max |Δ| logits ${dLogits.toExponential(2)}, hidden ${dHidden.toExponential(2)}, layers ${dLayer.toExponential(2)})`;
+          expect(dHidden, "hidden_final").to.be.at.most(tol);
+          expect(dLayer, "layer_out").to.be.at.most(tol * 4); // residual stream magnitudes are larger than logits'
+          expect(dLogits, "logits").to.be.at.most(tol);
+          expect(dLse, "logsumexp").to.be.at.most(tol * 2);
+
+          if (!g.greedyIds) return;
+          // Greedy continuation through the KV cache, one token at a time. Teacher-forced on the
+          // golden ids so that a flagged near-tie step cannot derail the rest of the comparison.
+          const ties = new Set(m.greedy_near_tie_steps ?? []);
+          let last = new Float32Array(V);
+          backend.matmul(last, w.output, hidden.subarray((n - 1) * cfg.dim), 1);
+          for (let s = 0; s < g.greedyIds.length; s++) {
+            const ours = backend.argmax(last);
+            if (!ties.has(s)) expect(ours, `greedy step ${s}`).to.equal(g.greedyIds[s]);
+            last = forward(w, state, [g.greedyIds[s]], n + s);
+          }
+          expect(maxAbsDiff(last, g.greedyFinalLogits!), "greedy_final_logits").to.be.at.most(tol);
+        });
+      }
+    });
+  }
+});
