@@ -79,7 +79,7 @@ describeConformance("model/golden: tiny LLaMA vs PyTorch float32", ["tiny/golden
           // Greedy continuation through the KV cache, one token at a time. Teacher-forced on the
           // golden ids so that a flagged near-tie step cannot derail the rest of the comparison.
           const ties = new Set(m.greedy_near_tie_steps ?? []);
-          let last = new Float32Array(V);
+          let last: Float32Array = new Float32Array(V);
           backend.matmul(last, w.output, hidden.subarray((n - 1) * cfg.dim), 1);
           for (let s = 0; s < g.greedyIds.length; s++) {
             const ours = backend.argmax(last);
