@@ -1,11 +1,11 @@
 // Conformance: `llamats merge` reproduces tiny/merged-llama and tiny/merged-alpaca-plus
 // (PyTorch, the seed's merge script) tensor for tensor, in every output type.
 import { expect } from "chai";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { GGMLType } from "@llamats/tensor";
 import { openModelSourceSync, toFloat32 } from "@llamats/formats";
-import { mergeLoras } from "@llamats/lora";
+import { mergeLoras, openBaseModel, writeMetaFromHf } from "@llamats/lora";
 import { describeConformance, fixturePath } from "@llamats/testkit";
 import { makeTmp, readJson, tensorHashes } from "./helpers/tmp.js";
 
@@ -129,5 +129,19 @@ describeConformance("lora/conformance: merges reproduce the PyTorch fixtures", [
       ours.close();
       theirs.close();
     }
+  });
+
+  it("a Meta base (params.json + 2 consolidated shards) merges to the same tensors", () => {
+    const metaBase = join(tmp.dir, "meta-base");
+    mkdirSync(metaBase);
+    const hfBase = openBaseModel(fixturePath("tiny/base"));
+    try {
+      writeMetaFromHf(hfBase, metaBase, { shards: 2 });
+    } finally {
+      hfBase.close();
+    }
+    const s = mergeLoras({ base: metaBase, loras: [fixturePath("tiny/lora-llama")], outputType: "huggingface", out: join(tmp.dir, "from-meta") });
+    expectTensors(join(s.out, "model.safetensors"), readJson(fixturePath("tiny/merged-llama/tensor-sha256.json")).hf);
+    expect(readJson(join(s.out, "config.json"))).to.include({ vocab_size: 49953, hidden_size: 64, intermediate_size: 172, num_attention_heads: 4 });
   });
 });
