@@ -63,6 +63,8 @@ export function verifyInputs(base: string, loras: readonly string[], onFile?: (p
 /** sha256sum-style line plus the verdict. */
 export function formatVerifyLine(v: VerifyLine): string {
   const verdict = v.status === "match" ? `OK (${v.models.join(" / ")})`
-    : v.status === "mismatch" ? `MISMATCH: not the published file of ${v.models.join(", ")}` : "not in the published table";
+    : v.status === "mismatch"
+      ? `MISMATCH: ${v.models.length > 3 ? `none of the ${v.models.length} published ${basename(v.path)} hashes` : `not the published file of ${v.models.join(", ")}`}`
+      : "not in the published table";
   return `${v.sha256}  ${v.path}  ${verdict}`;
 }

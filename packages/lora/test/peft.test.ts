@@ -58,3 +58,18 @@ describe("PEFT adapter config and keys", () => {
     expect(() => planAdapter(["foo.weight"], "ad")).to.throw(AdapterError, /not a PEFT key/);
   });
 });
+
+describe("--verify table lookup", () => {
+  it("matches, mismatches and unlisted names", async () => {
+    const { checkAgainstTable, formatVerifyLine } = await import("@llamats/lora");
+    const ok = checkAgainstTable("/x/tokenizer.model", "2d967e855b1213a439df6c8ce2791f869c84b4f3b6cfacf22b86440b8192a2f8");
+    expect(ok.status).to.equal("match");
+    expect(formatVerifyLine(ok)).to.match(/OK \(Chinese-Alpaca tokenizer/);
+    const bad = checkAgainstTable("/x/adapter_model.bin", "00".repeat(32));
+    expect(bad.status).to.equal("mismatch");
+    expect(formatVerifyLine(bad)).to.match(/MISMATCH: none of the 15 published adapter_model.bin hashes/);
+    const shard = checkAgainstTable("/x/consolidated.01.pth", "d5ccbcc465c71c0de439a5aeffebe8344c68a519bce70bc7f9f92654ee567085");
+    expect(shard.models).to.deep.equal(["LLaMA-13B (Meta)"]);
+    expect(checkAgainstTable("/x/foo.bin", "00").status).to.equal("unlisted");
+  });
+});
