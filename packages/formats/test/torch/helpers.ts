@@ -13,8 +13,9 @@ class MemorySink implements ZipSink {
     this.chunks.push(bytes.slice());
     this.position += bytes.length;
   }
+  /** A plain Uint8Array (not a pooled Buffer: tests slice() and patch it through .buffer). */
   bytes(): Uint8Array {
-    return Buffer.concat(this.chunks);
+    return Uint8Array.from(Buffer.concat(this.chunks));
   }
 }
 
