@@ -7,3 +7,6 @@ export { StreamingDecoder } from "./decode.js";
 export { ggufTokenizerMetadata, vocabFromGgufMetadata, type GgufTokenizerMetadata } from "./gguf-metadata.js";
 export { decodeUtf8Sp } from "./utf8.js";
 export { SPACE_SYMBOL } from "./normalize.js";
+export { mergeVocab, type MergeOptions, type MergeResult } from "./merge.js";
+export { loadTokenizer, readModelProto } from "./load.js";
+export { readGgufMetadata } from "./gguf-header.js";

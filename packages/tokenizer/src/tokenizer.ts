@@ -21,13 +21,7 @@ export interface EncodeOptions {
 }
 
 export class Tokenizer {
-  constructor(readonly vocab: Vocab) {
-    if (vocab.modelType !== ModelType.BPE) {
-      throw new LlamatsError(
-        `only SentencePiece BPE models are supported (model_type ${vocab.modelType}; 1 = unigram, 2 = BPE)`,
-      );
-    }
-  }
+  constructor(readonly vocab: Vocab) {}
 
   static fromModelProto(model: ModelProto): Tokenizer {
     return new Tokenizer(Vocab.fromModelProto(model));
@@ -59,8 +53,14 @@ export class Tokenizer {
     return this.vocab.padId;
   }
 
+  /** SentencePiece ids of `text`. Only BPE models encode (any model decodes). */
   encode(text: string, options: EncodeOptions = {}): number[] {
     const v = this.vocab;
+    if (v.modelType !== ModelType.BPE) {
+      throw new LlamatsError(
+        `only SentencePiece BPE models can encode (model_type ${v.modelType}; 1 = unigram, 2 = BPE)`,
+      );
+    }
     const ids: number[] = [];
     if (options.bos) ids.push(v.bosId);
     const normalized = normalize(text, v.normalizer);

@@ -210,8 +210,9 @@ export class ProtoWriter {
 
   float32(fieldNo: number, v: number): void {
     this.tag(fieldNo, WIRE_FIXED32);
+    this.ensure(4);
     this.scratch.setFloat32(0, v, true);
-    this.bytes(new Uint8Array(this.scratch.buffer.slice(0)));
+    for (let i = 0; i < 4; i++) this.buf[this.len++] = this.scratch.getUint8(i);
   }
 
   varintField(fieldNo: number, v: number): void {
