@@ -62,14 +62,19 @@ export class ZipWriter {
   private readonly written: Written[] = [];
   private current: { w: Written; done: number; zip64: boolean } | undefined;
 
-  constructor(private readonly out: ZipSink) {}
+  /** Sizes and offsets at or above this use zip64 fields (lowered only by tests). */
+  private readonly zip64From: number;
+
+  constructor(private readonly out: ZipSink, options: { zip64Threshold?: number } = {}) {
+    this.zip64From = options.zip64Threshold ?? U32_MAX;
+  }
 
   /** Start an entry of exactly `size` bytes; feed them with write(), then endEntry(). */
   beginEntry(name: string, size: number): void {
     if (this.current) throw new Error("zip writer: previous entry not ended");
     const nameBytes = new TextEncoder().encode(name);
     const headerOffset = this.out.position;
-    const zip64 = size >= U32_MAX;
+    const zip64 = size >= this.zip64From;
     const zip64Len = zip64 ? 4 + 16 : 0;
     const start = headerOffset + 30 + nameBytes.length + zip64Len + 4;
     const pad = (ALIGN - (start % ALIGN)) % ALIGN;
@@ -116,8 +121,8 @@ export class ZipWriter {
     if (this.current) throw new Error("zip writer: entry not ended");
     const cdOffset = this.out.position;
     for (const e of this.written) {
-      const bigSize = e.size >= U32_MAX;
-      const bigOffset = e.headerOffset >= U32_MAX;
+      const bigSize = e.size >= this.zip64From;
+      const bigOffset = e.headerOffset >= this.zip64From;
       const extraLen = bigSize || bigOffset ? 4 + (bigSize ? 16 : 0) + (bigOffset ? 8 : 0) : 0;
       const r = new Bytes(46 + e.name.length + extraLen)
         .u32(0x02014b50).u16(0).u16(extraLen ? 45 : 0).u16(FLAGS).u16(0).u16(0).u16(0)
@@ -137,8 +142,8 @@ export class ZipWriter {
     this.out.write(new Bytes(56).u32(0x06064b50).u64(44).u16(0x031e).u16(45).u32(0).u32(0)
       .u64(n).u64(n).u64(cdSize).u64(cdOffset).bytes);
     this.out.write(new Bytes(20).u32(0x07064b50).u32(0).u64(eocd64At).u32(1).bytes);
-    const sat16 = (v: number): number => (v >= 0xffff ? 0xffff : v);
-    const sat32 = (v: number): number => (v >= U32_MAX ? U32_MAX : v);
+    const sat16 = (v: number): number => (v >= Math.min(0xffff, this.zip64From) ? 0xffff : v);
+    const sat32 = (v: number): number => (v >= this.zip64From ? U32_MAX : v);
     this.out.write(new Bytes(22).u32(0x06054b50).u16(0).u16(0).u16(sat16(n)).u16(sat16(n))
       .u32(sat32(cdSize)).u32(sat32(cdOffset)).u16(0).bytes);
   }

@@ -20,9 +20,9 @@ class MemorySink implements ZipSink {
 }
 
 /** A zip of stored entries laid out like torch's, as bytes. */
-export function zipBytes(entries: [string, Uint8Array][]): Uint8Array {
+export function zipBytes(entries: [string, Uint8Array][], options: { zip64Threshold?: number } = {}): Uint8Array {
   const sink = new MemorySink();
-  const zip = new ZipWriter(sink);
+  const zip = new ZipWriter(sink, options);
   for (const [name, data] of entries) zip.add(name, data);
   zip.finish();
   return sink.bytes();

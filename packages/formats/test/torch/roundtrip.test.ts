@@ -124,12 +124,14 @@ describe("torch zip + crc32", () => {
     }), { numRuns: 100 });
   });
 
-  it("round-trips arbitrary stored entries", () => {
+  it("round-trips arbitrary stored entries, with and without zip64 fields", () => {
     withTempDir((dir) => {
       fc.assert(fc.property(
         fc.uniqueArray(fc.tuple(fc.stringMatching(/^[a-z0-9]{1,8}(\/[a-z0-9]{1,8}){0,2}$/), fc.uint8Array({ maxLength: 300 })), { selector: (e) => e[0], maxLength: 8 }),
-        (entries) => {
-          const path = writeBytes(dir, "x.zip", zipBytes(entries));
+        fc.boolean(),
+        (entries, zip64) => {
+          // zip64Threshold 0 puts every size, offset and count in zip64 fields, as a > 4 GiB file has them.
+          const path = writeBytes(dir, "x.zip", zipBytes(entries, zip64 ? { zip64Threshold: 0 } : {}));
           const zip = ZipReader.open(path, { verifyCrc: true });
           try {
             expect(zip.entries.map((e) => e.name)).to.deep.equal(entries.map((e) => e[0]));
