@@ -58,9 +58,9 @@ export function forward(weights: LlamaWeights, state: RunState, tokens: Int32Arr
     cache.commit(pos + start + nb);
     const isLast = start + nb === n;
     if (allLogits) {
-      state.backend.matmul(allLogits.subarray(start * cfg.vocabSize), weights.output, state.x, nb);
+      linear(state, allLogits.subarray(start * cfg.vocabSize), weights.output, state.x, nb);
     } else if (mode === "last" && isLast) {
-      state.backend.matmul(state.logits, weights.output, state.x.subarray((nb - 1) * cfg.dim), 1);
+      linear(state, state.logits, weights.output, state.x.subarray((nb - 1) * cfg.dim), 1);
     }
   }
   if (allLogits) return allLogits;
