@@ -205,6 +205,7 @@ class MetaModel implements MetaCheckpoint {
 
 /** Open a Meta checkpoint folder (params.json + consolidated.NN.pth), or one .pth file. */
 export function openMetaCheckpoint(path: string, options: OpenTorchOptions = {}): MetaCheckpoint {
+  if (!existsSync(path)) throw new FormatError(path, "path", 0, "no such file or folder");
   const isDir = statSync(path).isDirectory();
   const dir = isDir ? path : join(path, "..");
   const paramsPath = join(dir, "params.json");

@@ -6,7 +6,7 @@
 // Validation before any tensor read: every storage entry exists and holds exactly numel
 // elements, every tensor's shape product fits, and its strided extent stays inside its storage.
 
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { FormatError } from "@llamats/tensor";
 import { torchElementBytes } from "./dtype.js";
@@ -137,12 +137,30 @@ class Checkpoint implements TorchCheckpoint {
 }
 
 function openZipFile(path: string, options: OpenTorchOptions): TorchZipFile {
-  const zip = ZipReader.open(path, options);
+  let zip: ZipReader;
+  try {
+    zip = ZipReader.open(path, options);
+  } catch (err) {
+    if (err instanceof FormatError && err.field === "end of central directory" && startsWithPickle(path)) {
+      throw new FormatError(path, "container", 0, "legacy torch.save format (PyTorch < 1.6, a bare pickle) is not supported: re-save it with a newer torch");
+    }
+    throw err;
+  }
   try {
     return new TorchZipFile(zip, options.verifyCrc ?? false);
   } catch (err) {
     zip.close();
     throw err;
+  }
+}
+
+function startsWithPickle(path: string): boolean {
+  const fd = openSync(path, "r");
+  try {
+    const head = new Uint8Array(2);
+    return readSync(fd, head, 0, 2, 0) === 2 && head[0] === 0x80 && head[1] <= 5;
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -6,7 +6,7 @@
 
 import { expect } from "chai";
 import { FormatError } from "@llamats/tensor";
-import { ZipReader, openTorchCheckpoint, pickleStateDict, unpickle, type PickledTensor } from "@llamats/formats";
+import { ZipReader, openMetaCheckpoint, openTorchCheckpoint, pickleStateDict, unpickle, type PickledTensor } from "@llamats/formats";
 import { checkpointBytes, withTempDir, writeBytes } from "./helpers.js";
 
 /** A small valid checkpoint: two f16 tensors and one f32 one. */
@@ -206,6 +206,10 @@ describe("torch checkpoint corruption suite", () => {
       expect(() => openTorchCheckpoint(dir)).to.throw(FormatError, /no pytorch_model/);
       expect(() => ZipReader.open(writeBytes(dir, "empty.zip", new Uint8Array(0)))).to.throw(FormatError, /too short/);
       expect(() => unpickle(new Uint8Array(0), "x")).to.throw(FormatError);
+      const legacy = writeBytes(dir, "legacy.bin", Uint8Array.from([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e]));
+      expect(() => openTorchCheckpoint(legacy)).to.throw(FormatError, /legacy torch\.save format/);
+      expect(() => openMetaCheckpoint(`${dir}/nope`)).to.throw(FormatError, /no such file/);
+      expect(() => openMetaCheckpoint(dir)).to.throw(FormatError, /params\.json/);
     });
   });
 });
