@@ -10,3 +10,4 @@ export * from "./names.js";
 export * from "./permute.js";
 export * from "./convert/index.js";
 export * from "./torch/index.js";
+export * from "./meta.js";
