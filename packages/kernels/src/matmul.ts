@@ -67,7 +67,12 @@ export class WasmMatmul {
     if (s && s.region.bytes >= bytes) return s.region;
     const want = Math.max(bytes, 2 * (s?.region.bytes ?? 0), 1 << 20);
     // Scratch must live in memory m (the arena keeps a reserve at the end of each memory).
-    const region = this.allocIn(m, want);
+    let region: Region;
+    try {
+      region = this.allocIn(m, want);
+    } catch {
+      region = this.allocIn(m, bytes); // no room to grow ahead: exactly what is needed
+    }
     this.scratch[m] = { region };
     return region;
   }

@@ -1,0 +1,187 @@
+// WorkerBackend: the WasmBackend with its matrix products and attention split between
+// threads. N threads = the main thread + N-1 worker_threads, all instantiating the same
+// compiled kernel module over the same shared WebAssembly memories (weights are never
+// copied per worker). Per op the main thread publishes a job in the control block, runs its
+// own share, then waits for the workers (spin briefly, then Atomics.wait). Spinning is turned
+// off (blocking waits only) when the machine does not have a free core per thread, where a
+// spinning barrier collapses (see docs/WASM.md).
+
+import { createRequire } from "node:module";
+import { availableParallelism, loadavg } from "node:os";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { MessageChannel, Worker } from "node:worker_threads";
+import { LlamatsError, type AttentionParams } from "@llamats/tensor";
+import { kernelModule, QUANT_KERNEL_TYPES, FLOAT_KERNEL_TYPES, kernelName, WasmBackend, type MatmulJob, type WasmBackendOptions } from "@llamats/kernels";
+import { ARGS, CONTROL_INTS, DONE, JobOp, KERNEL, MEMORY, N_MEMORIES, OP, ROWS, SEQ, SPIN, share, waitChange, type WorkerInit } from "./control.js";
+import { ATT, JobRunner, scaleSlot } from "./runner.js";
+
+export interface WorkerBackendOptions extends WasmBackendOptions {
+  /** Threads including the main thread (default: available cores). */
+  readonly threads?: number;
+  /** Spin iterations before blocking; "auto" (default) spins only if a core per thread is free. */
+  readonly spin?: number | "auto";
+}
+
+export interface DispatchStats {
+  jobs: number;
+  /** Total ms the main thread waited for workers after finishing its own share. */
+  waitMs: number;
+}
+
+const KERNEL_NAMES = [...QUANT_KERNEL_TYPES, ...FLOAT_KERNEL_TYPES].map(kernelName);
+const DEFAULT_SPIN = 20000;
+
+/**
+ * Start the worker script next to this file: worker.js from dist, or worker.ts when running
+ * from TypeScript sources under tsx (tests, `--conditions=source`), where the worker must
+ * register tsx's loader itself before importing the .ts file.
+ */
+function startWorker(workerData: WorkerInit, transferList: import("node:worker_threads").MessagePort[]): Worker {
+  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./worker.js", import.meta.url), { workerData, transferList });
+  const tsxDir = dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
+  const tsx = pathToFileURL(join(tsxDir, "dist/esm/api/index.mjs")).href;
+  const entry = new URL("./worker.ts", import.meta.url).href;
+  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(code, { eval: true, workerData, transferList });
+}
+
+export class WorkerBackend extends WasmBackend {
+  override readonly name: string;
+  readonly threads: number;
+  readonly spin: number;
+  readonly stats: DispatchStats = { jobs: 0, waitMs: 0 };
+  private readonly ctl: Int32Array;
+  private readonly workers: Worker[] = [];
+  private readonly ports: import("node:worker_threads").MessagePort[] = [];
+  private sentMemories: number;
+  private readonly runner: JobRunner;
+  private disposed = false;
+
+  /** Use createWorkerBackend(): workers must report ready before the first job. */
+  constructor(opts: WorkerBackendOptions = {}) {
+    super(opts);
+    const threads = opts.threads ?? availableParallelism();
+    if (!Number.isInteger(threads) || threads < 1) throw new LlamatsError(`threads ${threads}: want a positive integer`);
+    this.threads = threads;
+    this.name = `wasm-workers(${threads})`;
+    const spinAuto = loadavg()[0]! + threads <= availableParallelism() + 0.5 ? DEFAULT_SPIN : 0;
+    this.spin = opts.spin === undefined || opts.spin === "auto" ? (threads > 1 ? spinAuto : 0) : opts.spin;
+    this.ctl = new Int32Array(new SharedArrayBuffer(CONTROL_INTS * 4));
+    this.ctl[SPIN] = this.spin;
+    this.ctl[N_MEMORIES] = this.arena.memories.length;
+    this.sentMemories = this.arena.memories.length;
+    const module = kernelModule();
+    this.runner = new JobRunner(module, this.arena.memories, KERNEL_NAMES);
+    for (let i = 1; i < threads; i++) {
+      const { port1, port2 } = new MessageChannel();
+      const init: WorkerInit = {
+        module, memories: [...this.arena.memories], control: this.ctl.buffer as SharedArrayBuffer,
+        index: i, nThreads: threads, kernelNames: KERNEL_NAMES, port: port2,
+      };
+      const w = startWorker(init, [port2]);
+      w.unref();
+      w.on("error", (err) => {
+        process.stderr.write(`llamats: worker ${i} failed: ${err.stack ?? err}\n`);
+      });
+      this.workers.push(w);
+      this.ports.push(port1);
+    }
+  }
+
+  /** Resolves once every worker is waiting for jobs. */
+  async ready(timeoutMs = 30000): Promise<this> {
+    const t0 = Date.now();
+    while (Atomics.load(this.ctl, DONE) < this.threads - 1) {
+      if (Date.now() - t0 > timeoutMs) throw new LlamatsError(`worker threads did not start within ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    return this;
+  }
+
+  /** Publish new memories to the workers (before a job that may name them). */
+  private syncMemories(): void {
+    const n = this.arena.memories.length;
+    for (; this.sentMemories < n; this.sentMemories++) {
+      for (const p of this.ports) p.postMessage(this.arena.memories[this.sentMemories]);
+    }
+    this.ctl[N_MEMORIES] = n;
+  }
+
+  /** Run the job in the control block on every thread; returns when all are done. */
+  private dispatch(): void {
+    const ctl = this.ctl;
+    if (this.threads === 1) {
+      this.runner.run(ctl, 0, 1);
+      return;
+    }
+    this.syncMemories();
+    Atomics.store(ctl, DONE, 0);
+    Atomics.add(ctl, SEQ, 1);
+    Atomics.notify(ctl, SEQ);
+    this.runner.run(ctl, 0, this.threads);
+    const t0 = performance.now();
+    const nWorkers = this.threads - 1;
+    let done = Atomics.load(ctl, DONE);
+    while (done < nWorkers) done = waitChange(ctl, DONE, done, this.spin);
+    this.stats.waitMs += performance.now() - t0;
+    this.stats.jobs++;
+  }
+
+  protected override runJob(job: MatmulJob): void {
+    if (this.disposed) throw new LlamatsError("backend used after dispose()");
+    const ctl = this.ctl;
+    ctl[OP] = JobOp.matmul;
+    ctl[KERNEL] = KERNEL_NAMES.indexOf(job.kernel);
+    ctl[MEMORY] = job.memory;
+    ctl[ROWS] = job.rows;
+    for (let i = 0; i < job.args.length; i++) ctl[ARGS + i] = job.args[i]! | 0;
+    this.dispatch();
+  }
+
+  override attention(out: Float32Array, q: Float32Array, kCache: Float32Array, vCache: Float32Array, params: AttentionParams, probsOut?: Float32Array): void {
+    const locs = [q, kCache, vCache, out].map((v) => this.arena.locate(v));
+    const m = locs[0]?.memory;
+    const split = this.threads > 1 && !probsOut && m !== undefined && locs.every((l) => l?.memory === m) && params.nHeads % params.nKvHeads === 0;
+    if (!split) {
+      super.attention(out, q, kCache, vCache, params, probsOut);
+      return;
+    }
+    const ctl = this.ctl;
+    ctl[OP] = JobOp.attention;
+    ctl[MEMORY] = m;
+    ctl[ROWS] = params.nHeads;
+    const kvDim = params.nKvHeads * params.headDim;
+    const a = (i: number, v: number) => (ctl[ARGS + i] = v | 0);
+    a(ATT.q, locs[0]!.offset);
+    a(ATT.k, locs[1]!.offset);
+    a(ATT.v, locs[2]!.offset);
+    a(ATT.out, locs[3]!.offset);
+    a(ATT.nTokens, params.nTokens);
+    a(ATT.pos0, params.pos0);
+    a(ATT.nHeads, params.nHeads);
+    a(ATT.nKvHeads, params.nKvHeads);
+    a(ATT.headDim, params.headDim);
+    a(ATT.cacheRows, Math.min(Math.floor(kCache.length / kvDim), Math.floor(vCache.length / kvDim)));
+    scaleSlot(ctl)[0] = params.scale;
+    this.dispatch();
+  }
+
+  override dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.threads > 1) {
+      this.ctl[OP] = JobOp.exit;
+      Atomics.add(this.ctl, SEQ, 1);
+      Atomics.notify(this.ctl, SEQ);
+    }
+    for (const p of this.ports) p.close();
+  }
+}
+
+/** A ready WorkerBackend (the engine's "wasm" backend). */
+export async function createWorkerBackend(opts: WorkerBackendOptions = {}): Promise<WorkerBackend> {
+  return new WorkerBackend(opts).ready();
+}
+
+export { share };

@@ -1,0 +1,68 @@
+// What a thread does with a job: shared by the main thread (thread 0) and the workers.
+// Matmul jobs call the kernel instance over the job's memory; attention jobs build views
+// on the job's memory and run a range of heads.
+
+import { instantiateKernels, type KernelExports } from "@llamats/kernels";
+import { HeadAttention } from "./attention.js";
+import { ARGS, JobOp, KERNEL, MEMORY, OP, ROWS, share } from "./control.js";
+
+// Matmul args layout in the control block: the kernel's own arguments; rowStart/rowEnd
+// (indices 2 and 3) are replaced by this thread's share.
+// Attention args: q, k, v, out offsets (bytes), nTokens, pos0, nHeads, nKvHeads, headDim,
+// rows of the cache; the scale is a float64 at ARGS + SCALE_F64 (two ints).
+export const ATT = { q: 0, k: 1, v: 2, out: 3, nTokens: 4, pos0: 5, nHeads: 6, nKvHeads: 7, headDim: 8, cacheRows: 9 } as const;
+export const SCALE_F64 = 12; // ints ARGS+12, ARGS+13 (byte offset 112: 8-aligned)
+
+/** The float64 view of control ints ARGS + SCALE_F64 .. + 1. */
+export function scaleSlot(ctl: Int32Array): Float64Array {
+  return new Float64Array(ctl.buffer, (ARGS + SCALE_F64) * 4, 1);
+}
+
+export class JobRunner {
+  private readonly instances: KernelExports[] = [];
+  private readonly attn = new HeadAttention();
+  private readonly args: number[] = [];
+  private scale?: Float64Array;
+
+  constructor(
+    private readonly module: WebAssembly.Module,
+    readonly memories: WebAssembly.Memory[],
+    private readonly kernelNames: readonly string[],
+  ) {}
+
+  private kernels(m: number): KernelExports {
+    while (this.instances.length <= m) this.instances.push(instantiateKernels(this.memories[this.instances.length]!, this.module));
+    return this.instances[m]!;
+  }
+
+  run(ctl: Int32Array, index: number, nThreads: number): void {
+    const [a, b] = share(ctl[ROWS]!, index, nThreads);
+    if (a >= b) return;
+    const m = ctl[MEMORY]!;
+    if (ctl[OP] === JobOp.matmul) {
+      const args = this.args;
+      args.length = 11;
+      for (let i = 0; i < 11; i++) args[i] = ctl[ARGS + i]!;
+      // Offsets above 2^31 arrive as negative i32; wasm reads them as u32, as intended.
+      args[2] = a;
+      args[3] = b;
+      this.kernels(m)[this.kernelNames[ctl[KERNEL]!]!]!(...args);
+      return;
+    }
+    if (ctl[OP] === JobOp.attention) {
+      const buf = this.memories[m]!.buffer;
+      const g = (i: number) => ctl[ARGS + i]!;
+      const nTokens = g(ATT.nTokens);
+      const nHeads = g(ATT.nHeads);
+      const nKvHeads = g(ATT.nKvHeads);
+      const headDim = g(ATT.headDim);
+      const cacheLen = g(ATT.cacheRows) * nKvHeads * headDim;
+      const u = (i: number) => g(i) >>> 0;
+      const q = new Float32Array(buf, u(ATT.q), nTokens * nHeads * headDim);
+      const out = new Float32Array(buf, u(ATT.out), nTokens * nHeads * headDim);
+      const k = new Float32Array(buf, u(ATT.k), cacheLen);
+      const v = new Float32Array(buf, u(ATT.v), cacheLen);
+      this.attn.run(out, q, k, v, { nTokens, pos0: g(ATT.pos0), nHeads, nKvHeads, headDim, scale: (this.scale ??= scaleSlot(ctl))[0]! }, a, b);
+    }
+  }
+}

@@ -1,0 +1,28 @@
+// The worker thread body: receives the compiled kernel module, the shared memories and the
+// control block, then loops: wait for a job (spin, then block), run its share, count done.
+// New memories opened by the main thread after start arrive on a MessagePort and are read
+// synchronously (receiveMessageOnPort) when a job names a memory this worker has not seen.
+
+import { receiveMessageOnPort, workerData } from "node:worker_threads";
+import { DONE, JobOp, N_MEMORIES, OP, SEQ, SPIN, waitChange, type WorkerInit } from "./control.js";
+import { JobRunner } from "./runner.js";
+
+const init = workerData as WorkerInit;
+const ctl = new Int32Array(init.control);
+const runner = new JobRunner(init.module, init.memories, init.kernelNames);
+const nWorkers = init.nThreads - 1;
+
+let seen = Atomics.load(ctl, SEQ);
+Atomics.add(ctl, DONE, 1); // ready
+Atomics.notify(ctl, DONE);
+for (;;) {
+  seen = waitChange(ctl, SEQ, seen, Atomics.load(ctl, SPIN));
+  if (ctl[OP] === JobOp.exit) break;
+  while (runner.memories.length < ctl[N_MEMORIES]!) {
+    const msg = receiveMessageOnPort(init.port);
+    if (msg) runner.memories.push(msg.message as WebAssembly.Memory);
+  }
+  runner.run(ctl, init.index, init.nThreads);
+  if (Atomics.add(ctl, DONE, 1) + 1 === nWorkers) Atomics.notify(ctl, DONE);
+}
+init.port.close();

@@ -1,0 +1,151 @@
+import { expect } from "chai";
+import fc from "fast-check";
+import { GGMLType, ReferenceBackend, type Backend, type WeightMatrix } from "@llamats/tensor";
+import { quantizeRows } from "@llamats/quant";
+import { randomNormal } from "@llamats/testkit";
+import { WasmBackend, dequantizingKernels } from "@llamats/kernels";
+import { createWorkerBackend, share, type WorkerBackend } from "@llamats/workers";
+
+const TYPES = [GGMLType.F32, GGMLType.F16, GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q5_0, GGMLType.Q5_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.Q3_K];
+
+function weight(b: Backend, type: GGMLType, rows: number, cols: number, seed: number): WeightMatrix {
+  const f = randomNormal(rows * cols, seed, 0.5);
+  let bytes: Uint8Array;
+  if (type === GGMLType.F32) bytes = new Uint8Array(f.buffer);
+  else if (type === GGMLType.Q3_K) bytes = new Uint8Array(rows * cols * 110 / 256).map((_, i) => (i * 2654435761) >>> 25); // no quantiser: random bytes
+  else bytes = quantizeRows(type, f, rows, cols);
+  const dst = b.allocBytes(bytes.length);
+  dst.set(bytes);
+  return { type, rows, cols, bytes: dst };
+}
+
+function same(a: Float32Array, b: Float32Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+}
+
+describe("workers/WorkerBackend", function () {
+  this.timeout(120000);
+  let backends: WorkerBackend[] = [];
+  const wasm = new WasmBackend({ initialBytes: 1 << 20 });
+  const ref = new ReferenceBackend({ kernels: dequantizingKernels() });
+
+  before(async () => {
+    backends = await Promise.all([1, 2, 3].map((threads) => createWorkerBackend({ threads, initialBytes: 1 << 20 })));
+  });
+  after(() => backends.forEach((b) => b.dispose()));
+
+  it("splits rows deterministically and completely", () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 1, max: 9 }), (n, k) => {
+      let next = 0;
+      for (let i = 0; i < k; i++) {
+        const [a, b] = share(n, i, k);
+        if (a !== next || b < a) return false;
+        next = b;
+      }
+      return next === n;
+    }));
+  });
+
+  it("matmul: 1, 2 and 3 threads bit-identical to the single-threaded WasmBackend, every type", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...TYPES), fc.integer({ min: 1, max: 40 }), fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 6 }), fc.integer(),
+        (type, rows, nb, nTok, seed) => {
+          const cols = nb * 256;
+          const x = randomNormal(nTok * cols, seed);
+          const want = new Float32Array(nTok * rows);
+          wasm.matmul(want, weight(wasm, type, rows, cols, seed), x, nTok);
+          for (const b of backends) {
+            const out = b.allocF32(nTok * rows);
+            b.matmul(out, weight(b, type, rows, cols, seed), x, nTok);
+            if (!same(out, want)) expect.fail(`${b.name} type ${type} rows ${rows} cols ${cols} nTok ${nTok}`);
+          }
+        }),
+      { numRuns: 30 },
+    );
+  });
+
+  it("matmul F32 against the ReferenceBackend within 1e-5 of sum |w x|", () => {
+    const rows = 33, cols = 70, nTok = 3;
+    const x = randomNormal(nTok * cols, 3);
+    const b = backends[1]!;
+    const w = weight(b, GGMLType.F32, rows, cols, 4);
+    const out = b.allocF32(nTok * rows);
+    const want = new Float32Array(nTok * rows);
+    b.matmul(out, w, x, nTok);
+    ref.matmul(want, w, x, nTok);
+    const wf = new Float32Array(w.bytes.buffer, w.bytes.byteOffset, rows * cols);
+    for (let t = 0; t < nTok; t++) for (let r = 0; r < rows; r++) {
+      let a = 0;
+      for (let c = 0; c < cols; c++) a += Math.abs(wf[r * cols + c]! * x[t * cols + c]!);
+      expect(Math.abs(out[t * rows + r]! - want[t * rows + r]!)).to.be.at.most(1e-5 * a);
+    }
+  });
+
+  it("attention split by heads equals the ReferenceBackend bit for bit (GQA, prefill and decode)", () => {
+    fc.assert(
+      fc.property(fc.constantFrom([4, 4], [4, 2], [6, 3], [8, 1]), fc.constantFrom(8, 16), fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 4 }), fc.integer(),
+        ([nHeads, nKvHeads], headDim, pos0, nTokens, seed) => {
+          const nCtx = 12;
+          const params = { nTokens, pos0, nHeads: nHeads!, nKvHeads: nKvHeads!, headDim, scale: 1 / Math.sqrt(headDim) };
+          const qv = randomNormal(nTokens * nHeads! * headDim, seed);
+          const kv = randomNormal(nCtx * nKvHeads! * headDim, seed + 1);
+          const vv = randomNormal(nCtx * nKvHeads! * headDim, seed + 2);
+          const want = new Float32Array(qv.length);
+          ref.attention(want, qv, kv, vv, params);
+          for (const b of backends) {
+            const q = b.allocF32(qv.length); q.set(qv);
+            const k = b.allocF32(kv.length); k.set(kv);
+            const v = b.allocF32(vv.length); v.set(vv);
+            const out = b.allocF32(qv.length);
+            b.attention(out, q, k, v, params);
+            if (!same(out, want)) expect.fail(`${b.name} ${JSON.stringify(params)}`);
+          }
+        }),
+      { numRuns: 25 },
+    );
+  });
+
+  it("the other ops equal the ReferenceBackend", () => {
+    const b = backends[2]!;
+    const x = randomNormal(64, 5);
+    const wt = randomNormal(32, 6);
+    const o1 = b.allocF32(64), o2 = new Float32Array(64);
+    b.rmsNorm(o1, x, wt, 32, 1e-6); ref.rmsNorm(o2, x, wt, 32, 1e-6);
+    expect(same(o1, o2)).to.equal(true);
+    const g = randomNormal(64, 7);
+    b.swiglu(o1, x, g); ref.swiglu(o2, x, g);
+    expect(same(o1, o2)).to.equal(true);
+    const r1 = Float32Array.from(x), r2 = Float32Array.from(x);
+    b.rope(r1, 2, [3, 4], { headDim: 16, base: 10000, layout: "interleaved" });
+    ref.rope(r2, 2, [3, 4], { headDim: 16, base: 10000, layout: "interleaved" });
+    expect(same(r1, r2)).to.equal(true);
+    expect(b.argmax(x)).to.equal(ref.argmax(x));
+    const s1 = Float32Array.from(x), s2 = Float32Array.from(x);
+    b.softmax(s1, 16); ref.softmax(s2, 16);
+    expect(same(s1, s2)).to.equal(true);
+    const table = weight(b, GGMLType.Q8_0, 10, 32, 8);
+    const e1 = b.allocF32(64), e2 = new Float32Array(64);
+    b.embedding(e1, table, [3, 9]); ref.embedding(e2, table, [3, 9]);
+    expect(same(e1, e2)).to.equal(true);
+  });
+
+  it("weights spread over several WebAssembly memories", async () => {
+    // 1 MiB memories force a new memory every few weights; workers receive them as they open.
+    const small = await createWorkerBackend({ threads: 2, maxBytesPerMemory: 1 << 20, scratchReserve: 192 << 10, initialBytes: 64 << 10 });
+    try {
+      const cols = 512, rows = 300, nTok = 2;
+      const x = randomNormal(nTok * cols, 11);
+      for (let i = 0; i < 10; i++) {
+        const w = weight(small, GGMLType.Q8_0, rows, cols, i);
+        const out = small.allocF32(nTok * rows);
+        const want = new Float32Array(nTok * rows);
+        small.matmul(out, w, x, nTok);
+        wasm.matmul(want, weight(wasm, GGMLType.Q8_0, rows, cols, i), x, nTok);
+        expect(same(out, want)).to.equal(true);
+      }
+      expect(small.arena.memories.length).to.be.greaterThan(2);
+    } finally {
+      small.dispose();
+    }
+  });
+});
