@@ -10,3 +10,4 @@ export { SPACE_SYMBOL } from "./normalize.js";
 export { mergeVocab, type MergeOptions, type MergeResult } from "./merge.js";
 export { loadTokenizer, readModelProto } from "./load.js";
 export { readGgufMetadata } from "./gguf-header.js";
+export { writeModelProto } from "./save.js";

@@ -6,9 +6,13 @@ import * as logits from "./logits.js";
 import * as demo from "./demo.js";
 import * as synth from "./synth.js";
 import * as merge from "./merge.js";
+import * as tokenize from "./tokenize.js";
+import * as vocabMerge from "./vocab-merge.js";
 
 export function registerCommands(program: Command): void {
   void program;
   for (const c of [generate, chat, logits, demo, synth]) c.register(program);
   merge.register(program);
+  tokenize.register(program);
+  vocabMerge.register(program);
 }

@@ -1,0 +1,115 @@
+// `llamats tokenize -t MODEL [--bos] [--eos] [-p TEXT | --jsonl] [--pieces]` and
+// `llamats detokenize -t MODEL --ids 1,2,3`. MODEL is a SentencePiece `tokenizer.model` or a
+// `.gguf` file (its tokenizer.ggml.* metadata, read with @llamats/formats).
+// Output: `-p` prints the ids comma-separated on one line (the form --ids takes), plus, with
+// --pieces, a JSON array of the pieces on a second line; `--jsonl` reads `{"text": ...}` lines
+// on stdin and writes one `{"ids": [...]}` line each, in order; with neither, all of stdin is
+// one text. detokenize prints the decoded text and a newline.
+
+import type { Command } from "commander";
+import { closeSync, openSync, readSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { LlamatsError } from "@llamats/tensor";
+import { openGguf } from "@llamats/formats";
+import { Tokenizer, loadTokenizer } from "@llamats/tokenizer";
+
+function isGguf(path: string): boolean {
+  const head = new Uint8Array(4);
+  let fd: number;
+  try {
+    fd = openSync(path, "r");
+  } catch (e) {
+    throw new LlamatsError(`cannot open tokenizer ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return readSync(fd, head, 0, 4, 0) === 4 && new TextDecoder().decode(head) === "GGUF";
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A Tokenizer from a tokenizer.model or a .gguf file. */
+export function openTokenizer(path: string): Tokenizer {
+  if (!isGguf(path)) return loadTokenizer(path);
+  const g = openGguf(path);
+  try {
+    return Tokenizer.fromGguf(g.metadata);
+  } finally {
+    g.close();
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function tokenizeJsonl(tok: Tokenizer, bos: boolean, eos: boolean): Promise<void> {
+  const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  let lineNo = 0;
+  const out: string[] = [];
+  const flush = (): void => {
+    if (out.length) process.stdout.write(out.join(""));
+    out.length = 0;
+  };
+  for await (const line of rl) {
+    lineNo++;
+    if (line.trim() === "") continue;
+    let row: unknown;
+    try {
+      row = JSON.parse(line);
+    } catch {
+      throw new LlamatsError(`stdin line ${lineNo}: not JSON`);
+    }
+    const text = (row as { text?: unknown } | null)?.text;
+    if (typeof text !== "string") throw new LlamatsError(`stdin line ${lineNo}: expected {"text": string}`);
+    out.push(JSON.stringify({ ids: tok.encode(text, { bos, eos }) }) + "\n");
+    if (out.length >= 256) flush();
+  }
+  flush();
+}
+
+function parseIds(spec: string, vocabSize: number): number[] {
+  const parts = spec.split(/[\s,]+/).filter((s) => s !== "");
+  return parts.map((s) => {
+    if (!/^\d+$/.test(s)) throw new LlamatsError(`--ids: "${s}" is not a token id`);
+    const id = Number(s);
+    if (id >= vocabSize) throw new LlamatsError(`--ids: ${id} is outside the vocabulary (${vocabSize} pieces)`);
+    return id;
+  });
+}
+
+export function register(program: Command): void {
+  program
+    .command("tokenize")
+    .description("text -> SentencePiece token ids")
+    .requiredOption("-t, --tokenizer <MODEL>", "tokenizer.model or .gguf file")
+    .option("--bos", "prepend BOS", false)
+    .option("--eos", "append EOS", false)
+    .option("-p, --prompt <TEXT>", "the text (otherwise stdin)")
+    .option("--jsonl", 'stdin lines {"text": ...} -> stdout lines {"ids": [...]}', false)
+    .option("--pieces", "with -p or stdin text: also print the pieces as a JSON array", false)
+    .action(async (o: { tokenizer: string; bos: boolean; eos: boolean; prompt?: string; jsonl: boolean; pieces: boolean }) => {
+      if (o.jsonl && o.prompt !== undefined) throw new LlamatsError("tokenize: give -p TEXT or --jsonl, not both");
+      const tok = openTokenizer(o.tokenizer);
+      if (o.jsonl) {
+        await tokenizeJsonl(tok, o.bos, o.eos);
+        return;
+      }
+      const text = o.prompt ?? (await readStdin());
+      const ids = tok.encode(text, { bos: o.bos, eos: o.eos });
+      process.stdout.write(ids.join(",") + "\n");
+      if (o.pieces) process.stdout.write(JSON.stringify(ids.map((id) => tok.idToPiece(id))) + "\n");
+    });
+
+  program
+    .command("detokenize")
+    .description("SentencePiece token ids -> text")
+    .requiredOption("-t, --tokenizer <MODEL>", "tokenizer.model or .gguf file")
+    .requiredOption("--ids <IDS>", "comma-separated token ids, e.g. 1,2,3")
+    .action((o: { tokenizer: string; ids: string }) => {
+      const tok = openTokenizer(o.tokenizer);
+      process.stdout.write(tok.decode(parseIds(o.ids, tok.vocabSize)) + "\n");
+    });
+}
