@@ -8,6 +8,7 @@ import * as synth from "./synth.js";
 import * as merge from "./merge.js";
 import * as tokenize from "./tokenize.js";
 import * as vocabMerge from "./vocab-merge.js";
+import * as bench from "./bench.js";
 
 export function registerCommands(program: Command): void {
   void program;
@@ -15,4 +16,5 @@ export function registerCommands(program: Command): void {
   merge.register(program);
   tokenize.register(program);
   vocabMerge.register(program);
+  bench.register(program);
 }

@@ -4,3 +4,4 @@ export { writeGgufFromSource, dtypePolicy, type WriteGgufFromSourceOptions, type
 export {
   writeSafetensorsFromSource, writeHfFromSource, hfConfig, hparamMetadata, type WriteSafetensorsFromSourceOptions,
 } from "./to-safetensors.js";
+export { writeMetaFromSource, metaParamsFromSource, type WriteMetaFromSourceOptions } from "./to-pth.js";

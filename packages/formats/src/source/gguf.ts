@@ -26,6 +26,9 @@ export function openGgufSource(path: string): ModelSource {
     ropeDimensionCount: n("rope.dimension_count"),
   };
   for (const k of Object.keys(stated) as (keyof LlamaHParams)[]) if (stated[k] === undefined) delete stated[k];
+  // f32 keys: show the decimal that was written (1e-5), not its float32 expansion.
+  if (stated.rmsEps !== undefined) stated.rmsEps = shortestF32(stated.rmsEps);
+  if (stated.ropeFreqBase !== undefined) stated.ropeFreqBase = shortestF32(stated.ropeFreqBase);
   const entries = g.tensors.map((t) => {
     const tensor: SourceTensor = { name: t.name, type: t.type as SourceTensor["type"], shape: t.shape, byteLength: t.byteLength, sourceName: t.name };
     return { tensor, readRaw: (dst?: Uint8Array) => g.readTensor(t, dst) };
@@ -36,4 +39,13 @@ export function openGgufSource(path: string): ModelSource {
     entries, close: () => g.close(),
   });
   return Object.assign(src, { kv: g.kv });
+}
+
+/** The shortest decimal that rounds to the same float32. */
+export function shortestF32(x: number): number {
+  for (let p = 1; p <= 9; p++) {
+    const y = Number(x.toPrecision(p));
+    if (Math.fround(y) === Math.fround(x)) return y;
+  }
+  return x;
 }

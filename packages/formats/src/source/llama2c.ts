@@ -2,6 +2,7 @@
 
 import { dirname } from "node:path";
 import { openLlama2c } from "../llama2c.js";
+import { canonicalOrder } from "../names.js";
 import { buildSource } from "./build.js";
 import { findTokenizer } from "./hf.js";
 import type { ModelSource } from "./types.js";
@@ -9,7 +10,7 @@ import type { ModelSource } from "./types.js";
 export function openLlama2cSource(path: string): ModelSource {
   const f = openLlama2c(path);
   const c = f.config;
-  const entries = f.tensors.map((t) => ({
+  const entries = [...f.tensors].sort((a, b) => canonicalOrder(a.name, b.name)).map((t) => ({
     tensor: { name: t.name, type: t.type, shape: t.shape, byteLength: t.byteLength, sourceName: t.sourceName },
     readRaw: (dst?: Uint8Array) => f.readTensor(t.name, dst),
   }));

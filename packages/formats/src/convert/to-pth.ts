@@ -1,0 +1,47 @@
+// writeMetaFromSource: a model as Meta's consolidated.NN.pth + params.json (through the
+// torch writer in ../meta.ts), Meta names, Q/K already interleaved as in every source.
+
+import { copyFileSync, existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { GGMLType, LlamatsError, ggmlTypeInfo, type ProgressCallback } from "@llamats/tensor";
+import { writeMetaCheckpoint, type MetaParams } from "../meta.js";
+import { metaFromCanonical } from "../names.js";
+import type { ModelSource, SourceTensor } from "../source/types.js";
+import type { TorchDType, TorchTensorInput } from "../torch/types.js";
+import { convertTensorBytes } from "./dtype.js";
+
+const GGML_TO_TORCH: Partial<Record<number, TorchDType>> = {
+  [GGMLType.F64]: "f64", [GGMLType.F32]: "f32", [GGMLType.F16]: "f16", [GGMLType.BF16]: "bf16",
+  [GGMLType.I64]: "i64", [GGMLType.I32]: "i32", [GGMLType.I16]: "i16", [GGMLType.I8]: "i8",
+};
+
+export interface WriteMetaFromSourceOptions {
+  typeFor?(t: SourceTensor): GGMLType;
+  /** Model-parallel shards (default 1). */
+  nShards?: number;
+  onProgress?: ProgressCallback;
+}
+
+export function metaParamsFromSource(source: ModelSource): MetaParams {
+  const hp = source.config;
+  if (!hp.embeddingLength || !hp.headCount || !hp.blockCount) throw new LlamatsError(`${source.path}: dim, head count or layer count unknown, cannot write params.json`);
+  const p: MetaParams = { dim: hp.embeddingLength, multiple_of: 256, n_heads: hp.headCount, n_layers: hp.blockCount, norm_eps: hp.rmsEps ?? 1e-6, vocab_size: -1 };
+  if (hp.headCountKv !== undefined && hp.headCountKv !== hp.headCount) p.n_kv_heads = hp.headCountKv;
+  if (hp.ropeFreqBase !== undefined && hp.ropeFreqBase !== 10000) p.rope_theta = hp.ropeFreqBase;
+  return p;
+}
+
+export function writeMetaFromSource(source: ModelSource, outDir: string, opts: WriteMetaFromSourceOptions = {}): string[] {
+  const tensors: TorchTensorInput[] = source.tensors.flatMap((t) => {
+    const name = metaFromCanonical(t.name);
+    if (!name) return [];
+    const type = opts.typeFor?.(t) ?? t.type;
+    const dtype = GGML_TO_TORCH[type];
+    if (!dtype) throw new LlamatsError(`tensor ${t.name}: ${ggmlTypeInfo(type)?.name ?? type} cannot be stored in a .pth (choose --dtype f32, f16 or bf16)`);
+    return [{ name, dtype, shape: t.shape, data: () => convertTensorBytes(source.read(t.name), t.type, type, t.shape) }];
+  });
+  mkdirSync(outDir, { recursive: true });
+  const files = writeMetaCheckpoint(outDir, metaParamsFromSource(source), tensors, { nShards: opts.nShards ?? 1, onProgress: opts.onProgress });
+  if (source.tokenizerPath && existsSync(outDir) && !existsSync(join(outDir, "tokenizer.model"))) copyFileSync(source.tokenizerPath, join(outDir, "tokenizer.model"));
+  return files;
+}
