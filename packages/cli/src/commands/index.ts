@@ -6,6 +6,8 @@ import * as logits from "./logits.js";
 import * as demo from "./demo.js";
 import * as synth from "./synth.js";
 import * as merge from "./merge.js";
+import * as inspect from "./inspect.js";
+import * as convert from "./convert.js";
 import * as tokenize from "./tokenize.js";
 import * as vocabMerge from "./vocab-merge.js";
 import * as bench from "./bench.js";
@@ -14,6 +16,8 @@ export function registerCommands(program: Command): void {
   void program;
   for (const c of [generate, chat, logits, demo, synth]) c.register(program);
   merge.register(program);
+  inspect.register(program);
+  convert.register(program);
   tokenize.register(program);
   vocabMerge.register(program);
   bench.register(program);
