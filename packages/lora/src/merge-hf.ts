@@ -44,25 +44,34 @@ function sampleRss(stats: MergeStats): void {
   if (rss > stats.peakRssBytes) stats.peakRssBytes = rss;
 }
 
-/** The merged bytes of one base tensor after every LoRA, in order. */
+/** Index of the first NaN/Inf in little-endian f16 bytes (exponent bits all ones), or -1. */
+function firstNonFiniteF16(bytes: Uint8Array): number {
+  for (let i = 1; i < bytes.length; i += 2) if ((bytes[i] & 0x7c) === 0x7c) return i >> 1;
+  return -1;
+}
+
+/**
+ * The merged bytes of one base tensor after every LoRA, in order. The current value is kept
+ * as raw little-endian bytes (a replaced f16 tensor passes through without a copy); it is
+ * decoded only when a delta is added.
+ */
 function mergedTensor(t: TensorRef, adapters: readonly Adapter[], stats: MergeStats, log?: (l: string) => void): { dtype: ElemType; shape: number[]; bytes: Uint8Array } {
   let dtype: ElemType = t.dtype;
   let shape = [...t.shape];
-  let bytes: Uint8Array | undefined;
-  let f16: Uint16Array | undefined; // current value when it is f16 already
+  let bytes: Uint8Array | undefined; // undefined: still the base's, not read yet
   adapters.forEach((a, l) => {
     const fullKey = a.plan.full.get(t.name);
     if (fullKey) {
       // modules_to_save: the seed does state_dict[k] = lora_sd[key].half(); nothing is resized.
       const ft = a.byKey.get(fullKey)!;
-      const raw = ft.read();
-      if (ft.dtype === "f16") f16 = bytesToF16(raw);
-      else {
-        const vals = toF32(raw, ft.dtype, fullKey);
-        f16 = new Uint16Array(vals.length);
-        for (let i = 0; i < vals.length; i++) f16[i] = f32ToF16(vals[i]);
+      bytes = ft.read();
+      if (ft.dtype !== "f16") {
+        const vals = toF32(bytes, ft.dtype, fullKey);
+        const h = new Uint16Array(vals.length);
+        for (let i = 0; i < vals.length; i++) h[i] = f32ToF16(vals[i]);
+        bytes = f16ToBytes(h);
       }
-      const bad = f16.findIndex((h) => (h & 0x7c00) === 0x7c00); // exponent all ones: Inf or NaN
+      const bad = firstNonFiniteF16(bytes);
       if (bad >= 0) throw new LlamatsError(`LoRA ${l + 1} (${a.dir}): ${fullKey} holds NaN/Inf at element ${bad}: the adapter file is corrupt`);
       dtype = "f16";
       shape = [...ft.shape];
@@ -77,22 +86,18 @@ function mergedTensor(t: TensorRef, adapters: readonly Adapter[], stats: MergeSt
         a: toF32(ta.read(), ta.dtype, pair.a), b: toF32(tb.read(), tb.dtype, pair.b),
         r: a.config.r, scale: a.config.scale, fanInFanOut: a.config.fanInFanOut,
       };
-      let base: Uint16Array | Float32Array;
-      if (f16) base = f16;
-      else {
-        bytes ??= t.read();
-        base = dtype === "f16" ? bytesToF16(bytes) : toF32(bytes, dtype, t.name);
-      }
+      bytes ??= t.read();
+      const base = dtype === "f16" ? bytesToF16(bytes) : toF32(bytes, dtype, t.name);
+      bytes = undefined; // let the input go before the delta is allocated
       const res = mergeTensor(base, shape[0], shape[1], [factors], t.name);
       sampleRss(stats);
-      f16 = res.f16;
+      bytes = f16ToBytes(res.f16);
       dtype = "f16";
       stats.changedPerLora[l] += res.changed[0];
       stats.tensorsMerged++;
       log?.(`${a.name}: merge ${t.name} scale ${a.config.scale}, ${res.changed[0]} elements changed`);
     }
   });
-  if (f16) return { dtype: "f16", shape, bytes: f16ToBytes(f16) };
   return { dtype, shape, bytes: bytes ?? t.read() };
 }
 

@@ -26,33 +26,45 @@ export interface LoraFactors {
 
 /**
  * delta (outDim, inDim) = B @ A in float32, accumulated over k in order. Each step rounds the
- * accumulator to float32 (a Float32Array store), like an FMA-based sgemm kernel.
+ * accumulator to float32 (fround of the exact product plus the sum), like an FMA-based sgemm.
+ * Two output rows and four k at a time share the loads of A; the order per element is kept.
  */
 export function loraDelta(f: LoraFactors, outDim: number, inDim: number): Float32Array {
   const { a, b, r } = f;
   if (a.length !== r * inDim) throw new LlamatsError(`lora_A has ${a.length} elements, expected r*in = ${r}*${inDim}`);
   if (b.length !== outDim * r) throw new LlamatsError(`lora_B has ${b.length} elements, expected out*r = ${outDim}*${r}`);
-  const delta = new Float32Array(outDim * inDim); // (outDim, inDim)
-  for (let i = 0; i < outDim; i++) {
-    const rowOff = i * inDim;
-    const row = delta.subarray(rowOff, rowOff + inDim);
-    for (let k = 0; k < r; k++) {
-      const bik = b[i * r + k];
-      if (bik === 0) {
-        // 0 * a is +-0 or NaN (a = Inf/NaN); adding +-0 never changes a float32 sum except
-        // -0 + +0, and sgemm starts from +0, so only the NaN case matters.
-        if (!hasNonFinite(a, k * inDim, inDim)) continue;
+  const d = new Float32Array(outDim * inDim); // (outDim, inDim)
+  const fr = Math.fround;
+  let i = 0;
+  for (; i + 2 <= outDim; i += 2) {
+    const o0 = i * inDim, o1 = o0 + inDim;
+    const bi0 = i * r, bi1 = bi0 + r;
+    let k = 0;
+    for (; k + 4 <= r; k += 4) {
+      const p0 = b[bi0 + k], p1 = b[bi0 + k + 1], p2 = b[bi0 + k + 2], p3 = b[bi0 + k + 3];
+      const q0 = b[bi1 + k], q1 = b[bi1 + k + 1], q2 = b[bi1 + k + 2], q3 = b[bi1 + k + 3];
+      const a0 = k * inDim, a1 = a0 + inDim, a2 = a1 + inDim, a3 = a2 + inDim;
+      for (let j = 0; j < inDim; j++) {
+        const x0 = a[a0 + j], x1 = a[a1 + j], x2 = a[a2 + j], x3 = a[a3 + j];
+        d[o0 + j] = fr(fr(fr(d[o0 + j] + p0 * x0) + p1 * x1) + p2 * x2) + p3 * x3; // the store rounds the last step
+        d[o1 + j] = fr(fr(fr(d[o1 + j] + q0 * x0) + q1 * x1) + q2 * x2) + q3 * x3;
       }
-      const aOff = k * inDim;
-      for (let j = 0; j < inDim; j++) row[j] += bik * a[aOff + j];
+    }
+    for (; k < r; k++) {
+      const p = b[bi0 + k], q = b[bi1 + k], ao = k * inDim;
+      for (let j = 0; j < inDim; j++) {
+        d[o0 + j] += p * a[ao + j];
+        d[o1 + j] += q * a[ao + j];
+      }
     }
   }
-  return delta;
-}
-
-function hasNonFinite(x: Float32Array, off: number, n: number): boolean {
-  for (let j = 0; j < n; j++) if (!Number.isFinite(x[off + j])) return true;
-  return false;
+  for (; i < outDim; i++) {
+    for (let k = 0; k < r; k++) {
+      const p = b[i * r + k], ao = k * inDim, o = i * inDim;
+      for (let j = 0; j < inDim; j++) d[o + j] += p * a[ao + j];
+    }
+  }
+  return d;
 }
 
 /** What a merged tensor looks like: f16 bits, plus how many elements each LoRA changed. */

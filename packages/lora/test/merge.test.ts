@@ -78,3 +78,17 @@ describe("lora merge core", () => {
     expect(() => mergeTensor(new Float32Array(4), 2, 2, [{ a: new Float32Array(3), b: new Float32Array(2), r: 1, scale: 1 }])).to.throw(LlamatsError, /lora_A/);
   });
 });
+
+describe("loraDelta accumulation order", () => {
+  it("equals a plain k-ordered float32 loop, bit for bit (odd shapes, ranks not a multiple of 4)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 11 }), fc.integer(), (r, out, inDim, seed) => {
+        const a = randomNormal(r * inDim, seed), b = randomNormal(out * r, seed + 7);
+        const ref = new Float32Array(out * inDim);
+        for (let i = 0; i < out; i++) for (let k = 0; k < r; k++) for (let j = 0; j < inDim; j++) ref[i * inDim + j] += b[i * r + k] * a[k * inDim + j];
+        expect(Array.from(loraDelta({ a, b, r, scale: 1 }, out, inDim))).to.deep.equal(Array.from(ref));
+      }),
+      { numRuns: 80 },
+    );
+  });
+});
