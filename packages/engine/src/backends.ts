@@ -6,8 +6,8 @@
 // - "gpu": not available yet (a clear LlamatsError).
 // To plug a faster backend in, extend `loadWorkersBackend` below; nothing else changes.
 
-import { LlamatsError, ReferenceBackend, type Backend, type TypeKernels } from "@llamats/tensor";
-import * as quant from "@llamats/quant";
+import { LlamatsError, ReferenceBackend, type Backend } from "@llamats/tensor";
+import { quantKernels } from "@llamats/quant";
 
 export type BackendName = "ts" | "wasm" | "gpu" | "auto";
 export const BACKEND_NAMES: readonly BackendName[] = ["ts", "wasm", "gpu", "auto"];
@@ -23,8 +23,7 @@ export function isBackendName(s: string): s is BackendName {
 
 /** The reference backend with every quantised kernel the quant package exports. */
 export function createReferenceBackend(): ReferenceBackend {
-  const kernels = (quant as Record<string, unknown>).quantKernels as Partial<Record<number, TypeKernels>> | undefined;
-  return new ReferenceBackend({ kernels: kernels ?? {} });
+  return new ReferenceBackend({ kernels: quantKernels });
 }
 
 export async function createBackend(name: BackendName | string = "auto", opts: BackendOptions = {}): Promise<Backend> {

@@ -10,9 +10,11 @@
 import { readFileSync } from "node:fs";
 import { LlamatsError } from "@llamats/tensor";
 import { openModelSource, type ModelSource, type SourceFormat } from "@llamats/formats";
-import { configFromSource, loadWeights, ntkScaling, withRopeScaling, RunState, type LlamaConfig, type LlamaWeights } from "@llamats/model";
+import { configFromSource, loadWeights, ntkScaling, withRopeScaling, RunState, type LlamaWeights } from "@llamats/model";
 import { Tokenizer } from "@llamats/tokenizer";
-import * as lora from "@llamats/lora";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { loadWeightsWithLoras } from "./lora-attach.js";
 import { createBackend, type BackendName } from "./backends.js";
 import { LlamaModel } from "./llm.js";
 
@@ -43,17 +45,20 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
   try {
     let config = configFromSource(source);
     if (opts.alpha !== undefined) config = withRopeScaling(config, ntkScaling(opts.alpha));
-    const tokenizer = loadModelTokenizer(source, opts.tokenizerPath);
-    if (tokenizer && tokenizer.vocabSize > config.vocabSize) {
-      throw new LlamatsError(
-        `${path}: the tokenizer has ${tokenizer.vocabSize} pieces but the model only ${config.vocabSize} embeddings (mixed Chinese-LLaMA / Alpaca files?)`,
-      );
-    }
+    const loras = opts.lora === undefined ? [] : typeof opts.lora === "string" ? [opts.lora] : [...opts.lora];
+    // inference_hf.py: the tokenizer comes from the LoRA folder when there is one.
+    const loraTokenizer = loras.map((d) => join(d, "tokenizer.model")).filter((p) => existsSync(p)).pop();
+    const tokenizer = loadModelTokenizer(source, opts.tokenizerPath ?? loraTokenizer);
     const backend = await createBackend(opts.backend ?? "auto", { threads: opts.threads });
     let weights: LlamaWeights;
     try {
-      weights = loadWeights(source, backend, config);
-      weights = attachLoras(weights, config, opts.lora, backend);
+      if (loras.length) ({ config, weights } = loadWeightsWithLoras(source, backend, config, loras));
+      else weights = loadWeights(source, backend, config);
+      if (tokenizer && tokenizer.vocabSize > config.vocabSize) {
+        throw new LlamatsError(
+          `${path}: the tokenizer has ${tokenizer.vocabSize} pieces but the model only ${config.vocabSize} embeddings (mixed Chinese-LLaMA / Alpaca files?)`,
+        );
+      }
     } catch (err) {
       backend.dispose();
       throw err;
@@ -85,17 +90,4 @@ function tokenizerFromFile(path: string): Tokenizer {
     throw new LlamatsError(`cannot read tokenizer ${path}: ${(err as Error).message}`);
   }
   return Tokenizer.fromBytes(bytes, path);
-}
-
-type RuntimeLoraFn = (weights: LlamaWeights, dirs: readonly string[], opts: { backend: unknown; config: LlamaConfig }) => LlamaWeights;
-
-/** Runtime LoRA through @llamats/lora's `attachRuntimeLoras` (the lora engineer's seam). */
-function attachLoras(weights: LlamaWeights, config: LlamaConfig, dirs: LoadModelOptions["lora"], backend: unknown): LlamaWeights {
-  const list = dirs === undefined ? [] : typeof dirs === "string" ? [dirs] : [...dirs];
-  if (list.length === 0) return weights;
-  const fn = (lora as Record<string, unknown>).attachRuntimeLoras as RuntimeLoraFn | undefined;
-  if (typeof fn !== "function") {
-    throw new LlamatsError("runtime LoRA is not available in this build: merge the adapter first (llamats merge)");
-  }
-  return fn(weights, list, { backend, config });
 }

@@ -7,7 +7,7 @@
 
 import { GGMLType, LlamatsError, encodeBf16, encodeF16, ggmlRowBytes, ggmlTypeByName, type ProgressCallback } from "@llamats/tensor";
 import { GgufValueType, gguf, writeGguf, type GgufKV, type GgufWriteTensor } from "@llamats/formats";
-import * as quant from "@llamats/quant";
+import { quantizeRows } from "@llamats/quant";
 import { SYNTH_SHAPES, isSynthShapeName, type SynthShape, type SynthShapeName } from "./shapes.js";
 import { embeddedVocab, type EmbeddedVocab } from "./vocab.js";
 import { synthTensorSpecs, tensorRowGenerator, type SynthTensorSpec } from "./weights.js";
@@ -81,13 +81,6 @@ function chunkRows(cols: number): number {
   return Math.max(1, Math.floor((4 << 20) / cols));
 }
 
-type QuantizeRows = (type: GGMLType, src: Float32Array, rows: number, cols: number, dst?: Uint8Array) => Uint8Array;
-
-function quantizer(): QuantizeRows {
-  const fn = (quant as Record<string, unknown>).quantizeRows;
-  if (typeof fn !== "function") throw new LlamatsError("quantised synthetic models need @llamats/quant's quantizeRows (not available in this build)");
-  return fn as QuantizeRows;
-}
 
 /** Encode `rows` float32 rows of `cols` into dst (rows * rowBytes bytes) as `type`. */
 function encodeRows(type: GGMLType, src: Float32Array, rows: number, cols: number, dst: Uint8Array): void {
@@ -98,7 +91,7 @@ function encodeRows(type: GGMLType, src: Float32Array, rows: number, cols: numbe
     const u16 = (type === GGMLType.F16 ? encodeF16 : encodeBf16)(src.subarray(0, n));
     dst.set(new Uint8Array(u16.buffer, u16.byteOffset, n * 2));
   } else {
-    const out = quantizer()(type, src.subarray(0, n), rows, cols, dst);
+    const out = quantizeRows(type, src.subarray(0, n), rows, cols, dst);
     if (out !== dst && (out.buffer !== dst.buffer || out.byteOffset !== dst.byteOffset)) dst.set(out);
   }
 }
@@ -127,7 +120,6 @@ export function writeSyntheticModel(outPath: string, opts: SynthOptions): number
   const type = resolveSynthType(typeName);
   const seed = opts.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) throw new LlamatsError(`seed ${seed} is not a non-negative integer`);
-  if (type !== GGMLType.F32 && type !== GGMLType.F16 && type !== GGMLType.BF16) quantizer(); // fail before writing
   const tensors: GgufWriteTensor[] = synthTensorSpecs(shape).map((spec) => {
     const t = spec.shape.length === 1 ? GGMLType.F32 : type;
     return { name: spec.name, type: t, shape: spec.shape, data: () => synthTensorBytes(spec, t, seed) };
