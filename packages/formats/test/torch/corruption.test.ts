@@ -49,7 +49,7 @@ function expectFormatError(path: string, pattern: RegExp): FormatError {
     expect((err as Error).message).to.include(path);
     return err as FormatError;
   }
-  expect.fail(`${path} was accepted`);
+  throw new Error(`${path} was accepted`);
 }
 
 /** Replace every occurrence of `from` by `to` (same length) in the file's bytes. */

@@ -19,7 +19,7 @@ function expectFormatError(bytes: Uint8Array, pattern: RegExp, offset?: number):
     if (offset !== undefined) expect(e.offset).to.equal(offset);
     return e;
   }
-  expect.fail("unpickle accepted a bad pickle");
+  throw new Error("unpickle accepted a bad pickle");
 }
 
 const DTYPES: TorchDType[] = ["f32", "f16", "bf16", "f64", "i64", "i32", "i16", "i8", "u8", "bool"];
