@@ -89,7 +89,7 @@ function mergedTensor(t: TensorRef, adapters: readonly Adapter[], stats: MergeSt
       bytes ??= t.read();
       const base = dtype === "f16" ? bytesToF16(bytes) : toF32(bytes, dtype, t.name);
       bytes = undefined; // let the input go before the delta is allocated
-      const res = mergeTensor(base, shape[0], shape[1], [factors], t.name);
+      const res = mergeTensor(base, shape[0], shape[1], [factors], t.name, { inPlace: true });
       sampleRss(stats);
       bytes = f16ToBytes(res.f16);
       dtype = "f16";

@@ -79,7 +79,8 @@ export interface MergeResult {
  * Merge LoRAs, in order, into one weight of shape (rows, cols) (PyTorch's (out, in), or
  * (in, out) when fanInFanOut). `base` is f16 bits (Uint16Array) or float32 values; the
  * result is f16 whatever the input, as the seed's scripts write it.
- * Throws a LlamatsError if an element turns NaN/Inf that was finite before.
+ * Throws a LlamatsError if an element turns NaN/Inf that was finite before. With inPlace, an
+ * f16 `base` is updated and returned instead of copied (saves one tensor of memory).
  */
 export function mergeTensor(
   base: Float32Array | Uint16Array,
@@ -87,12 +88,13 @@ export function mergeTensor(
   cols: number,
   loras: readonly LoraFactors[],
   name = "tensor",
+  opts: { inPlace?: boolean } = {},
 ): MergeResult {
   const n = rows * cols;
   if (base.length !== n) throw new LlamatsError(`${name}: base has ${base.length} elements, expected ${rows}x${cols}`);
   const table = f16DecodeTable();
   let cur: Uint16Array;
-  if (base instanceof Uint16Array) cur = base.slice();
+  if (base instanceof Uint16Array) cur = opts.inPlace ? base : base.slice(); // inPlace: the caller gives the buffer up
   else {
     cur = new Uint16Array(n);
     for (let i = 0; i < n; i++) cur[i] = f32ToF16(base[i]);

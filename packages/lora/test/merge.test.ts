@@ -92,3 +92,14 @@ describe("loraDelta accumulation order", () => {
     );
   });
 });
+
+describe("mergeTensor inPlace", () => {
+  it("updates an f16 base in place with the same result as a copy", () => {
+    const base = encodeF16(randomNormal(6, 5));
+    const f = { a: randomNormal(2, 6, 0.1), b: randomNormal(3, 7, 0.1), r: 1, scale: 4 };
+    const copy = mergeTensor(base, 3, 2, [f]).f16;
+    const same = mergeTensor(base, 3, 2, [f], "w", { inPlace: true }).f16;
+    expect(same).to.equal(base);
+    expect(Array.from(same)).to.deep.equal(Array.from(copy));
+  });
+});
