@@ -10,8 +10,10 @@ export const SPACE_SYMBOL = "\u2581"; // ▁
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
+const ANY_SURROGATE = /[\uD800-\uDFFF]/;
+
 export function toWellFormed(text: string): string {
-  return text.replace(LONE_SURROGATE, "\uFFFD");
+  return ANY_SURROGATE.test(text) ? text.replace(LONE_SURROGATE, "\uFFFD") : text;
 }
 
 export function normalize(text: string, flags: NormalizerFlags): string {

@@ -4,7 +4,7 @@
 // pieces collapses into one, as SentencePieceProcessor::Encode does).
 
 import { LlamatsError } from "@llamats/tensor";
-import { bpeSegment } from "./bpe.js";
+import { BpeEncoder } from "./bpe.js";
 import { decodeIds, StreamingDecoder } from "./decode.js";
 import { normalize } from "./normalize.js";
 import { parseModelProto, type ModelProto } from "./proto/model-proto.js";
@@ -21,6 +21,8 @@ export interface EncodeOptions {
 }
 
 export class Tokenizer {
+  private encoder: BpeEncoder | null = null; // per-call scratch, reused; built on first encode
+
   constructor(readonly vocab: Vocab) {}
 
   static fromModelProto(model: ModelProto): Tokenizer {
@@ -65,13 +67,15 @@ export class Tokenizer {
     if (options.bos) ids.push(v.bosId);
     const normalized = normalize(text, v.normalizer);
     if (normalized.length > 0) {
-      const sym = bpeSegment(v, normalized);
+      const sym = (this.encoder ??= new BpeEncoder(v));
+      sym.segment(normalized);
+      const outId = sym.outId;
       let prevUnk = false;
       for (let k = 0; k < sym.count; k++) {
-        const id = sym.id[k];
+        const id = outId[k];
         const isUnk = id === v.unkId;
         if (isUnk && v.byteFallback) {
-          for (const b of utf8Bytes(normalized.substring(sym.start[k], sym.end[k]))) ids.push(v.byteIds[b]);
+          for (const b of utf8Bytes(normalized.substring(sym.outStart[k], sym.outEnd[k]))) ids.push(v.byteIds[b]);
         } else if (!(isUnk && prevUnk)) {
           ids.push(id);
         }
