@@ -31,8 +31,7 @@ async function run(...args: string[]): Promise<{ code: number; out: string; err:
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
-describeConformance("cli inspect / convert", ["tiny/base/model.safetensors", "tiny/base/tensor-sha256.json", "stories260K/stories260K.bin", "tiny/merged-llama/pth/consolidated.00.pth"], function () {
-  this.timeout(120000);
+describeConformance("cli inspect / convert", ["tiny/base/model.safetensors", "tiny/base/tensor-sha256.json", "stories260K/stories260K.bin", "tiny/merged-llama/pth/consolidated.00.pth"], () => {
   let dir = "";
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "llamats-convert-"));
