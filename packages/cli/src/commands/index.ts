@@ -6,6 +6,7 @@ import * as logits from "./logits.js";
 import * as demo from "./demo.js";
 import * as synth from "./synth.js";
 import * as merge from "./merge.js";
+import * as quantize from "./quantize.js";
 import * as inspect from "./inspect.js";
 import * as convert from "./convert.js";
 import * as tokenize from "./tokenize.js";
@@ -16,6 +17,7 @@ export function registerCommands(program: Command): void {
   void program;
   for (const c of [generate, chat, logits, demo, synth]) c.register(program);
   merge.register(program);
+  quantize.register(program);
   inspect.register(program);
   convert.register(program);
   tokenize.register(program);
