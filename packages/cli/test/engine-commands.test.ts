@@ -83,6 +83,17 @@ describe("cli: generate, chat, logits, synth, demo", function () {
     expect(r.err).to.contain("history cleared");
   });
 
+  it("demo builds, quantises and generates offline (reusing valid files)", () => {
+    const d = join(dir, "demo");
+    const r = llamats(["demo", "--dir", d, "-n", "8"]);
+    expect(r.code, r.err).to.equal(0);
+    expect(r.out.trim().length).to.be.greaterThan(0);
+    expect(r.err).to.match(/quantised to q4_0/);
+    expect(r.err).to.match(/generation: 8 tokens, [\d.]+ tok\/s/);
+    expect(r.err).to.match(/Real models: llamats generate/);
+    for (const t of ["f16", "q8_0", "q4_0"]) expect(existsSync(join(d, `llamats-tiny-${t}.gguf`))).to.equal(true);
+  });
+
   it("synth writes a GGUF; bad input exits 2 with one line", () => {
     const out = join(dir, "s.gguf");
     const r = llamats(["synth", "--shape", "tiny", "--type", "q4_0", "-o", out, "--seed", "9"]);

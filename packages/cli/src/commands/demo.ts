@@ -3,7 +3,7 @@
 //    SentencePiece vocabulary) as F16 GGUF into fixtures/generated/ (reused when present and
 //    valid: a GGUF that opens, with the expected name and tensor count);
 // 2. quantise it to Q8_0 and Q4_0 through the GGUF writer and @llamats/quant;
-// 3. load the Q4_0 file, stream a generation, print speeds.
+// 3. load the Q4_0 file on the fastest backend available, stream a generation, print speeds.
 // Text on stdout, steps and figures on stderr. The weights are random, so is the text.
 
 import { existsSync, mkdirSync } from "node:fs";
@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import type { Command } from "commander";
 import { GGMLType } from "@llamats/tensor";
 import { dtypePolicy, openGguf, openModelSource, writeGgufFromSource } from "@llamats/formats";
-import { SYNTH_SHAPES, loadModel, synthTensorSpecs, writeSyntheticModel } from "@llamats/engine";
+import { SYNTH_SHAPES, SYNTH_VERSION, loadModel, synthTensorSpecs, writeSyntheticModel } from "@llamats/engine";
 import { speedLine } from "./generate.js";
 
 const SEED = 0;
@@ -53,7 +53,7 @@ export function register(program: Command): void {
         }
         q4 = out;
       }
-      const model = await loadModel(q4, { backend: "ts" });
+      const model = await loadModel(q4, { backend: "auto" });
       step(`loaded ${q4} on the ${model.backend.name} backend; prompt: ${JSON.stringify(o.prompt)}`);
       try {
         for await (const piece of model.generate(o.prompt, { maxTokens: Number(o.nPredict) || 48, temperature: 0.7, seed: SEED })) {
@@ -86,7 +86,11 @@ function isValid(path: string): boolean {
   try {
     const f = openGguf(path);
     try {
-      return f.metadata["general.name"] === NAME && f.tensors.length === synthTensorSpecs(SYNTH_SHAPES.tiny).length;
+      return (
+        f.metadata["general.name"] === NAME &&
+        f.metadata["llamats.synth.version"] === SYNTH_VERSION &&
+        f.tensors.length === synthTensorSpecs(SYNTH_SHAPES.tiny).length
+      );
     } finally {
       f.close();
     }

@@ -22,6 +22,9 @@ export interface SynthOptions {
   readonly onProgress?: ProgressCallback;
 }
 
+/** Bumped whenever the weights or vocabulary a seed produces change (stored as llamats.synth.version). */
+export const SYNTH_VERSION = 2;
+
 /** llama.cpp's general.file_type (enum llama_ftype) per weight type. */
 const FILE_TYPE: Record<string, number> = {
   f32: 0, f16: 1, q4_0: 2, q4_1: 3, q8_0: 7, q5_0: 8, q5_1: 9, q4_k: 15, q5_k: 17, q6_k: 18, bf16: 32,
@@ -54,6 +57,7 @@ export function synthMetadata(s: SynthShape, typeName: string, seed: number): Gg
     gguf.str("general.architecture", "llama"),
     gguf.str("general.name", `llamats-synthetic-${s.name}-seed${seed}`),
     gguf.u32("general.file_type", FILE_TYPE[typeName.toLowerCase()]),
+    gguf.u32("llamats.synth.version", SYNTH_VERSION),
     gguf.u32("llama.context_length", s.contextLength),
     gguf.u32("llama.embedding_length", s.dim),
     gguf.u32("llama.block_count", s.nLayers),
