@@ -154,3 +154,40 @@ describeConformance("safetensors conformance: tiny/base written by PyTorch", ["t
     f2.close();
   });
 });
+
+describeConformance("safetensors conformance: merged models and golden outputs", [
+  "tiny/merged-llama/hf/model.safetensors", "tiny/merged-alpaca-plus/hf/model.safetensors", "tiny/merged-llama/tensor-sha256.json",
+  "tiny/merged-alpaca-plus/tensor-sha256.json", "tiny/golden/base.safetensors", "tiny/MANIFEST.json",
+], () => {
+  for (const m of ["merged-llama", "merged-alpaca-plus"]) {
+    it(`${m}/hf: every tensor hashes to tensor-sha256.json["hf"]`, () => {
+      const want = (JSON.parse(readFileSync(fixturePath(`tiny/${m}/tensor-sha256.json`), "utf8")) as { hf: Record<string, { sha256: string; shape: number[] }> }).hf;
+      const f = openSafetensors(fixturePath(`tiny/${m}/hf/model.safetensors`));
+      try {
+        const names = f.tensors.map((t) => t.name);
+        expect(names.sort()).to.deep.equal(Object.keys(want).filter((k) => !k.endsWith("inv_freq")).sort());
+        for (const t of f.tensors) {
+          expect(t.shape).to.deep.equal(want[t.name].shape);
+          expect(createHash("sha256").update(f.readTensor(t)).digest("hex"), t.name).to.equal(want[t.name].sha256);
+        }
+      } finally {
+        f.close();
+      }
+    });
+  }
+  it("golden/*.safetensors (F32 / I32 outputs) open and read whole, matching MANIFEST sizes", () => {
+    const manifest = JSON.parse(readFileSync(fixturePath("tiny/MANIFEST.json"), "utf8")) as Record<string, { bytes: number }>;
+    for (const g of ["base", "merged-llama", "merged-alpaca-plus"]) {
+      const f = openSafetensors(fixturePath(`tiny/golden/${g}.safetensors`));
+      try {
+        const dtypes = new Set(f.tensors.map((t) => t.dtype));
+        expect([...dtypes].every((d) => d === "F32" || d === "I32" || d === "I64"), [...dtypes].join()).to.equal(true);
+        const last = f.tensors[f.tensors.length - 1];
+        expect(f.dataOffset + last.end).to.equal(manifest[`golden/${g}.safetensors`].bytes);
+        expect(f.tensors.some((t) => t.name === "bos.tokens")).to.equal(true);
+      } finally {
+        f.close();
+      }
+    }
+  });
+});
