@@ -122,4 +122,17 @@ describe("model/forward properties", () => {
       expect(relErr(ours, naiveForward(w, tokens), cfg.vocabSize)).to.be.at.most(0.03);
     }), { numRuns: 15 });
   });
+
+  it("K-quant weights (Q4_K, Q5_K, Q6_K; 256-wide blocks) decoded to f32 equal the naive forward within 1e-5", () => {
+    const be = new ReferenceBackend({ kernels: quantKernelsF32 });
+    const kTypes = [GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K];
+    fc.assert(fc.property(fc.constantFrom(...kTypes), fc.nat(1000), (type, seed) => {
+      // dim 256 so every matrix reading the residual stream is K-quantised; ffn_down (8 wide) stays F32.
+      const cfg = synthConfig({ nKvHeads: 1, group: 8, headDim: 32, nLayers: 1, ffnDim: 8, vocabSize: 5 });
+      const w = synthWeights(cfg, seed, (name) => (name.includes("ffn_down") ? GGMLType.F32 : type), 0.1);
+      const tokens = [1, 4, 0, 2];
+      const ours = forward(w, new RunState(be, cfg, { maxBatch: 3 }), tokens, 0, { logits: "all" });
+      expect(relErr(ours, naiveForward(w, tokens), cfg.vocabSize)).to.be.at.most(1e-5);
+    }), { numRuns: 3 });
+  });
 });
