@@ -5,6 +5,7 @@
 
 import { basename, join } from "node:path";
 import { GGMLType, ggmlTypeByName, ggmlTypeInfo, LlamatsError, type ProgressCallback } from "@llamats/tensor";
+import { canQuantize } from "@llamats/quant";
 import { dtypePolicy, gguf, openModelSourceSync, writeGgufFromSource, type SourceTensor } from "@llamats/formats";
 
 export interface GgufWriteOptions {
@@ -17,11 +18,18 @@ export interface GgufWriteOptions {
 
 export function ggmlTypeForDtype(dtype: string): GGMLType {
   const info = ggmlTypeByName(dtype);
-  if (!info || info.name === "q8_k" || info.name.startsWith("i")) {
-    throw new LlamatsError(`--dtype ${dtype}: not a ggml weight type (f16, f32, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K..q6_K)`);
+  if (!info || info.name === "q8_k" || info.name.startsWith("i") || info.name === "f64") {
+    throw new LlamatsError(`--dtype ${dtype}: not a ggml weight type (f16, f32, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K, q6_K)`);
+  }
+  if (info.quantized && !canQuantize(info.id)) {
+    const ok = QUANT_CANDIDATES.filter((t) => canQuantize(t)).map((t) => ggmlTypeInfo(t)!.name);
+    throw new LlamatsError(`--dtype ${dtype}: llamats cannot quantise to ${info.name} (it can: ${ok.join(", ")})`);
   }
   return info.id;
 }
+
+const QUANT_CANDIDATES: GGMLType[] = [GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q5_0, GGMLType.Q5_1, GGMLType.Q8_0,
+  GGMLType.Q2_K, GGMLType.Q3_K, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K];
 
 /**
  * formats' default policy (matrices -> type, norms -> F32), except that a matrix whose row

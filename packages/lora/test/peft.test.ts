@@ -73,3 +73,14 @@ describe("--verify table lookup", () => {
     expect(checkAgainstTable("/x/foo.bin", "00").status).to.equal("unlisted");
   });
 });
+
+describe("--dtype for gguf output", () => {
+  it("accepts float and quantisable types, rejects the rest with the list", async () => {
+    const { ggmlTypeForDtype } = await import("@llamats/lora");
+    const { GGMLType } = await import("@llamats/tensor");
+    expect(ggmlTypeForDtype("F16")).to.equal(GGMLType.F16);
+    expect(ggmlTypeForDtype("q4_0")).to.equal(GGMLType.Q4_0);
+    expect(() => ggmlTypeForDtype("q9_9")).to.throw(/not a ggml weight type/);
+    expect(() => ggmlTypeForDtype("i32")).to.throw(/not a ggml weight type/);
+  });
+});

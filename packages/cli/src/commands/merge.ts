@@ -30,7 +30,7 @@ export function register(program: Command): void {
     .requiredOption("--lora <dir[,dir...]>", "LoRA folders, comma-separated, applied in order (Alpaca-Plus: llama-plus,alpaca-plus)")
     .requiredOption("--output-type <type>", "huggingface | pth | gguf")
     .requiredOption("--out <dir>", "output folder (must not exist or be empty)")
-    .option("--dtype <type>", "gguf weight type: f16 (default), f32, q8_0, q4_0, q4_1, q5_0, q5_1, q2_K..q6_K")
+    .option("--dtype <type>", "gguf weight type: f16 (default), f32, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K, q6_K")
     .option("--low-mem", "stream tensor by tensor (always on: accepted for the seed's scripts' habit)")
     .option("--verify", "print the sha256 of every input and compare with the published SHA256 table")
     .option("--hf-bin", "huggingface output as torch.save .bin shards named like the input, not safetensors")
