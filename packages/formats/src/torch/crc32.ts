@@ -1,32 +1,44 @@
 // CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320) as zip stores it per entry.
-// Slicing-by-8 tables: about 1 GB/s in V8, so checking a 13 GB checkpoint stays practical.
+// Slicing-by-8 over one flat table (8 x 256 entries), reading the input as little-endian
+// 32-bit words: several hundred MB/s in V8, so checking a 13 GB checkpoint stays practical.
 
-const tables: Uint32Array[] = buildTables();
+/** (8, 256): table k advances a byte through k further zero bytes. */
+const table: Uint32Array = buildTable();
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-function buildTables(): Uint32Array[] {
-  const t = Array.from({ length: 8 }, () => new Uint32Array(256));
+function buildTable(): Uint32Array {
+  const t = new Uint32Array(8 * 256);
   for (let n = 0; n < 256; n++) {
     let c = n;
     for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[0][n] = c >>> 0;
+    t[n] = c >>> 0;
   }
-  for (let n = 0; n < 256; n++) {
-    for (let k = 1; k < 8; k++) t[k][n] = (t[0][t[k - 1][n] & 0xff] ^ (t[k - 1][n] >>> 8)) >>> 0;
+  for (let k = 1; k < 8; k++) {
+    for (let n = 0; n < 256; n++) {
+      const prev = t[(k - 1) * 256 + n];
+      t[k * 256 + n] = t[prev & 0xff] ^ (prev >>> 8);
+    }
   }
   return t;
 }
 
 /** CRC-32 of `bytes`, continuing from `crc` (the CRC of the bytes before; 0 to start). */
 export function crc32(bytes: Uint8Array, crc = 0): number {
-  const [t0, t1, t2, t3, t4, t5, t6, t7] = tables;
+  const t = table;
   let c = ~crc >>> 0;
   let i = 0;
   const n = bytes.length;
-  for (; i + 8 <= n; i += 8) {
-    const a = (c ^ (bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24))) >>> 0;
-    c = t7[a & 0xff] ^ t6[(a >>> 8) & 0xff] ^ t5[(a >>> 16) & 0xff] ^ t4[a >>> 24] ^
-      t3[bytes[i + 4]] ^ t2[bytes[i + 5]] ^ t1[bytes[i + 6]] ^ t0[bytes[i + 7]];
+  if (littleEndian && n >= 64) {
+    while (((bytes.byteOffset + i) & 3) !== 0) c = t[(c ^ bytes[i++]) & 0xff] ^ (c >>> 8);
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset + i, (n - i) >>> 3 << 1); // (pairs, 2)
+    for (let w = 0; w < words.length; w += 2) {
+      const a = c ^ words[w];
+      const b = words[w + 1];
+      c = t[1792 + (a & 0xff)] ^ t[1536 + ((a >>> 8) & 0xff)] ^ t[1280 + ((a >>> 16) & 0xff)] ^ t[1024 + (a >>> 24)] ^
+        t[768 + (b & 0xff)] ^ t[512 + ((b >>> 8) & 0xff)] ^ t[256 + ((b >>> 16) & 0xff)] ^ t[b >>> 24];
+    }
+    i += words.length * 4;
   }
-  for (; i < n; i++) c = t0[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  for (; i < n; i++) c = t[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
   return ~c >>> 0;
 }
