@@ -2,14 +2,14 @@
 // rules, bytes read back equal @llamats/quant's quantisers applied to the source, llama.cpp
 // (node-llama-cpp, devDependency) loads the files, and its next-token log-probabilities
 // match llamats's forward pass on the same file.
-import { mkdtempSync, rmSync, existsSync, readdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, openSync, closeSync, readdirSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import type { ControlledEvaluateInputItem, Token } from "node-llama-cpp";
 import { GGMLType, ggmlTypeInfo } from "@llamats/tensor";
 import { dequantizeRows, quantizeRows } from "@llamats/quant";
-import { openModelSourceSync, rowsCols, toFloat32 } from "@llamats/formats";
+import { openGguf, openModelSourceSync, rowsCols, toFloat32 } from "@llamats/formats";
 import { loadModel } from "@llamats/engine";
 import { describeConformance, fixturePath } from "@llamats/testkit";
 import { quantizeModelFile } from "../src/commands/quantize.js";
@@ -130,12 +130,36 @@ describeConformance("cli quantize: tiny model, llama.cpp interop", [`${TINY}/con
     });
   }
 
-  it("CLI: TYPE is case-insensitive, bad TYPE and NaN-free checks exit 2 without leaving files", async () => {
+  it("CLI: TYPE is case-insensitive, a bad TYPE or a missing input exits 2 without leaving files", async () => {
     const out = join(dir, "cli-q8.gguf");
     expect(await main(["quantize", fixturePath(TINY), out, "Q8_0", "--threads", "2"])).to.equal(0);
     expect(existsSync(out)).to.equal(true);
     expect(await main(["quantize", fixturePath(TINY), join(dir, "bad.gguf"), "q9_9"])).to.equal(2);
     expect(await main(["quantize", join(dir, "missing"), join(dir, "bad.gguf"), "q4_0"])).to.equal(2);
+    expect(readdirSync(dir).filter((f) => f.includes("bad") || f.includes(".tmp-"))).to.deep.equal([]);
+  });
+
+  it("refuses a NaN weight with the tensor name and block index (exit 2, no output)", async () => {
+    const poisoned = join(dir, "nan.gguf");
+    copyFileSync(file("f16"), poisoned);
+    const g = openGguf(poisoned);
+    const t = g.tensor("blk.1.attn_v.weight")!;
+    const at = g.dataOffset + t.offset + 2 * (3 * 64 + 37); // row 3, column 37: block 1 of 32
+    g.close();
+    const fd = openSync(poisoned, "r+");
+    writeSync(fd, new Uint8Array([0x00, 0x7e]), 0, 2, at); // f16 NaN
+    closeSync(fd);
+    const err: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
+    let code: number;
+    try {
+      code = await main(["quantize", poisoned, join(dir, "bad-nan.gguf"), "q4_0"]);
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(code).to.equal(2);
+    expect(err.join("")).to.match(/blk\.1\.attn_v\.weight.*row 3, column 37 \(block 1\)/);
     expect(readdirSync(dir).filter((f) => f.includes("bad") || f.includes(".tmp-"))).to.deep.equal([]);
   });
 });
