@@ -11,7 +11,7 @@ import { basename, dirname, join } from "node:path";
 import { FormatError } from "@llamats/tensor";
 import { torchElementBytes } from "./dtype.js";
 import { PyDict, TorchTensorRef } from "./pickle-values.js";
-import { unpickle } from "./pickle.js";
+import { defaultUnpickleLimits, unpickle } from "./pickle.js";
 import type { OpenTorchOptions, TorchCheckpoint, TorchTensorInfo } from "./types.js";
 import { ZipReader, type ZipEntry } from "./zip.js";
 import { gatherStrided, isContiguous } from "./strided.js";
@@ -36,6 +36,9 @@ class TorchZipFile {
         : "more than one ARCHIVE/data.pkl entry");
     }
     const archive = pkl[0].name.slice(0, -"/data.pkl".length);
+    if (pkl[0].size > defaultUnpickleLimits.maxBytes) {
+      throw new FormatError(path, pkl[0].name, pkl[0].dataOffset, `${pkl[0].size} bytes exceed the ${defaultUnpickleLimits.maxBytes}-byte pickle limit`);
+    }
     const root = unpickle(zip.read(pkl[0]), `${path}:${pkl[0].name}`);
     if (!(root instanceof PyDict)) {
       throw new FormatError(path, pkl[0].name, 0, "the pickled object is not a dict (a state dict is expected)");

@@ -32,6 +32,8 @@ const EOCD_SIZE = 22;
 const CENTRAL_SIZE = 46;
 const LOCAL_SIZE = 30;
 const MAX_COMMENT = 0xffff;
+/** Largest central directory read (torch's hold ~100 bytes per tensor; 7B: ~30 KB). */
+const MAX_DIRECTORY_BYTES = 64 << 20;
 
 /** Whether `name` is a relative path made of plain components (no "..", no root). */
 export function isSafeEntryName(name: string): boolean {
@@ -133,6 +135,9 @@ function readDirectory(file: RandomAccessFile): ZipEntry[] {
   };
   if (end.cdOffset + end.cdSize > end.endStart) {
     fail("central directory", end.cdOffset, `directory of ${end.cdSize} bytes runs past its end record at ${end.endStart}`);
+  }
+  if (end.cdSize > MAX_DIRECTORY_BYTES) {
+    fail("central directory", end.cdOffset, `directory of ${end.cdSize} bytes exceeds the ${MAX_DIRECTORY_BYTES}-byte limit`);
   }
   if (end.entryCount * CENTRAL_SIZE > end.cdSize) {
     fail("entry count", end.endStart, `${end.entryCount} entries cannot fit a ${end.cdSize}-byte directory`);

@@ -163,6 +163,9 @@ describe("torch checkpoint corruption suite", () => {
       const lie3 = bytes.slice();
       new DataView(lie3.buffer).setBigUint64(z64 + 48, BigInt(n), true);
       expectFormatError(writeBytes(dir, "cdoff.bin", lie3), /runs past its end record/);
+      const bigDir = bytes.slice();
+      new DataView(bigDir.buffer).setBigUint64(z64 + 40, 1n << 40n, true);
+      expectFormatError(writeBytes(dir, "bigdir.bin", bigDir), /runs past its end record|exceeds/);
       const loc = bytes.slice();
       new DataView(loc.buffer).setBigUint64(n - 22 - 20 + 8, 1n << 62n, true);
       expectFormatError(writeBytes(dir, "loc.bin", loc), /past the locator/);
