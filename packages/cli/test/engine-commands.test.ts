@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadModel, writeSyntheticModel } from "@llamats/engine";
+import { describeConformance, fixturePath } from "@llamats/testkit";
 
 const bin = fileURLToPath(new URL("../src/bin.ts", import.meta.url));
 
@@ -113,5 +114,29 @@ describe("cli: generate, chat, logits, synth, demo", function () {
       expect(b.err).to.not.match(/internal error|\n\s+at /);
       expect(b.stdout.length).to.equal(0);
     }
+  });
+});
+
+describeConformance("cli: logits on stories260K (llama2.c .bin) match run.c", ["stories260K/stories260K.bin", "stories260K/reference.json"], () => {
+  it("--format llama2c: every position within 1e-3, argmax identical", () => {
+    const ref = JSON.parse(readFileSync(fixturePath("stories260K/reference.json"), "utf8")) as {
+      sequences: { name: string; tokens: number[]; logits: number[][] }[];
+    };
+    const seq = ref.sequences.find((s) => s.tokens.length >= 100) ?? ref.sequences[0];
+    const r = llamats(["logits", "-m", fixturePath("stories260K/stories260K.bin"), "--format", "llama2c", "--ids", seq.tokens.join(","), "--backend", "ts"]);
+    expect(r.code, r.err).to.equal(0);
+    const got = new Float32Array(r.stdout.buffer.slice(r.stdout.byteOffset, r.stdout.byteOffset + r.stdout.length));
+    const vocab = 512;
+    expect(got.length).to.equal(seq.tokens.length * vocab);
+    let maxDiff = 0;
+    seq.logits.forEach((row, t) => {
+      let best = 0;
+      row.forEach((v, i) => {
+        maxDiff = Math.max(maxDiff, Math.abs(got[t * vocab + i] - v));
+        if (got[t * vocab + i] > got[t * vocab + best]) best = i;
+      });
+      expect(best).to.equal(row.indexOf(Math.max(...row)));
+    });
+    expect(maxDiff).to.be.lessThan(1e-3);
   });
 });
