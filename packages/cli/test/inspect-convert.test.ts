@@ -144,6 +144,20 @@ describeConformance("cli inspect / convert", ["tiny/base/model.safetensors", "ti
     }
   });
 
+  it("HF -> GGUF -> Meta .pth keeps the bytes too (norms narrowed back to f16)", async () => {
+    const gguf = join(dir, "base.gguf");
+    const out = join(dir, "pth-from-gguf");
+    expect((await run("convert", gguf, out, "--to", "pth")).code).to.equal(0);
+    const a = await openModelSource(out);
+    const b = await openModelSource(fixturePath("tiny/base"));
+    try {
+      for (const t of b.tensors) expect(sha(a.read(t.name)), t.name).to.equal(sha(b.read(t.name)));
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
   it("llama2.c -> GGUF keeps the float32 weights", async () => {
     const out = join(dir, "stories.gguf");
     expect((await run("convert", fixturePath("stories260K/stories260K.bin"), out)).code).to.equal(0);

@@ -11,7 +11,7 @@ import { convertTensorBytes, tensorBytes } from "./dtype.js";
 import { llamaFileType, llamaHParamKv, loadModelProto, tokenizerKv, type TokenizerInput } from "./metadata.js";
 
 export interface WriteGgufFromSourceOptions {
-  /** Target type per tensor (default: its stored type, bytes kept as they are). */
+  /** Target type per tensor (default: defaultGgufType: stored type, 1-D F16/BF16 widened to F32). */
   typeFor?(t: SourceTensor): GGMLType;
   /** Entries added last; they replace generated ones with the same key. */
   extraMetadata?: readonly GgufKV[];
@@ -36,9 +36,19 @@ export function dtypePolicy(target: GGMLType): (t: SourceTensor) => GGMLType {
   return (t) => (t.shape.length < 2 && ggmlTypeInfo(target)?.name !== "f32" ? GGMLType.F32 : target);
 }
 
+/**
+ * The type a tensor keeps in GGUF when nobody asks for another: its own, except that 1-D
+ * F16/BF16 tensors (norms) become F32. llama.cpp's CPU kernels refuse f16 norm weights
+ * (binary_op: unsupported types, src1 f16), and its converters always store norms as F32;
+ * the widening is exact, and the HF / Meta writers narrow them back.
+ */
+export function defaultGgufType(t: SourceTensor): GGMLType {
+  return t.shape.length < 2 && (t.type === GGMLType.F16 || t.type === GGMLType.BF16) ? GGMLType.F32 : t.type;
+}
+
 export function writeGgufFromSource(source: ModelSource, outPath: string, opts: WriteGgufFromSourceOptions = {}): WrittenGguf {
   const tensors = opts.filter ? source.tensors.filter(opts.filter) : source.tensors;
-  const typeOf = (t: SourceTensor): GGMLType => opts.typeFor?.(t) ?? t.type;
+  const typeOf = (t: SourceTensor): GGMLType => opts.typeFor?.(t) ?? defaultGgufType(t);
 
   const kv = new Map<string, GgufKV>();
   const put = (e: GgufKV) => kv.set(e.key, e);

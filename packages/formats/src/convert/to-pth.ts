@@ -9,6 +9,7 @@ import { metaFromCanonical } from "../names.js";
 import type { ModelSource, SourceTensor } from "../source/types.js";
 import type { TorchDType, TorchTensorInput } from "../torch/types.js";
 import { convertTensorBytes } from "./dtype.js";
+import { torchLayoutTypes } from "./to-safetensors.js";
 
 const GGML_TO_TORCH: Partial<Record<number, TorchDType>> = {
   [GGMLType.F64]: "f64", [GGMLType.F32]: "f32", [GGMLType.F16]: "f16", [GGMLType.BF16]: "bf16",
@@ -32,10 +33,11 @@ export function metaParamsFromSource(source: ModelSource): MetaParams {
 }
 
 export function writeMetaFromSource(source: ModelSource, outDir: string, opts: WriteMetaFromSourceOptions = {}): string[] {
+  const defaults = torchLayoutTypes(source);
   const tensors: TorchTensorInput[] = source.tensors.flatMap((t) => {
     const name = metaFromCanonical(t.name);
     if (!name) return [];
-    const type = opts.typeFor?.(t) ?? t.type;
+    const type = opts.typeFor?.(t) ?? defaults(t);
     const dtype = GGML_TO_TORCH[type];
     if (!dtype) throw new LlamatsError(`tensor ${t.name}: ${ggmlTypeInfo(type)?.name ?? type} cannot be stored in a .pth (choose --dtype f32, f16 or bf16)`);
     return [{ name, dtype, shape: t.shape, data: () => convertTensorBytes(source.read(t.name), t.type, type, t.shape) }];

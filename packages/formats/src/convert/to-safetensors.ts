@@ -19,11 +19,22 @@ export interface WriteSafetensorsFromSourceOptions {
   onProgress?: ProgressCallback;
 }
 
-function plan(source: ModelSource, opts: WriteSafetensorsFromSourceOptions, nameOf: (t: SourceTensor) => string | undefined) {
+/**
+ * Default target types for torch-style layouts (HF, Meta): each tensor keeps its type, except
+ * that 1-D F32 tensors of a GGUF source take the matrices' F16/BF16 type again — the GGUF
+ * writer widened them (defaultGgufType), so HF -> GGUF -> HF gives back the original bytes.
+ */
+export function torchLayoutTypes(source: ModelSource): (t: SourceTensor) => GGMLType {
+  const q = source.tensors.find((t) => t.name === "blk.0.attn_q.weight") ?? source.tensors.find((t) => t.shape.length >= 2);
+  const narrow = source.format === "gguf" && q && (q.type === GGMLType.F16 || q.type === GGMLType.BF16) ? q.type : undefined;
+  return (t) => (narrow !== undefined && t.shape.length < 2 && t.type === GGMLType.F32 ? narrow : t.type);
+}
+
+function plan(source: ModelSource, opts: WriteSafetensorsFromSourceOptions, nameOf: (t: SourceTensor) => string | undefined, defaults?: (t: SourceTensor) => GGMLType) {
   return source.tensors.flatMap((t) => {
     const name = nameOf(t);
     if (!name) return [];
-    const type = opts.typeFor?.(t) ?? t.type;
+    const type = opts.typeFor?.(t) ?? defaults?.(t) ?? t.type;
     const dtype = safetensorsDtypeOfGgml(type);
     if (!dtype) {
       throw new LlamatsError(`tensor ${t.name}: ${ggmlTypeInfo(type)?.name ?? type} cannot be stored in safetensors (choose --dtype f32, f16 or bf16)`);
@@ -82,7 +93,7 @@ export function hfConfig(hp: LlamaHParams, torchDtype: string): Record<string, u
 export function writeHfFromSource(source: ModelSource, outDir: string, opts: WriteSafetensorsFromSourceOptions = {}): string {
   const hp = source.config;
   if (!hp.headCount) throw new LlamatsError(`${source.path}: head count unknown, cannot write HF Q/K layout`);
-  const items = plan(source, opts, (t) => hfFromCanonical(t.name));
+  const items = plan(source, opts, (t) => hfFromCanonical(t.name), torchLayoutTypes(source));
   const tensors: SafetensorsWriteTensor[] = items.map(({ t, name, type, dtype }) => ({
     name, dtype, shape: t.shape,
     data: () => {
