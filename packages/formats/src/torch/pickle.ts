@@ -1,19 +1,17 @@
 // A restricted unpickler for torch.save's `data.pkl` (pickle protocol 2; the binary opcodes
 // of protocols 3-4 are understood too, since newer torch versions may emit them).
 //
-// Nothing is ever executed: a global resolves only if it is on the allow-list below (the
-// names a state dict is made of), and REDUCE only "calls" those, by building plain values.
-// Any other global (os.system, builtins.eval, subprocess.Popen, ...) fails with a
+// Nothing is ever executed: a global resolves only if it is on the allow-list in
+// pickle-globals.ts (the names a state dict is made of), and REDUCE only "calls" those, by
+// building plain values. Any other global (os.system, builtins.eval, subprocess.Popen, ...) fails with a
 // FormatError naming it and its offset in the pickle. Text-mode opcodes (protocol 0),
 // NEWOBJ/INST/OBJ (arbitrary classes) and out-of-band buffers are rejected the same way.
 // Bounded: every length is checked against the bytes left before anything is allocated,
 // the memo, the mark depth and container nesting have limits, and LONG values are small.
 
 import { FormatError } from "@llamats/tensor";
-import { dtypeOfStorageClass } from "./dtype.js";
-import {
-  PyDict, PyGlobal, PyList, PyTuple, TorchStorageRef, TorchTensorRef, type PyValue,
-} from "./pickle-values.js";
+import { isAllowedGlobal, StateDictGlobals } from "./pickle-globals.js";
+import { PyDict, PyGlobal, PyList, PyTuple, type PyValue } from "./pickle-values.js";
 
 export interface UnpickleLimits {
   /** Largest pickle accepted, in bytes (a 65B state dict's data.pkl is ~60 KB). */
@@ -26,21 +24,6 @@ export interface UnpickleLimits {
 
 export const defaultUnpickleLimits: UnpickleLimits = { maxBytes: 64 << 20, maxMemo: 1 << 20, maxDepth: 100 };
 
-/** Globals a state dict may reference (module + " " + name, as the GLOBAL opcode has them). */
-const ALLOWED_CALLABLES = new Set([
-  "collections OrderedDict",
-  "torch._utils _rebuild_tensor_v2",
-  "torch._utils _rebuild_parameter",
-  "torch Size",
-  "_codecs encode",
-]);
-
-function isAllowedGlobal(module: string, name: string): boolean {
-  if (ALLOWED_CALLABLES.has(`${module} ${name}`)) return true;
-  return module === "torch" && dtypeOfStorageClass(name) !== undefined;
-}
-
-
 /** Unpickle `bytes` (named `source` in errors, e.g. "model.bin:archive/data.pkl"). */
 export function unpickle(bytes: Uint8Array, source: string, limits: UnpickleLimits = defaultUnpickleLimits): PyValue {
   return new Unpickler(bytes, source, limits).run();
@@ -52,10 +35,14 @@ class Unpickler {
   private stack: PyValue[] = [];  // MARK positions are kept in `marks`, not on the stack
   private readonly marks: number[] = [];
   private readonly memo = new Map<number, PyValue>();
-  private readonly storages = new Map<string, TorchStorageRef>();
   private readonly depth = new WeakMap<object, number>();
   private readonly view: DataView;
   private readonly utf8 = new TextDecoder("utf-8", { fatal: true });
+
+  private readonly globals = new StateDictGlobals(
+    (field, detail) => this.fail(field, detail),
+    () => this.container(new PyDict(), []),
+  );
 
   constructor(private readonly bytes: Uint8Array, private readonly source: string, private readonly limits: UnpickleLimits) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -305,7 +292,7 @@ class Unpickler {
         case 0x52: { // REDUCE
           const args = this.pop("REDUCE");
           const fn = this.pop("REDUCE");
-          this.push(this.reduce(fn, args));
+          this.push(this.globals.reduce(fn, args));
           break;
         }
         case 0x62: { // BUILD: only dict state on a dict (state_dict()._metadata)
@@ -319,7 +306,7 @@ class Unpickler {
         }
         case 0x51: { // BINPERSID
           const pid = this.pop("BINPERSID");
-          this.push(this.persistentLoad(pid));
+          this.push(this.globals.persistentLoad(pid));
           break;
         }
         default:
@@ -341,91 +328,6 @@ class Unpickler {
     for (let i = n - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i]);
     if (b[n - 1] & 0x80) v -= 1n << BigInt(8 * n); // two's complement
     return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
-  }
-
-  private reduce(fn: PyValue, args: PyValue): PyValue {
-    if (!(fn instanceof PyGlobal)) this.fail("REDUCE", "callable is not an allowed global");
-    if (!(args instanceof PyTuple)) this.fail("REDUCE", `arguments of ${fn.qualified} are not a tuple`);
-    const a = args.items;
-    switch (`${fn.module} ${fn.name}`) {
-      case "collections OrderedDict":
-        if (a.length !== 0) this.fail("REDUCE", "OrderedDict with arguments");
-        return this.container(new PyDict(), []);
-      case "torch Size": {
-        const dims = a[0];
-        if (a.length !== 1 || !(dims instanceof PyTuple)) this.fail("REDUCE", "torch.Size needs one tuple");
-        return dims;
-      }
-      case "_codecs encode": {
-        const [s, enc] = a;
-        if (typeof s !== "string" || (enc !== "latin1" && enc !== "latin-1")) {
-          this.fail("REDUCE", "_codecs.encode is only accepted for (str, 'latin1')");
-        }
-        const out = new Uint8Array(s.length);
-        for (let i = 0; i < s.length; i++) {
-          const c = s.charCodeAt(i);
-          if (c > 0xff) this.fail("REDUCE", "latin1 string holds a character above U+00FF");
-          out[i] = c;
-        }
-        return out;
-      }
-      case "torch._utils _rebuild_tensor_v2":
-        return this.rebuildTensor(a);
-      case "torch._utils _rebuild_parameter": {
-        const t = a[0];
-        if (!(t instanceof TorchTensorRef)) this.fail("REDUCE", "_rebuild_parameter of a non-tensor");
-        return t;
-      }
-      default:
-        this.fail("REDUCE", `${fn.qualified} cannot be called`);
-    }
-  }
-
-  private rebuildTensor(a: readonly PyValue[]): TorchTensorRef {
-    if (a.length < 6 || a.length > 7) this.fail("_rebuild_tensor_v2", `${a.length} arguments, expected 6 or 7`);
-    const [storage, offset, size, stride, requiresGrad] = a;
-    if (!(storage instanceof TorchStorageRef)) this.fail("_rebuild_tensor_v2", "first argument is not a storage");
-    const shape = this.intTuple(size, "size");
-    const strides = this.intTuple(stride, "stride");
-    if (shape.length !== strides.length) this.fail("_rebuild_tensor_v2", `size has ${shape.length} dims, stride ${strides.length}`);
-    if (typeof offset !== "number" || !Number.isSafeInteger(offset) || offset < 0) {
-      this.fail("_rebuild_tensor_v2", `storage offset ${String(offset)} is not a non-negative integer`);
-    }
-    if (typeof requiresGrad !== "boolean") this.fail("_rebuild_tensor_v2", "requires_grad is not a bool");
-    return new TorchTensorRef(storage, offset, shape, strides, requiresGrad);
-  }
-
-  private intTuple(v: PyValue | undefined, what: string): number[] {
-    if (!(v instanceof PyTuple)) this.fail("_rebuild_tensor_v2", `${what} is not a tuple`);
-    if (v.items.length > 32) this.fail("_rebuild_tensor_v2", `${what} has ${v.items.length} dims`);
-    return v.items.map((x) => {
-      if (typeof x !== "number" || !Number.isSafeInteger(x) || x < 0) {
-        this.fail("_rebuild_tensor_v2", `${what} holds ${String(x)}, not a non-negative integer`);
-      }
-      return x;
-    });
-  }
-
-  private persistentLoad(pid: PyValue): TorchStorageRef {
-    if (!(pid instanceof PyTuple) || pid.items.length !== 5 || pid.items[0] !== "storage") {
-      this.fail("BINPERSID", "persistent id is not ('storage', type, key, location, numel)");
-    }
-    const [, cls, key, location, numel] = pid.items;
-    const dtype = cls instanceof PyGlobal && cls.module === "torch" ? dtypeOfStorageClass(cls.name) : undefined;
-    if (!dtype) this.fail("BINPERSID", "storage type is not a torch.*Storage class");
-    if (typeof key !== "string" || !/^[A-Za-z0-9_]{1,64}$/.test(key)) this.fail("BINPERSID", `storage key ${JSON.stringify(key)} is not a plain name`);
-    if (typeof location !== "string") this.fail("BINPERSID", "location is not a str");
-    if (typeof numel !== "number" || !Number.isSafeInteger(numel) || numel < 0) {
-      this.fail("BINPERSID", `numel ${String(numel)} is not a non-negative integer`);
-    }
-    const prev = this.storages.get(key);
-    if (prev) {
-      if (prev.dtype !== dtype || prev.numel !== numel) this.fail("BINPERSID", `storage ${key} reappears with another type or size`);
-      return prev;
-    }
-    const s = new TorchStorageRef(dtype, key, location, numel);
-    this.storages.set(key, s);
-    return s;
   }
 }
 
