@@ -133,19 +133,7 @@ export class LlamaModel {
   }
 
   private codec(): TextCodec {
-    const tok = this.tokenizer;
-    return {
-      bosId: tok.bosId,
-      eosId: tok.eosId,
-      encode: (text, o) => tok.encode(text, { bos: o.bos }),
-      decode: (ids) => tok.decode(ids),
-      streamDecoder: (afterText) => {
-        const d = tok.streamingDecoder();
-        // A continuation keeps the space of its first piece (as the gradio demo does).
-        if (afterText) d.markVisible();
-        return d;
-      },
-    };
+    return tokenizerCodec(this.tokenizer);
   }
 
   private runner(): LogitsRunner {
@@ -159,4 +147,20 @@ export class LlamaModel {
       },
     };
   }
+}
+
+/** The generation loop's view of a SentencePiece tokenizer. */
+export function tokenizerCodec(tok: Tokenizer): TextCodec {
+  return {
+    bosId: tok.bosId,
+    eosId: tok.eosId,
+    encode: (text, o) => tok.encode(text, { bos: o.bos }),
+    decode: (ids) => tok.decode(ids),
+    streamDecoder: (afterText) => {
+      const d = tok.streamingDecoder();
+      // A continuation keeps the space of its first piece (as the gradio demo does).
+      if (afterText) d.markVisible();
+      return d;
+    },
+  };
 }

@@ -98,6 +98,25 @@ describe("LlamaModel on the synthetic tiny model", function () {
     expect(m.lastStats!.ids.length).to.equal(64);
   });
 
+  it("--alpha: NTK scaling changes the RoPE base, alpha 1 changes nothing", async () => {
+    const ids = [1, 300, 400, 500, 600, 700];
+    m.reset();
+    const plain = m.forward(ids, { pos: 0 });
+    const a1 = await loadModel(tinyModel("q8_0"), { backend: "ts", nCtx: 16, alpha: 1 });
+    const a2 = await loadModel(tinyModel("q8_0"), { backend: "ts", nCtx: 16, alpha: 2 });
+    try {
+      expect(a2.config.ropeScaling).to.deep.equal({ type: "ntk", alpha: 2 });
+      expect(Array.from(a1.forward(ids, { pos: 0 }))).to.deep.equal(Array.from(plain));
+      const l2 = a2.forward(ids, { pos: 0 });
+      let d = 0;
+      for (let i = 0; i < l2.length; i++) d = Math.max(d, Math.abs(l2[i] - plain[i]));
+      expect(d).to.be.greaterThan(1e-4);
+    } finally {
+      a1.dispose();
+      a2.dispose();
+    }
+  });
+
   it("bad input is a LlamatsError", async () => {
     await loadModel("/nonexistent/model.gguf").then(
       () => expect.fail("loaded a missing file"),
