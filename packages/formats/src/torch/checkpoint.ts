@@ -39,6 +39,11 @@ class TorchZipFile {
     if (pkl[0].size > defaultUnpickleLimits.maxBytes) {
       throw new FormatError(path, pkl[0].name, pkl[0].dataOffset, `${pkl[0].size} bytes exceed the ${defaultUnpickleLimits.maxBytes}-byte pickle limit`);
     }
+    // torch >= 2.1 records the storages' byte order; we read little-endian bytes only.
+    const order = zip.get(`${archive}/byteorder`);
+    if (order && (order.size > 16 || new TextDecoder().decode(zip.read(order)).trim() !== "little")) {
+      throw new FormatError(path, order.name, order.dataOffset, "storages are not little-endian: not supported");
+    }
     const root = unpickle(zip.read(pkl[0]), `${path}:${pkl[0].name}`);
     if (!(root instanceof PyDict)) {
       throw new FormatError(path, pkl[0].name, 0, "the pickled object is not a dict (a state dict is expected)");

@@ -7,7 +7,7 @@
 import { expect } from "chai";
 import { FormatError } from "@llamats/tensor";
 import { ZipReader, openMetaCheckpoint, openTorchCheckpoint, pickleStateDict, unpickle, type PickledTensor } from "@llamats/formats";
-import { checkpointBytes, withTempDir, writeBytes } from "./helpers.js";
+import { checkpointBytes, withTempDir, writeBytes, zipBytes } from "./helpers.js";
 
 /** A small valid checkpoint: two f16 tensors and one f32 one. */
 function sample(): { bytes: Uint8Array } {
@@ -200,6 +200,15 @@ describe("torch checkpoint corruption suite", () => {
       expect(e.file).to.match(/evil\.bin:archive\/data\.pkl$/);
       expect(e.offset).to.equal(2);
       expectFormatError(writeBytes(dir, "nopkl.zip", checkpointBytes(listPkl, {}).slice()), /not a dict/);
+    });
+  });
+
+  it("accepts torch 2.x's byteorder entry when it says little, rejects big-endian storages", () => {
+    withTempDir((dir) => {
+      const pkl = pickleStateDict([]);
+      const withOrder = (order: string) => zipBytes([["archive/data.pkl", pkl], ["archive/byteorder", new TextEncoder().encode(order)], ["archive/version", new TextEncoder().encode("3\n")]]);
+      expect(openAndReadAll(writeBytes(dir, "le.bin", withOrder("little")))).to.equal("ok");
+      expectFormatError(writeBytes(dir, "be.bin", withOrder("big")), /not little-endian/);
     });
   });
 
