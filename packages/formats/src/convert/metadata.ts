@@ -4,7 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { GGMLType } from "@llamats/tensor";
-import { parseModelProto, type ModelProto } from "@llamats/tokenizer";
+import { ggufTokenizerMetadata, parseModelProto, type ModelProto } from "@llamats/tokenizer";
 import { GgufValueType, type GgufKV } from "../gguf/types.js";
 import { gguf } from "../gguf/writer.js";
 import type { LlamaHParams } from "../source/types.js";
@@ -45,20 +45,27 @@ export function loadModelProto(t: TokenizerInput): ModelProto {
   return t;
 }
 
-/** tokenizer.ggml.* keys for a SentencePiece (LLaMA-style BPE) vocabulary. */
-export function tokenizerKv(proto: ModelProto): GgufKV[] {
-  const ts = proto.trainerSpec;
+/**
+ * tokenizer.ggml.* keys for a SentencePiece (LLaMA-style BPE) vocabulary: the tokenizer
+ * package's ggufTokenizerMetadata, with the value types llama.cpp reads (u32 ids, f32
+ * scores, i32 token types). `padId` overrides the model's pad id (Chinese-Alpaca's [PAD]).
+ */
+export function tokenizerKv(proto: ModelProto, options: { padId?: number } = {}): GgufKV[] {
+  const m = ggufTokenizerMetadata(proto, options);
   const kv: GgufKV[] = [
-    gguf.str("tokenizer.ggml.model", "llama"),
-    gguf.array("tokenizer.ggml.tokens", GgufValueType.STRING, proto.pieces.map((p) => p.piece)),
-    gguf.array("tokenizer.ggml.scores", GgufValueType.FLOAT32, proto.pieces.map((p) => p.score)),
-    gguf.array("tokenizer.ggml.token_type", GgufValueType.INT32, proto.pieces.map((p) => p.type)),
+    gguf.str("tokenizer.ggml.model", m["tokenizer.ggml.model"]),
+    gguf.array("tokenizer.ggml.tokens", GgufValueType.STRING, m["tokenizer.ggml.tokens"]),
+    gguf.array("tokenizer.ggml.scores", GgufValueType.FLOAT32, Array.from(m["tokenizer.ggml.scores"])),
+    gguf.array("tokenizer.ggml.token_type", GgufValueType.INT32, Array.from(m["tokenizer.ggml.token_type"])),
+    gguf.u32("tokenizer.ggml.bos_token_id", m["tokenizer.ggml.bos_token_id"]),
+    gguf.u32("tokenizer.ggml.eos_token_id", m["tokenizer.ggml.eos_token_id"]),
+    gguf.u32("tokenizer.ggml.unknown_token_id", m["tokenizer.ggml.unknown_token_id"]),
   ];
-  const id = (k: string, v: number) => { if (v >= 0 && v < proto.pieces.length) kv.push(gguf.u32(`tokenizer.ggml.${k}`, v)); };
-  id("bos_token_id", ts.bosId);
-  id("eos_token_id", ts.eosId);
-  id("unknown_token_id", ts.unkId);
-  id("padding_token_id", ts.padId);
-  kv.push(gguf.bool("tokenizer.ggml.add_bos_token", true), gguf.bool("tokenizer.ggml.add_eos_token", false));
+  const pad = m["tokenizer.ggml.padding_token_id"];
+  if (pad !== undefined) kv.push(gguf.u32("tokenizer.ggml.padding_token_id", pad));
+  kv.push(gguf.bool("tokenizer.ggml.add_bos_token", m["tokenizer.ggml.add_bos_token"]));
+  kv.push(gguf.bool("tokenizer.ggml.add_eos_token", m["tokenizer.ggml.add_eos_token"]));
+  const space = m["tokenizer.ggml.add_space_prefix"];
+  if (space !== undefined) kv.push(gguf.bool("tokenizer.ggml.add_space_prefix", space));
   return kv;
 }
