@@ -7,6 +7,9 @@ import { LlamatsError } from "@llamats/tensor";
 import { BpeEncoder } from "./bpe.js";
 import { decodeIds, StreamingDecoder } from "./decode.js";
 import { normalize } from "./normalize.js";
+import { PrecompiledCharsmap } from "./charsmap.js";
+import { normalizeWithCharsmap } from "./normalize-charsmap.js";
+import { unigramParams, unigramSegment, type UnigramParams } from "./unigram.js";
 import { parseModelProto, type ModelProto } from "./proto/model-proto.js";
 import { ModelType } from "./proto/specs.js";
 import { utf8Bytes } from "./utf8.js";
@@ -22,6 +25,8 @@ export interface EncodeOptions {
 
 export class Tokenizer {
   private encoder: BpeEncoder | null = null; // per-call scratch, reused; built on first encode
+  private charsmap: PrecompiledCharsmap | null | undefined; // undefined: not built yet
+  private unigram: UnigramParams | null = null;
 
   constructor(readonly vocab: Vocab) {}
 
@@ -55,35 +60,56 @@ export class Tokenizer {
     return this.vocab.padId;
   }
 
-  /** SentencePiece ids of `text`. Only BPE models encode (any model decodes). */
+  /** The normalised text SentencePiece segments (▁ for spaces, dummy prefix, char map). */
+  normalize(text: string): string {
+    const v = this.vocab;
+    if (this.charsmap === undefined) {
+      this.charsmap = v.precompiledCharsmap.length > 0 ? new PrecompiledCharsmap(v.precompiledCharsmap) : null;
+    }
+    return this.charsmap ? normalizeWithCharsmap(text, v.normalizer, this.charsmap) : normalize(text, v.normalizer);
+  }
+
+  /** SentencePiece ids of `text` (BPE or unigram models). */
   encode(text: string, options: EncodeOptions = {}): number[] {
     const v = this.vocab;
-    if (v.modelType !== ModelType.BPE) {
-      throw new LlamatsError(
-        `only SentencePiece BPE models can encode (model_type ${v.modelType}; 1 = unigram, 2 = BPE)`,
-      );
-    }
     const ids: number[] = [];
     if (options.bos) ids.push(v.bosId);
-    const normalized = normalize(text, v.normalizer);
+    const normalized = this.normalize(text);
     if (normalized.length > 0) {
-      const sym = (this.encoder ??= new BpeEncoder(v));
-      sym.segment(normalized);
-      const outId = sym.outId;
-      let prevUnk = false;
-      for (let k = 0; k < sym.count; k++) {
-        const id = outId[k];
-        const isUnk = id === v.unkId;
-        if (isUnk && v.byteFallback) {
-          for (const b of utf8Bytes(normalized.substring(sym.outStart[k], sym.outEnd[k]))) ids.push(v.byteIds[b]);
-        } else if (!(isUnk && prevUnk)) {
-          ids.push(id);
-        }
-        prevUnk = isUnk;
+      if (v.modelType === ModelType.BPE) {
+        const sym = (this.encoder ??= new BpeEncoder(v));
+        sym.segment(normalized);
+        this.emit(ids, normalized, sym.outStart, sym.outEnd, sym.outId, sym.count);
+      } else if (v.modelType === ModelType.UNIGRAM) {
+        const spans = unigramSegment(v, (this.unigram ??= unigramParams(v)), normalized);
+        const n = spans.length;
+        const start = new Int32Array(n);
+        const end = new Int32Array(n);
+        const id = new Int32Array(n);
+        for (let k = 0; k < n; k++) [start[k], end[k], id[k]] = spans[k];
+        this.emit(ids, normalized, start, end, id, n);
+      } else {
+        throw new LlamatsError(`SentencePiece model_type ${v.modelType} cannot encode (1 = unigram, 2 = BPE are supported)`);
       }
     }
     if (options.eos) ids.push(v.eosId);
     return ids;
+  }
+
+  /** SentencePieceProcessor::Encode's post-processing of the model's segmentation. */
+  private emit(ids: number[], normalized: string, start: Int32Array, end: Int32Array, symIds: Int32Array, count: number): void {
+    const v = this.vocab;
+    let prevUnk = false;
+    for (let k = 0; k < count; k++) {
+      const id = symIds[k];
+      const isUnk = id === v.unkId;
+      if (isUnk && v.byteFallback) {
+        for (const b of utf8Bytes(normalized.substring(start[k], end[k]))) ids.push(v.byteIds[b]);
+      } else if (!(isUnk && prevUnk)) {
+        ids.push(id);
+      }
+      prevUnk = isUnk;
+    }
   }
 
   /** The pieces of an encoding (ids -> piece strings). */

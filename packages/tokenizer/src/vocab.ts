@@ -27,6 +27,8 @@ export interface VocabInit {
   readonly normalizer?: Partial<NormalizerFlags>;
   readonly normalizerName?: string;
   readonly unkSurface?: string;
+  /** normalizer_spec.precompiled_charsmap (empty or absent: no character map) */
+  readonly precompiledCharsmap?: Uint8Array;
 }
 
 const BYTE_PIECE = /^<0x([0-9A-F]{2})>$/;
@@ -47,6 +49,7 @@ export class Vocab {
   readonly normalizer: NormalizerFlags;
   readonly normalizerName: string;
   readonly unkSurface: string;
+  readonly precompiledCharsmap: Uint8Array;
   /** NORMAL / USER_DEFINED / UNUSED pieces: the ones BPE merges may form. */
   readonly mergeable: ReadonlyMap<string, number>;
   /** CONTROL / UNKNOWN / BYTE pieces. */
@@ -116,6 +119,7 @@ export class Vocab {
     });
     this.normalizerName = init.normalizerName ?? "identity";
     this.unkSurface = init.unkSurface ?? " \u2047 ";
+    this.precompiledCharsmap = init.precompiledCharsmap ?? new Uint8Array(0);
     for (const [name, id] of [["unk", this.unkId], ["bos", this.bosId], ["eos", this.eosId]] as const) {
       if (id >= n) throw new LlamatsError(`${name} id ${id} is outside the vocabulary (${n} pieces)`);
     }
@@ -143,6 +147,7 @@ export class Vocab {
       },
       normalizerName: nz.name,
       unkSurface: t.unkSurface,
+      precompiledCharsmap: nz.precompiledCharsmap,
     });
   }
 
