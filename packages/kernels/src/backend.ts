@@ -70,7 +70,12 @@ export class WasmBackend implements Backend {
     if (out.length < nTokens * w.rows || x.length < nTokens * w.cols) {
       throw new LlamatsError(`matmul: buffers too small for (${nTokens}, ${w.cols}) x (${w.rows}, ${w.cols})ᵀ`);
     }
-    if (!hasWasmKernel(w.type) || (ggmlTypeInfo(w.type)!.quantized && w.cols % 32 !== 0)) {
+    const info = ggmlTypeInfo(w.type);
+    if (!info) throw new LlamatsError(`matmul: unknown ggml type ${w.type}`);
+    if (w.cols % info.blockSize !== 0 || w.bytes.byteLength < w.rows * ggmlRowBytes(w.type, w.cols)) {
+      throw new LlamatsError(`matmul: a ${info.name} weight (${w.rows}, ${w.cols}) needs ${w.rows * (w.cols / info.blockSize) * info.bytesPerBlock} bytes, has ${w.bytes.byteLength}`);
+    }
+    if (!hasWasmKernel(w.type) || (info.quantized && w.cols % 32 !== 0)) {
       this.ref.matmul(out, w, x, nTokens);
       return;
     }

@@ -13,7 +13,7 @@ import { pathToFileURL } from "node:url";
 import { MessageChannel, Worker } from "node:worker_threads";
 import { LlamatsError, type AttentionParams } from "@llamats/tensor";
 import { kernelModule, QUANT_KERNEL_TYPES, FLOAT_KERNEL_TYPES, kernelName, WasmBackend, type MatmulJob, type WasmBackendOptions } from "@llamats/kernels";
-import { ARGS, CONTROL_INTS, DONE, JobOp, KERNEL, MEMORY, N_MEMORIES, OP, ROWS, SEQ, SPIN, share, waitChange, type WorkerInit } from "./control.js";
+import { ARGS, CONTROL_INTS, DONE, ERROR, JobOp, KERNEL, MEMORY, N_MEMORIES, OP, ROWS, SEQ, SPIN, share, waitChange, type WorkerInit } from "./control.js";
 import { ATT, JobRunner, scaleSlot } from "./runner.js";
 
 export interface WorkerBackendOptions extends WasmBackendOptions {
@@ -117,15 +117,22 @@ export class WorkerBackend extends WasmBackend {
     }
     this.syncMemories();
     Atomics.store(ctl, DONE, 0);
+    Atomics.store(ctl, ERROR, 0);
     Atomics.add(ctl, SEQ, 1);
     Atomics.notify(ctl, SEQ);
-    this.runner.run(ctl, 0, this.threads);
-    const t0 = performance.now();
-    const nWorkers = this.threads - 1;
-    let done = Atomics.load(ctl, DONE);
-    while (done < nWorkers) done = waitChange(ctl, DONE, done, this.spin);
-    this.stats.waitMs += performance.now() - t0;
-    this.stats.jobs++;
+    try {
+      this.runner.run(ctl, 0, this.threads);
+    } finally {
+      // Even if our share threw, the workers must finish before the control block is reused.
+      const t0 = performance.now();
+      const nWorkers = this.threads - 1;
+      let done = Atomics.load(ctl, DONE);
+      while (done < nWorkers) done = waitChange(ctl, DONE, done, this.spin);
+      this.stats.waitMs += performance.now() - t0;
+      this.stats.jobs++;
+    }
+    const failed = Atomics.load(ctl, ERROR);
+    if (failed) throw new Error(`worker ${failed - 1} failed while running a job (see its message above)`);
   }
 
   protected override runJob(job: MatmulJob): void {

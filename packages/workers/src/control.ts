@@ -13,6 +13,7 @@ export const MEMORY = 4; // memory index of the job
 export const N_MEMORIES = 5; // memories the main thread has opened (workers fetch new ones)
 export const ROWS = 6; // rows (matmul) or heads (attention) to split
 export const SPIN = 7; // spin iterations before blocking (0: block at once)
+export const ERROR = 8; // set to 1 + thread index by a worker whose share threw
 export const ARGS = 16; // kernel / attention arguments
 export const N_ARGS = 16;
 export const CONTROL_INTS = ARGS + N_ARGS;

@@ -4,7 +4,7 @@
 // synchronously (receiveMessageOnPort) when a job names a memory this worker has not seen.
 
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
-import { DONE, JobOp, N_MEMORIES, OP, SEQ, SPIN, waitChange, type WorkerInit } from "./control.js";
+import { DONE, ERROR, JobOp, N_MEMORIES, OP, SEQ, SPIN, waitChange, type WorkerInit } from "./control.js";
 import { JobRunner } from "./runner.js";
 
 const init = workerData as WorkerInit;
@@ -22,7 +22,13 @@ for (;;) {
     const msg = receiveMessageOnPort(init.port);
     if (msg) runner.memories.push(msg.message as WebAssembly.Memory);
   }
-  runner.run(ctl, init.index, init.nThreads);
+  try {
+    runner.run(ctl, init.index, init.nThreads);
+  } catch (err) {
+    // Report instead of dying: the main thread would otherwise wait for this share forever.
+    Atomics.store(ctl, ERROR, init.index + 1);
+    process.stderr.write(`llamats: worker ${init.index}: ${(err as Error).stack ?? String(err)}\n`);
+  }
   if (Atomics.add(ctl, DONE, 1) + 1 === nWorkers) Atomics.notify(ctl, DONE);
 }
 init.port.close();

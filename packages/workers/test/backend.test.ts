@@ -129,6 +129,24 @@ describe("workers/WorkerBackend", function () {
     expect(same(e1, e2)).to.equal(true);
   });
 
+  it("a kernel trap in any thread becomes an error, not a hang, and the backend stays usable", () => {
+    for (const b of backends) {
+      // A job whose weight address lies outside the memory: every thread's share traps.
+      const job = { kernel: "qmm_q8_0", memory: 0, args: [0x7fff0000, 34, 0, 8, 1, 1 << 18, 1 << 18, 1 << 18, 1, 1 << 18, 8], rows: 8 };
+      expect(() => (b as unknown as { runJob(j: typeof job): void }).runJob(job)).to.throw();
+      const w = weight(b, GGMLType.Q8_0, 4, 32, 1);
+      const out = b.allocF32(4);
+      b.matmul(out, w, new Float32Array(32).fill(1), 1);
+      expect(out.every((v) => Number.isFinite(v))).to.equal(true);
+    }
+  });
+
+  it("refuses a weight whose bytes are shorter than its shape", () => {
+    const b = backends[1]!;
+    const w: WeightMatrix = { type: GGMLType.Q4_0, rows: 4, cols: 64, bytes: b.allocBytes(10) };
+    expect(() => b.matmul(b.allocF32(4), w, new Float32Array(64), 1)).to.throw(/needs 144 bytes/);
+  });
+
   it("weights spread over several WebAssembly memories", async () => {
     // 1 MiB memories force a new memory every few weights; workers receive them as they open.
     const small = await createWorkerBackend({ threads: 2, maxBytesPerMemory: 1 << 20, scratchReserve: 192 << 10, initialBytes: 64 << 10 });
