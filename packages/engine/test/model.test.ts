@@ -12,7 +12,7 @@ async function text(m: LlamaModel, prompt: string, opts: Parameters<LlamaModel["
 describe("LlamaModel on the synthetic tiny model", function () {
   let m: LlamaModel;
   before(async () => {
-    m = await loadModel(tinyModel("q8_0"), { backend: "ts", nCtx: 64 });
+    m = await loadModel(tinyModel("q8_0"), { backend: "ts", nCtx: 32 });
   });
   after(() => {
     m?.dispose();
@@ -22,7 +22,7 @@ describe("LlamaModel on the synthetic tiny model", function () {
   it("exposes config and tokenizer", () => {
     expect(m.config.dim).to.equal(256);
     expect(m.config.nKvHeads).to.equal(4);
-    expect(m.nCtx).to.equal(64);
+    expect(m.nCtx).to.equal(32);
     const ids = m.tokenize("Hello 中国", { bos: true });
     expect(ids[0]).to.equal(1);
     expect(m.detokenize(ids)).to.equal("Hello 中国");
@@ -95,7 +95,7 @@ describe("LlamaModel on the synthetic tiny model", function () {
     m.reset();
     await text(m, "Hello", { temperature: 0, maxTokens: 1000 });
     expect(m.lastStats!.stopReason).to.equal("context-full");
-    expect(m.lastStats!.ids.length).to.equal(64);
+    expect(m.lastStats!.ids.length).to.equal(32);
   });
 
   it("--alpha: NTK scaling changes the RoPE base, alpha 1 changes nothing", async () => {
