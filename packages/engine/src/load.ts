@@ -27,7 +27,7 @@ export interface LoadModelOptions {
   readonly backend?: BackendName | string;
   /** NTK-aware RoPE scaling (inference_hf.py's --alpha): a number (1 = none) or "auto". */
   readonly alpha?: number | "auto";
-  /** KV cache size in tokens (default: the model's training context, at most 4096). */
+  /** KV cache size in tokens (default: the model's training context, at most 2048). */
   readonly nCtx?: number;
   /** Tokens per prefill pass (default 64). */
   readonly maxBatch?: number;
@@ -63,7 +63,7 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
       backend.dispose();
       throw err;
     }
-    const nCtx = opts.nCtx ?? Math.min(config.contextLength, 4096);
+    const nCtx = opts.nCtx ?? Math.min(config.contextLength, 2048); // 7B: (32, 2048, 4096) f32 K and V = 2 GiB
     if (!Number.isInteger(nCtx) || nCtx < 1) throw new LlamatsError(`context size ${nCtx}: want a positive integer`);
     const state = new RunState(backend, config, { nCtx, maxBatch: opts.maxBatch });
     return new LlamaModel({ path, format: source.format, config, tokenizer, backend, weights, state });
