@@ -11,17 +11,15 @@ const tmp = makeTmpDir("conv");
 after(() => tmp.cleanup());
 
 describe("tensor dtype conversion", () => {
-  it("f16 -> f32 -> f16 and bf16 -> f32 -> bf16 are the identity (property)", () => {
+  it("f16 -> f32 -> f16 and bf16 -> f32 -> bf16 (every pattern) are the identity (property)", () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 1, maxLength: 64 }), (bits) => {
-        const notNaN = bits.filter((b) => (b & 0x7c00) !== 0x7c00 || (b & 0x3ff) === 0);
-        if (notNaN.length === 0) return;
+        const notNaN = bits; // every pattern: NaN payloads survive too
         const f16 = new Uint8Array(new Uint16Array(notNaN).buffer);
         const f32 = convertTensorBytes(f16, GGMLType.F16, GGMLType.F32, [notNaN.length]);
         expect(f32.length).to.equal(notNaN.length * 4);
         expect(Array.from(convertTensorBytes(f32, GGMLType.F32, GGMLType.F16, [notNaN.length]))).to.deep.equal(Array.from(f16));
-        const bfBits = bits.filter((b) => (b & 0x7f80) !== 0x7f80);
-        if (bfBits.length === 0) return;
+        const bfBits = bits; // every pattern, NaN payloads included
         const bf = new Uint8Array(new Uint16Array(bfBits).buffer);
         const back = convertTensorBytes(convertTensorBytes(bf, GGMLType.BF16, GGMLType.F32, [bfBits.length]), GGMLType.F32, GGMLType.BF16, [bfBits.length]);
         expect(Array.from(back)).to.deep.equal(Array.from(bf));

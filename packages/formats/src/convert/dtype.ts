@@ -45,13 +45,25 @@ export function toFloat32(bytes: Uint8Array, type: number, shape: readonly numbe
   }
 }
 
+/**
+ * float32 -> bf16, round to nearest even; a value whose low 16 bits are zero (every value
+ * that came from bf16, NaN payloads included) keeps its top half exactly, so
+ * bf16 -> f32 -> bf16 is the identity on every bit pattern.
+ */
+function encodeBf16Exact(values: Float32Array): Uint16Array {
+  const out = encodeBf16(values);
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  for (let i = 0; i < bits.length; i++) if ((bits[i] & 0xffff) === 0) out[i] = bits[i] >>> 16;
+  return out;
+}
+
 /** Encode float32 values as `type`. */
 export function fromFloat32(values: Float32Array, type: number, shape: readonly number[]): Uint8Array {
   const [rows, cols] = rowsCols(shape);
   switch (type) {
     case GGMLType.F32: return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
     case GGMLType.F16: return new Uint8Array(encodeF16(values).buffer);
-    case GGMLType.BF16: return new Uint8Array(encodeBf16(values).buffer);
+    case GGMLType.BF16: return new Uint8Array(encodeBf16Exact(values).buffer);
     default: {
       const info = ggmlTypeInfo(type);
       const q = quantFn<QuantizeRows>("quantizeRows");

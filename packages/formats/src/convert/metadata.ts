@@ -33,6 +33,8 @@ export function llamaHParamKv(hp: LlamaHParams, name: string): GgufKV[] {
   u("attention.head_count_kv", hp.headCountKv ?? hp.headCount);
   f("attention.layer_norm_rms_epsilon", hp.rmsEps ?? 1e-6);
   if (hp.ropeFreqBase !== undefined) f("rope.freq_base", hp.ropeFreqBase);
+  if (hp.ropeScalingType !== undefined) kv.push(gguf.str("llama.rope.scaling.type", hp.ropeScalingType));
+  if (hp.ropeScalingFactor !== undefined) f("rope.scaling.factor", hp.ropeScalingFactor);
   return kv;
 }
 

@@ -53,6 +53,7 @@ export function hparamMetadata(hp: LlamaHParams): Record<string, string> {
     ["blockCount", "block_count"], ["feedForwardLength", "feed_forward_length"], ["headCount", "attention.head_count"],
     ["headCountKv", "attention.head_count_kv"], ["rmsEps", "attention.layer_norm_rms_epsilon"],
     ["ropeFreqBase", "rope.freq_base"], ["ropeDimensionCount", "rope.dimension_count"],
+    ["ropeScalingType", "rope.scaling.type"], ["ropeScalingFactor", "rope.scaling.factor"],
   ];
   const md: Record<string, string> = { format: "llamats", "general.architecture": "llama" };
   for (const [f, k] of keys) if (hp[f] !== undefined) md[`llama.${k}`] = String(hp[f]);
@@ -84,6 +85,7 @@ export function hfConfig(hp: LlamaHParams, torchDtype: string): Record<string, u
     num_key_value_heads: hp.headCountKv ?? hp.headCount,
     rms_norm_eps: hp.rmsEps ?? 1e-6,
     ...(hp.ropeFreqBase !== undefined ? { rope_theta: hp.ropeFreqBase } : {}),
+    ...(hp.ropeScalingType !== undefined ? { rope_scaling: { type: hp.ropeScalingType, factor: hp.ropeScalingFactor ?? 1 } } : {}),
     tie_word_embeddings: false,
     torch_dtype: torchDtype,
     vocab_size: hp.vocabSize,

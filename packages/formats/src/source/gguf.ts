@@ -24,11 +24,14 @@ export function openGgufSource(path: string): ModelSource {
     rmsEps: n("attention.layer_norm_rms_epsilon"),
     ropeFreqBase: n("rope.freq_base"),
     ropeDimensionCount: n("rope.dimension_count"),
+    ropeScalingType: typeof md[`${arch}.rope.scaling.type`] === "string" ? (md[`${arch}.rope.scaling.type`] as string) : undefined,
+    ropeScalingFactor: n("rope.scaling.factor"),
   };
   for (const k of Object.keys(stated) as (keyof LlamaHParams)[]) if (stated[k] === undefined) delete stated[k];
   // f32 keys: show the decimal that was written (1e-5), not its float32 expansion.
   if (stated.rmsEps !== undefined) stated.rmsEps = shortestF32(stated.rmsEps);
   if (stated.ropeFreqBase !== undefined) stated.ropeFreqBase = shortestF32(stated.ropeFreqBase);
+  if (stated.ropeScalingFactor !== undefined) stated.ropeScalingFactor = shortestF32(stated.ropeScalingFactor);
   const entries = g.tensors.map((t) => {
     const tensor: SourceTensor = { name: t.name, type: t.type as SourceTensor["type"], shape: t.shape, byteLength: t.byteLength, sourceName: t.name };
     return { tensor, readRaw: (dst?: Uint8Array) => g.readTensor(t, dst) };

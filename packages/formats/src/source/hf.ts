@@ -42,6 +42,16 @@ export function hparamsFromHfConfig(path: string, cfg: Record<string, unknown>):
     rmsEps: numField(path, cfg, "rms_norm_eps"),
     ropeFreqBase: numField(path, cfg, "rope_theta"),
   };
+  const rs = cfg.rope_scaling;
+  if (rs !== undefined && rs !== null) {
+    if (typeof rs !== "object" || Array.isArray(rs)) throw new FormatError(path, "rope_scaling", 0, "must be an object");
+    const r = rs as Record<string, unknown>;
+    const type = r.type ?? r.rope_type;
+    if (typeof type !== "string") throw new FormatError(path, "rope_scaling.type", 0, "must be a string");
+    hp.ropeScalingType = type;
+    const factor = numField(path, r, "factor");
+    if (factor !== undefined) hp.ropeScalingFactor = factor;
+  }
   for (const k of Object.keys(hp) as (keyof LlamaHParams)[]) if (hp[k] === undefined) delete hp[k];
   if (hp.headCount !== undefined && (!Number.isInteger(hp.headCount) || hp.headCount <= 0)) {
     throw new FormatError(path, "num_attention_heads", 0, `${hp.headCount} is not a positive integer`);
@@ -142,8 +152,11 @@ function hparamsFromMetadata(md: Record<string, string>): LlamaHParams {
   const hp: LlamaHParams = {};
   for (const [f, k] of keys) {
     const v = md[k] !== undefined ? Number(md[k]) : NaN;
-    if (Number.isFinite(v)) hp[f] = v;
+    if (Number.isFinite(v)) (hp as Record<string, number>)[f] = v;
   }
+  if (md["llama.rope.scaling.type"] !== undefined) hp.ropeScalingType = md["llama.rope.scaling.type"];
+  const factor = Number(md["llama.rope.scaling.factor"]);
+  if (Number.isFinite(factor)) hp.ropeScalingFactor = factor;
   return hp;
 }
 

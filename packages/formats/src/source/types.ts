@@ -35,6 +35,8 @@ export interface LlamaHParams {
   rmsEps?: number; // llama.attention.layer_norm_rms_epsilon
   ropeFreqBase?: number; // llama.rope.freq_base
   ropeDimensionCount?: number; // llama.rope.dimension_count
+  ropeScalingType?: string; // llama.rope.scaling.type ("linear"; HF config rope_scaling.type)
+  ropeScalingFactor?: number; // llama.rope.scaling.factor
 }
 
 export interface ModelSource {
