@@ -9,7 +9,20 @@ import { Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1 } from "./layouts.js";
 
 const f16 = f16DecodeTable();
 
+// Signed views of the activation bytes, cached for the last buffer seen: a matmul calls the
+// dot once per weight row with the same activation row, so the view is built once.
+let lastBytes: Uint8Array | undefined;
+let lastInt8 = new Int8Array(0);
+function int8(a: Uint8Array): Int8Array {
+  if (a !== lastBytes) {
+    lastBytes = a;
+    lastInt8 = new Int8Array(a.buffer, a.byteOffset, a.length);
+  }
+  return lastInt8;
+}
+
 export function dotQ4_0Q8_0(w: Uint8Array, wOff: number, a: Uint8Array, aOff: number, nBlocks: number): number {
+  const a8 = int8(a);
   let sum = 0;
   for (let b = 0; b < nBlocks; b++) {
     const wo = wOff + b * Q4_0.bytes;
@@ -19,7 +32,7 @@ export function dotQ4_0Q8_0(w: Uint8Array, wOff: number, a: Uint8Array, aOff: nu
     let sumi = 0;
     for (let j = 0; j < 16; j++) {
       const q = w[qs + j];
-      sumi += ((q & 0x0f) - 8) * ((a[ys + j] << 24) >> 24) + ((q >> 4) - 8) * ((a[ys + j + 16] << 24) >> 24);
+      sumi += ((q & 0x0f) - 8) * a8[ys + j] + ((q >> 4) - 8) * a8[ys + j + 16];
     }
     sum += sumi * f16[w[wo] | (w[wo + 1] << 8)] * f16[a[ao] | (a[ao + 1] << 8)];
   }
@@ -27,6 +40,7 @@ export function dotQ4_0Q8_0(w: Uint8Array, wOff: number, a: Uint8Array, aOff: nu
 }
 
 export function dotQ4_1Q8_1(w: Uint8Array, wOff: number, a: Uint8Array, aOff: number, nBlocks: number): number {
+  const a8 = int8(a);
   let sum = 0;
   for (let b = 0; b < nBlocks; b++) {
     const wo = wOff + b * Q4_1.bytes;
@@ -36,7 +50,7 @@ export function dotQ4_1Q8_1(w: Uint8Array, wOff: number, a: Uint8Array, aOff: nu
     let sumi = 0;
     for (let j = 0; j < 16; j++) {
       const q = w[qs + j];
-      sumi += (q & 0x0f) * ((a[ys + j] << 24) >> 24) + (q >> 4) * ((a[ys + j + 16] << 24) >> 24);
+      sumi += (q & 0x0f) * a8[ys + j] + (q >> 4) * a8[ys + j + 16];
     }
     const dw = f16[w[wo] | (w[wo + 1] << 8)];
     const mw = f16[w[wo + 2] | (w[wo + 3] << 8)];
@@ -52,6 +66,7 @@ function qh32(w: Uint8Array, o: number): number {
 }
 
 export function dotQ5_0Q8_0(w: Uint8Array, wOff: number, a: Uint8Array, aOff: number, nBlocks: number): number {
+  const a8 = int8(a);
   let sum = 0;
   for (let b = 0; b < nBlocks; b++) {
     const wo = wOff + b * Q5_0.bytes;
@@ -64,7 +79,7 @@ export function dotQ5_0Q8_0(w: Uint8Array, wOff: number, a: Uint8Array, aOff: nu
       const q = w[qs + j];
       const q0 = ((q & 0x0f) | (((qh >>> j) << 4) & 0x10)) - 16;
       const q1 = ((q >> 4) | ((qh >>> (j + 12)) & 0x10)) - 16;
-      sumi += q0 * ((a[ys + j] << 24) >> 24) + q1 * ((a[ys + j + 16] << 24) >> 24);
+      sumi += q0 * a8[ys + j] + q1 * a8[ys + j + 16];
     }
     sum += sumi * f16[w[wo] | (w[wo + 1] << 8)] * f16[a[ao] | (a[ao + 1] << 8)];
   }
@@ -72,6 +87,7 @@ export function dotQ5_0Q8_0(w: Uint8Array, wOff: number, a: Uint8Array, aOff: nu
 }
 
 export function dotQ5_1Q8_1(w: Uint8Array, wOff: number, a: Uint8Array, aOff: number, nBlocks: number): number {
+  const a8 = int8(a);
   let sum = 0;
   for (let b = 0; b < nBlocks; b++) {
     const wo = wOff + b * Q5_1.bytes;
@@ -84,7 +100,7 @@ export function dotQ5_1Q8_1(w: Uint8Array, wOff: number, a: Uint8Array, aOff: nu
       const q = w[qs + j];
       const q0 = (q & 0x0f) | (((qh >>> j) << 4) & 0x10);
       const q1 = (q >> 4) | ((qh >>> (j + 12)) & 0x10);
-      sumi += q0 * ((a[ys + j] << 24) >> 24) + q1 * ((a[ys + j + 16] << 24) >> 24);
+      sumi += q0 * a8[ys + j] + q1 * a8[ys + j + 16];
     }
     const dw = f16[w[wo] | (w[wo + 1] << 8)];
     const mw = f16[w[wo + 2] | (w[wo + 3] << 8)];
@@ -96,6 +112,7 @@ export function dotQ5_1Q8_1(w: Uint8Array, wOff: number, a: Uint8Array, aOff: nu
 }
 
 export function dotQ8_0Q8_0(w: Uint8Array, wOff: number, a: Uint8Array, aOff: number, nBlocks: number): number {
+  const a8 = int8(a);
   let sum = 0;
   for (let b = 0; b < nBlocks; b++) {
     const wo = wOff + b * Q8_0.bytes;
@@ -104,10 +121,10 @@ export function dotQ8_0Q8_0(w: Uint8Array, wOff: number, a: Uint8Array, aOff: nu
     const ys = ao + Q8_0.qs;
     let sumi = 0;
     for (let j = 0; j < 32; j += 4) {
-      sumi += ((w[xs + j] << 24) >> 24) * ((a[ys + j] << 24) >> 24)
-        + ((w[xs + j + 1] << 24) >> 24) * ((a[ys + j + 1] << 24) >> 24)
-        + ((w[xs + j + 2] << 24) >> 24) * ((a[ys + j + 2] << 24) >> 24)
-        + ((w[xs + j + 3] << 24) >> 24) * ((a[ys + j + 3] << 24) >> 24);
+      sumi += ((w[xs + j] << 24) >> 24) * a8[ys + j]
+        + ((w[xs + j + 1] << 24) >> 24) * a8[ys + j + 1]
+        + ((w[xs + j + 2] << 24) >> 24) * a8[ys + j + 2]
+        + ((w[xs + j + 3] << 24) >> 24) * a8[ys + j + 3];
     }
     sum += sumi * f16[w[wo] | (w[wo + 1] << 8)] * f16[a[ao] | (a[ao + 1] << 8)];
   }
