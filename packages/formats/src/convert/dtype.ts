@@ -4,7 +4,7 @@
 // Same type in and out returns the bytes untouched.
 
 import {
-  GGMLType, LlamatsError, decodeBf16, decodeF16, encodeBf16, encodeF16, ggmlTypeInfo,
+  GGMLType, LlamatsError, decodeBf16, encodeBf16, encodeF16, f16DecodeTable, ggmlTypeInfo,
 } from "@llamats/tensor";
 import * as quant from "@llamats/quant";
 
@@ -34,7 +34,7 @@ export function toFloat32(bytes: Uint8Array, type: number, shape: readonly numbe
   switch (type) {
     case GGMLType.F32:
       return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4) : new Float32Array(bytes.slice().buffer);
-    case GGMLType.F16: return decodeF16(u16view(bytes));
+    case GGMLType.F16: return decodeF16Exact(u16view(bytes));
     case GGMLType.BF16: return decodeBf16(u16view(bytes));
     default: {
       const info = ggmlTypeInfo(type);
@@ -43,6 +43,31 @@ export function toFloat32(bytes: Uint8Array, type: number, shape: readonly numbe
       return deq(type, bytes, rows, cols);
     }
   }
+}
+
+// Bit-level paths: a signalling NaN read into a JS number is quieted by the CPU, so the
+// widening f16/bf16 -> f32 -> f16/bf16 that GGUF norms go through works on bit patterns.
+const f16TableBits = new Uint32Array(f16DecodeTable().buffer);
+
+function decodeF16Exact(src: Uint16Array): Float32Array {
+  const out = new Float32Array(src.length);
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < src.length; i++) bits[i] = f16TableBits[src[i]];
+  return out;
+}
+
+/** float32 -> f16 bits, round to nearest even; NaNs keep sign and top payload bits. */
+function encodeF16Exact(values: Float32Array): Uint16Array {
+  const out = encodeF16(values);
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  for (let i = 0; i < bits.length; i++) {
+    const x = bits[i];
+    if ((x & 0x7f800000) === 0x7f800000 && (x & 0x7fffff) !== 0) {
+      const payload = (x & 0x7fffff) >>> 13;
+      out[i] = ((x >>> 16) & 0x8000) | 0x7c00 | (payload === 0 ? 0x200 : payload);
+    }
+  }
+  return out;
 }
 
 /**
@@ -62,7 +87,7 @@ export function fromFloat32(values: Float32Array, type: number, shape: readonly 
   const [rows, cols] = rowsCols(shape);
   switch (type) {
     case GGMLType.F32: return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
-    case GGMLType.F16: return new Uint8Array(encodeF16(values).buffer);
+    case GGMLType.F16: return new Uint8Array(encodeF16Exact(values).buffer);
     case GGMLType.BF16: return new Uint8Array(encodeBf16Exact(values).buffer);
     default: {
       const info = ggmlTypeInfo(type);
