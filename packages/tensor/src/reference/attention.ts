@@ -3,6 +3,7 @@
 // The query at position p attends to cache rows 0..p. Scores and sums are f64.
 
 import type { AttentionParams } from "../backend.js";
+import { dot } from "./matmul.js";
 import { softmaxRow } from "./norm.js";
 
 export class AttentionRef {
@@ -25,17 +26,12 @@ export class AttentionRef {
       for (let h = 0; h < nHeads; h++) {
         const qOff = (t * nHeads + h) * headDim;
         const kvOff = Math.floor(h / group) * headDim;
-        for (let j = 0; j < n; j++) {
-          const kOff = j * kvDim + kvOff;
-          let s = 0;
-          for (let d = 0; d < headDim; d++) s += q[qOff + d] * kCache[kOff + d];
-          scores[j] = s * scale;
-        }
+        for (let j = 0, kOff = kvOff; j < n; j++, kOff += kvDim) scores[j] = dot(q, qOff, kCache, kOff, headDim) * scale;
         softmaxRow(scores, 0, n);
         acc.fill(0, 0, headDim);
-        for (let j = 0; j < n; j++) {
+        for (let j = 0, vOff = kvOff; j < n; j++, vOff += kvDim) {
           const pj = scores[j];
-          const vOff = j * kvDim + kvOff;
+          if (pj === 0) continue; // underflowed weights add nothing
           for (let d = 0; d < headDim; d++) acc[d] += pj * vCache[vOff + d];
         }
         for (let d = 0; d < headDim; d++) out[qOff + d] = acc[d];
