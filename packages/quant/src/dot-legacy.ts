@@ -12,7 +12,7 @@ const f16 = f16DecodeTable();
 // Signed views of the activation bytes, cached for the last buffer seen: a matmul calls the
 // dot once per weight row with the same activation row, so the view is built once.
 let lastBytes: Uint8Array | undefined;
-let lastInt8 = new Int8Array(0);
+let lastInt8: Int8Array = new Int8Array(0);
 function int8(a: Uint8Array): Int8Array {
   if (a !== lastBytes) {
     lastBytes = a;

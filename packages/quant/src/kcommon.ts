@@ -63,13 +63,14 @@ export function makeQxQuants(n: number, nmax: number, x: Float32Array, xOff: num
   return scale;
 }
 
-/** Asymmetric scale + min search (make_qkx2_quants, use_mad = false) over n values at
- *  x[xOff..] with importance weights w[0..n). Writes codes in [0, nmax] to L[lOff..];
- *  returns [scale, theMin] where x ≈ scale * L - theMin. `laux` is scratch of n bytes. */
+/** Asymmetric scale + min search (make_qkx2_quants, use_mad = false) over n <= 32 values at
+ *  x[xOff..] with importance weights w[0..n). Writes codes in [0, nmax] to L[lOff..] and
+ *  theMin to mins[minIdx]; returns the scale, x ≈ scale * L - theMin. `laux`: n bytes scratch. */
 export function makeQkx2Quants(
   n: number, nmax: number, x: Float32Array, xOff: number, weights: Float32Array,
   L: Uint8Array, lOff: number, laux: Uint8Array, rmin: number, rdelta: number, nstep: number,
-): [number, number] {
+  mins: Float32Array, minIdx: number,
+): number {
   let min = x[xOff];
   let max = x[xOff];
   let sumW = weights[0];
@@ -85,33 +86,40 @@ export function makeQkx2Quants(
   if (min > 0) min = 0;
   if (max === min) {
     for (let i = 0; i < n; i++) L[lOff + i] = 0;
-    return [0, -min];
+    mins[minIdx] = -min;
+    return 0;
   }
-  // min moves to the best fit found so far, and the search below starts from it.
+  const xm = xMinusMin; // (n) x - min in float32, refreshed whenever min moves
+  for (let i = 0; i < n; i++) xm[i] = x[xOff + i] - min;
   let iscale = fround(nmax / fround(max - min));
   let scale = fround(1 / iscale);
   let bestError = 0;
   for (let i = 0; i < n; i++) {
     const xi = x[xOff + i];
-    const l = Math.max(0, Math.min(nmax, nearestInt(fround(iscale * fround(xi - min)))));
+    let l = fround(fround(iscale * xm[i]) + 12582912) - 12582912; // nearest_int
+    l = l < 0 ? 0 : l > nmax ? nmax : l;
     L[lOff + i] = l;
     const diff = fround(fround(fround(scale * l) + min) - xi);
     bestError = fround(bestError + fround(weights[i] * fround(diff * diff)));
   }
-  if (nstep < 1) return [scale, -min];
+  if (nstep < 1) {
+    mins[minIdx] = -min;
+    return scale;
+  }
   for (let is = 0; is <= nstep; is++) {
+    // min moves to the best fit found so far, and the next step starts from it.
     iscale = fround(fround(fround(rmin + fround(rdelta * is)) + nmax) / fround(max - min));
     let sumL = 0;
     let sumL2 = 0;
     let sumXL = 0;
     for (let i = 0; i < n; i++) {
-      const xi = x[xOff + i];
-      const l = Math.max(0, Math.min(nmax, nearestInt(fround(iscale * fround(xi - min)))));
+      let l = fround(fround(iscale * xm[i]) + 12582912) - 12582912;
+      l = l < 0 ? 0 : l > nmax ? nmax : l;
       laux[i] = l;
       const wl = fround(weights[i] * l);
       sumL = fround(sumL + wl);
       sumL2 = fround(sumL2 + fround(wl * l));
-      sumXL = fround(sumXL + fround(wl * xi));
+      sumXL = fround(sumXL + fround(wl * x[xOff + i]));
     }
     const D = fround(fround(sumW * sumL2) - fround(sumL * sumL));
     if (D > 0) {
@@ -130,12 +138,18 @@ export function makeQkx2Quants(
         for (let i = 0; i < n; i++) L[lOff + i] = laux[i];
         bestError = curError;
         scale = thisScale;
-        min = thisMin;
+        if (thisMin !== min) {
+          min = thisMin;
+          for (let i = 0; i < n; i++) xm[i] = x[xOff + i] - min;
+        }
       }
     }
   }
-  return [scale, -min];
+  mins[minIdx] = -min;
+  return scale;
 }
+
+const xMinusMin = new Float32Array(32);
 
 /** Sub-block j's 6-bit scale and min from the 12 packed bytes at q[o..] (get_scale_min_k4):
  *  j < 4: low 6 bits of bytes j and j + 4; j >= 4: nibbles of byte j + 4, top 2 bits from

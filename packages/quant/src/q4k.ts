@@ -33,9 +33,7 @@ function quantizeSuperK(src: Float32Array, x: number, nmax: number, rmin: number
     }
     const avX = fround(Math.sqrt(fround(sumX2 / 32)));
     for (let l = 0; l < 32; l++) weights[l] = fround(avX + Math.abs(src[x + 32 * j + l]));
-    const [scale, min] = makeQkx2Quants(32, nmax, src, x + 32 * j, weights, L, 32 * j, laux, rmin, TENTH, nstep);
-    scales[j] = scale;
-    mins[j] = min;
+    scales[j] = makeQkx2Quants(32, nmax, src, x + 32 * j, weights, L, 32 * j, laux, rmin, TENTH, nstep, mins, j);
     if (scales[j] > maxScale) maxScale = scales[j];
     if (mins[j] > maxMin) maxMin = mins[j];
   }
