@@ -27,17 +27,28 @@ export interface LoraFactors {
 /**
  * delta (outDim, inDim) = B @ A in float32, accumulated over k in order. Each step rounds the
  * accumulator to float32 (fround of the exact product plus the sum), like an FMA-based sgemm.
- * Two output rows and four k at a time share the loads of A; the order per element is kept.
  */
 export function loraDelta(f: LoraFactors, outDim: number, inDim: number): Float32Array {
+  checkFactors(f, outDim, inDim);
+  return loraDeltaRows(f, inDim, 0, outDim, new Float32Array(outDim * inDim));
+}
+
+function checkFactors(f: LoraFactors, outDim: number, inDim: number): void {
+  if (f.a.length !== f.r * inDim) throw new LlamatsError(`lora_A has ${f.a.length} elements, expected r*in = ${f.r}*${inDim}`);
+  if (f.b.length !== outDim * f.r) throw new LlamatsError(`lora_B has ${f.b.length} elements, expected out*r = ${outDim}*${f.r}`);
+}
+
+/**
+ * Rows i0 .. i1-1 of the delta into d ((i1 - i0), inDim), same arithmetic as loraDelta. Two
+ * output rows and four k at a time share the loads of A; the order per element is kept.
+ */
+export function loraDeltaRows(f: LoraFactors, inDim: number, i0: number, i1: number, d: Float32Array): Float32Array {
   const { a, b, r } = f;
-  if (a.length !== r * inDim) throw new LlamatsError(`lora_A has ${a.length} elements, expected r*in = ${r}*${inDim}`);
-  if (b.length !== outDim * r) throw new LlamatsError(`lora_B has ${b.length} elements, expected out*r = ${outDim}*${r}`);
-  const d = new Float32Array(outDim * inDim); // (outDim, inDim)
+  d.fill(0, 0, (i1 - i0) * inDim);
   const fr = Math.fround;
-  let i = 0;
-  for (; i + 2 <= outDim; i += 2) {
-    const o0 = i * inDim, o1 = o0 + inDim;
+  let i = i0;
+  for (; i + 2 <= i1; i += 2) {
+    const o0 = (i - i0) * inDim, o1 = o0 + inDim;
     const bi0 = i * r, bi1 = bi0 + r;
     let k = 0;
     for (; k + 4 <= r; k += 4) {
@@ -58,14 +69,18 @@ export function loraDelta(f: LoraFactors, outDim: number, inDim: number): Float3
       }
     }
   }
-  for (; i < outDim; i++) {
+  for (; i < i1; i++) {
+    const o = (i - i0) * inDim;
     for (let k = 0; k < r; k++) {
-      const p = b[i * r + k], ao = k * inDim, o = i * inDim;
+      const p = b[i * r + k], ao = k * inDim;
       for (let j = 0; j < inDim; j++) d[o + j] += p * a[ao + j];
     }
   }
   return d;
 }
+
+/** Output rows per delta block in mergeTensor: the f32 delta never exceeds this many rows. */
+const ROW_BLOCK = 32;
 
 /** What a merged tensor looks like: f16 bits, plus how many elements each LoRA changed. */
 export interface MergeResult {
@@ -104,24 +119,37 @@ export function mergeTensor(
     const f = loras[l];
     const outDim = f.fanInFanOut ? cols : rows;
     const inDim = f.fanInFanOut ? rows : cols;
-    const delta = loraDelta(f, outDim, inDim); // (outDim, inDim)
+    checkFactors(f, outDim, inDim);
     const scale = Math.fround(f.scale);
     let nChanged = 0;
-    for (let i = 0; i < rows; i++) {
-      for (let j = 0; j < cols; j++) {
-        const idx = i * cols + j;
-        const d = f.fanInFanOut ? delta[j * rows + i] : delta[idx]; // T(delta)[i][j] = delta[j][i], delta (cols, rows)
-        const w = table[cur[idx]];
-        const sum = Math.fround(w + Math.fround(d * scale));
-        const h = f32ToF16(sum);
-        if (!Number.isFinite(table[h]) && Number.isFinite(w)) {
-          throw new LlamatsError(
-            `${name}: LoRA ${l + 1} makes element [${i}, ${j}] ${Number.isNaN(sum) ? "NaN" : "overflow f16 to Inf"} ` +
-              `(base ${w}, delta ${d * scale}); the adapter is corrupt or was trained for another base model`,
-          );
+    // delta(i, j): element [i][j] of the (rows, cols) update.
+    const apply = (i: number, j: number, d: number): void => {
+      const idx = i * cols + j;
+      const w = table[cur[idx]];
+      const sum = Math.fround(w + Math.fround(d * scale));
+      const h = f32ToF16(sum);
+      if (!Number.isFinite(table[h]) && Number.isFinite(w)) {
+        throw new LlamatsError(
+          `${name}: LoRA ${l + 1} makes element [${i}, ${j}] ${Number.isNaN(sum) ? "NaN" : "overflow f16 to Inf"} ` +
+            `(base ${w}, delta ${d * scale}); the adapter is corrupt or was trained for another base model`,
+        );
+      }
+      if (h !== cur[idx]) nChanged++;
+      cur[idx] = h;
+    };
+    if (f.fanInFanOut) {
+      const delta = loraDeltaRows(f, inDim, 0, outDim, new Float32Array(outDim * inDim)); // (cols, rows)
+      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) apply(i, j, delta[j * rows + i]); // T(delta)
+    } else {
+      // Row blocks keep the float32 delta small (ROW_BLOCK rows), whatever the matrix size.
+      const block = new Float32Array(Math.min(ROW_BLOCK, rows) * cols);
+      for (let i0 = 0; i0 < rows; i0 += ROW_BLOCK) {
+        const i1 = Math.min(rows, i0 + ROW_BLOCK);
+        loraDeltaRows(f, cols, i0, i1, block);
+        for (let i = i0; i < i1; i++) {
+          const o = (i - i0) * cols;
+          for (let j = 0; j < cols; j++) apply(i, j, block[o + j]);
         }
-        if (h !== cur[idx]) nChanged++;
-        cur[idx] = h;
       }
     }
     changed.push(nChanged);
