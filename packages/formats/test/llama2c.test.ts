@@ -83,6 +83,19 @@ describe("llama2.c reader", () => {
     const b = Buffer.from(good);
     b.writeInt32LE(3, 12); // 8 not a multiple of 3 heads
     expectBad(b, /n_heads/);
+    // every single-bit flip of the header: a FormatError (the file size no longer matches) or a valid parse
+    for (let i = 0; i < 28; i++) {
+      for (let bit = 0; bit < 8; bit++) {
+        const f = Buffer.from(good);
+        f[i] ^= 1 << bit;
+        writeFileSync(bad, f);
+        try {
+          openLlama2c(bad).close();
+        } catch (err) {
+          expect(err, `flip bit ${bit} of byte ${i}: ${String(err)}`).to.be.instanceOf(FormatError);
+        }
+      }
+    }
   });
 });
 
