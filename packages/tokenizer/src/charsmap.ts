@@ -7,6 +7,11 @@
 import { FormatError } from "@llamats/tensor";
 import { decodeAt } from "./utf8.js";
 
+/** darts-clone DoubleArrayUnit::offset() */
+function offset(unit: number): number {
+  return (unit >>> 10) << ((unit & (1 << 9)) >>> 6);
+}
+
 export class PrecompiledCharsmap {
   // (nUnits) darts-clone units
   private readonly units: Uint32Array;
@@ -29,7 +34,6 @@ export class PrecompiledCharsmap {
   /** Longest match at bytes[pos..end): [replacement offset, matched length], or null. */
   private longestMatch(bytes: Uint8Array, pos: number, end: number): [number, number] | null {
     const u = this.units;
-    const offset = (unit: number): number => (unit >>> 10) << ((unit & (1 << 9)) >>> 6);
     let nodePos = 0;
     let unit = u[0];
     nodePos ^= offset(unit);

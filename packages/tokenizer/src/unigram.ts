@@ -15,12 +15,49 @@ export interface UnigramParams {
   readonly minScore: number;
   readonly maxScore: number;
   readonly maxPieceLength: number; // UTF-16 code units
+  readonly trie: PieceTrie;
+}
+
+/** A trie over the UTF-16 code units of the mergeable pieces (the lattice's edges). */
+export class PieceTrie {
+  private readonly children: Array<Map<number, number> | undefined> = [undefined];
+  // (nNodes) piece id ending at the node, -1 if none
+  private ids: number[] = [-1];
+
+  add(piece: string, id: number): void {
+    let node = 0;
+    for (let i = 0; i < piece.length; i++) {
+      const c = piece.charCodeAt(i);
+      let kids = this.children[node];
+      if (!kids) this.children[node] = kids = new Map();
+      let next = kids.get(c);
+      if (next === undefined) {
+        next = this.ids.length;
+        kids.set(c, next);
+        this.children.push(undefined);
+        this.ids.push(-1);
+      }
+      node = next;
+    }
+    if (this.ids[node] < 0) this.ids[node] = id;
+  }
+
+  /** The child of `node` along code unit c, or -1. */
+  step(node: number, c: number): number {
+    return this.children[node]?.get(c) ?? -1;
+  }
+
+  idAt(node: number): number {
+    return this.ids[node];
+  }
 }
 
 export function unigramParams(vocab: Vocab): UnigramParams {
   let minScore = Infinity;
   let maxScore = -Infinity;
   let maxPieceLength = 1;
+  const trie = new PieceTrie();
+  for (const [piece, id] of vocab.mergeable) trie.add(piece, id);
   for (let id = 0; id < vocab.size; id++) {
     const t = vocab.types[id];
     if (t === PieceType.NORMAL) {
@@ -31,7 +68,7 @@ export function unigramParams(vocab: Vocab): UnigramParams {
       maxPieceLength = Math.max(maxPieceLength, vocab.pieces[id].length);
     }
   }
-  return { minScore, maxScore, maxPieceLength };
+  return { minScore, maxScore, maxPieceLength, trie };
 }
 
 function utf8Length(s: string): number {
@@ -68,19 +105,21 @@ export function unigramSegment(vocab: Vocab, params: UnigramParams, normalized: 
     }
     const base = bestScore[start];
     let hasSingle = false;
-    const maxLen = Math.min(params.maxPieceLength, n - start);
-    for (let len = 1; len <= maxLen; len++) {
-      const endPos = start + len;
-      const last = normalized.charCodeAt(endPos - 1);
-      if (last >= 0xd800 && last <= 0xdbff && endPos < n) continue; // mid surrogate pair
-      const piece = normalized.substring(start, endPos);
-      const id = vocab.mergeable.get(piece);
-      if (id === undefined) continue;
+    const trie = params.trie;
+    for (let endPos = start, node = 0; endPos < n; ) {
+      node = trie.step(node, normalized.charCodeAt(endPos++));
+      if (node < 0) break;
+      const id = trie.idAt(node);
+      if (id < 0) continue; // (no piece ends mid surrogate pair: pieces are well-formed)
       const type = vocab.types[id];
       if (type === PieceType.UNUSED) continue;
+      const len = endPos - start;
       // SentencePiece: the score expression is a double (length * max_score_ - 0.1 promotes
       // it), so the candidate is compared unrounded and only stored as float32.
-      const score = type === PieceType.USER_DEFINED ? Math.fround(utf8Length(piece) * params.maxScore) - 0.1 : vocab.scores[id];
+      const score =
+        type === PieceType.USER_DEFINED
+          ? Math.fround(utf8Length(normalized.substring(start, endPos)) * params.maxScore) - 0.1
+          : vocab.scores[id];
       const cand = base + score;
       if (startsAt[endPos] === -1 || cand > bestScore[endPos]) {
         bestScore[endPos] = cand;
