@@ -35,7 +35,17 @@ function makeHf(dir: string, p: { heads: number; kvHeads: number; headDim: numbe
       t(b + "self_attn.o_proj.weight", [dim, dim]), t(b + "mlp.gate_proj.weight", [p.ffn, dim]), t(b + "mlp.up_proj.weight", [p.ffn, dim]),
       t(b + "mlp.down_proj.weight", [dim, p.ffn]), t(b + "input_layernorm.weight", [dim]), t(b + "post_attention_layernorm.weight", [dim]));
   }
-  writeSafetensors(join(dir, "model.safetensors"), tensors, { format: "pt" });
+  if (p.seed % 2 === 0) {
+    writeSafetensors(join(dir, "model.safetensors"), tensors, { format: "pt" });
+  } else {
+    // sharded: two files and model.safetensors.index.json, the split falling mid-layer
+    const cut = Math.ceil(tensors.length / 2);
+    const files = ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"];
+    writeSafetensors(join(dir, files[0]), tensors.slice(0, cut), { format: "pt" });
+    writeSafetensors(join(dir, files[1]), tensors.slice(cut), { format: "pt" });
+    const weightMap = Object.fromEntries(tensors.map((t, i) => [t.name, files[i < cut ? 0 : 1]]));
+    writeFileSync(join(dir, "model.safetensors.index.json"), JSON.stringify({ metadata: { total_size: 0 }, weight_map: weightMap }));
+  }
   return tensors;
 }
 

@@ -70,7 +70,7 @@ export function writeSafetensorsFromSource(source: ModelSource, outPath: string,
 }
 
 /** config.json for a LLaMA in HF layout. */
-export function hfConfig(hp: LlamaHParams, torchDtype: string): Record<string, unknown> {
+export function hfConfig(hp: LlamaHParams, torchDtype: string, tieWordEmbeddings = false): Record<string, unknown> {
   return {
     architectures: ["LlamaForCausalLM"],
     bos_token_id: 1,
@@ -86,7 +86,7 @@ export function hfConfig(hp: LlamaHParams, torchDtype: string): Record<string, u
     rms_norm_eps: hp.rmsEps ?? 1e-6,
     ...(hp.ropeFreqBase !== undefined ? { rope_theta: hp.ropeFreqBase } : {}),
     ...(hp.ropeScalingType !== undefined ? { rope_scaling: { type: hp.ropeScalingType, factor: hp.ropeScalingFactor ?? 1 } } : {}),
-    tie_word_embeddings: false,
+    tie_word_embeddings: tieWordEmbeddings,
     torch_dtype: torchDtype,
     vocab_size: hp.vocabSize,
   };
@@ -108,7 +108,8 @@ export function writeHfFromSource(source: ModelSource, outDir: string, opts: Wri
   }));
   const weightTypes = items.filter((i) => i.t.shape.length >= 2).map((i) => i.type);
   const torchDtype = weightTypes.includes(GGMLType.F16) ? "float16" : weightTypes.includes(GGMLType.BF16) ? "bfloat16" : "float32";
-  const config = source.format === "hf" && opts.typeFor === undefined ? source.metadata : hfConfig(hp, torchDtype);
+  const tied = !source.tensors.some((t) => t.name === "output.weight");
+  const config = source.format === "hf" && opts.typeFor === undefined ? source.metadata : hfConfig(hp, torchDtype, tied);
 
   const tmp = `${outDir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
