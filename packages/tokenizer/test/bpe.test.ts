@@ -96,7 +96,7 @@ describe("tokenizer: BPE merges (synthetic vocabularies)", () => {
     const t = syntheticTokenizer({
       pieces: [["▁", -1], ["a", -2], ["b", -3], ["ab", -4], ["▁a", -5], ["ba", -6], ["▁▁", -7], ["中", -8], ["中a", -1]],
     });
-    const alphabet = fc.constantFrom("a", "b", " ", "中", "é", "\n", "😀", "▁x".slice(1));
+    const alphabet = fc.constantFrom("a", "b", " ", "中", "é", "\n", "😀", "x");
     fc.assert(
       fc.property(fc.array(alphabet, { maxLength: 30 }).map((a) => a.join("")), (s) => {
         const ids = t.encode(s);

@@ -3,7 +3,7 @@
 // model we read is byte-identical (including fields we do not model); a spec built in code
 // (no `raw`) is encoded from its typed fields in field-number order, as protobuf does.
 
-import { ProtoReader, ProtoWriter, WIRE_FIXED32, WIRE_LEN, WIRE_VARINT } from "./wire.js";
+import { ProtoReader, ProtoWriter, WIRE_LEN, WIRE_VARINT } from "./wire.js";
 
 export const ModelType = { UNIGRAM: 1, BPE: 2, WORD: 3, CHAR: 4 } as const;
 export type ModelType = (typeof ModelType)[keyof typeof ModelType];
@@ -171,6 +171,3 @@ export function encodeNormalizerSpec(s: NormalizerSpec): Uint8Array {
   if (s.normalizationRuleTsv) w.string(6, s.normalizationRuleTsv);
   return w.finish();
 }
-
-// Re-exported for callers that build specs by hand.
-export { WIRE_FIXED32 };
