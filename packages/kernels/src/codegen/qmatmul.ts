@@ -8,8 +8,8 @@
 //   xq (nGroups, nTokens, 32) i8, xd (nGroups, nTokens) f32 scale, xs (nGroups, nTokens) f32
 //   = xd * sum(xq) (used by the types with an offset).
 // out[t * outStride + r] (f32). Rows are processed in bands of ROW_BAND; inside a band, tiles
-// of 4 tokens (then single tokens) scan each row, so each weight block is decoded once per
-// 4 tokens and the band stays in cache while the tokens go by. Every output element is
+// of 4 tokens (then single tokens, two rows at a time) scan each row, so each weight block is
+// decoded once per 4 tokens and the band stays in cache while the tokens go by. Every output element is
 // summed in the same order whatever the row range, so results do not depend on how rows
 // are split between threads.
 
@@ -21,19 +21,25 @@ export const ROW_BAND = 16;
 const GROUP = 32;
 
 interface TileLocals {
-  readonly L: DecodeLocals;
-  readonly acc: Local[]; // v128 f32x4 per token
-  readonly macc: Local[]; // f32 per token
+  readonly L: readonly DecodeLocals[]; // per row of the tile
+  readonly acc: Local[]; // v128 f32x4 per (row, token) of the tile
+  readonly macc: Local[]; // f32 per (row, token)
+  readonly xk: Local[]; // v128: the 4 widened activation chunks, shared by the rows of a tile
   readonly px: Local; // i32: xq of token t0 in the current group
   readonly pd: Local; // i32: xd of token t0 (xs at the same index)
   readonly ps: Local;
   readonly b: Local; // block counter
 }
 
-function emitDot(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, t: number): void {
-  const { L } = T;
+/** Accumulate row L's group times token t into acc / macc; x chunks from memory or xk. */
+function emitDot(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, L: DecodeLocals, acc: Local, macc: Local, t: number, sharedX: boolean): void {
   const xOff = t * GROUP;
-  const dot = (k: number) => f.get(L.w[k]).get(T.px).vmem("i16x8_load8x8_s", xOff + 8 * k).v("i32x4_dot_i16x8_s");
+  const dot = (k: number) => {
+    f.get(L.w[k]);
+    if (sharedX) f.get(T.xk[k]!);
+    else f.get(T.px).vmem("i16x8_load8x8_s", xOff + 8 * k);
+    f.v("i32x4_dot_i16x8_s");
+  };
   dot(0);
   dot(1);
   f.v("i32x4_add");
@@ -44,9 +50,9 @@ function emitDot(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, t: number): v
   if (dec.halfScales) f.get(L.sHi).v("i32x4_splat").v("i32x4_mul");
   f.v("i32x4_add").v("f32x4_convert_i32x4_s");
   f.get(L.dS).get(T.pd).mem("f32_load", 4 * t).op("f32_mul").v("f32x4_splat").v("f32x4_mul");
-  f.get(T.acc[t]!).v("f32x4_add").set(T.acc[t]!);
+  f.get(acc).v("f32x4_add").set(acc);
   if (dec.hasMin) {
-    f.get(T.macc[t]!).get(L.mS).get(T.ps).mem("f32_load", 4 * t).op("f32_mul").op("f32_add").set(T.macc[t]!);
+    f.get(macc).get(L.mS).get(T.ps).mem("f32_load", 4 * t).op("f32_mul").op("f32_add").set(macc);
   }
 }
 
@@ -58,38 +64,48 @@ export function hsum(f: FuncBuilder, v: Local): void {
 }
 
 /**
- * One row r times tokens t0 .. t0 + nT - 1. Params: 0 w, 1 rowBytes, 4 nBlocks, 5 xq, 6 xd,
- * 7 xs, 8 nTokens, 9 out, 10 outStride.
+ * Rows r .. r + nR - 1 times tokens t0 .. t0 + nT - 1 (nR * nT <= 4). Each (row, token)
+ * element goes through exactly the same instruction sequence whatever the tile shape, so
+ * results are bit-identical however rows and tokens are grouped. Params: 0 w, 1 rowBytes,
+ * 4 nBlocks, 5 xq, 6 xd, 7 xs, 8 nTokens, 9 out, 10 outStride.
  */
-function emitTile(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, nT: number, r: Local, t0: Local): void {
-  const { L } = T;
+function emitTile(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, nR: number, nT: number, r: Local, t0: Local): void {
   const groups = dec.blockElems / GROUP;
-  for (let t = 0; t < nT; t++) {
-    f.v128Splat8(0).set(T.acc[t]!);
-    if (dec.hasMin) f.f32(0).set(T.macc[t]!);
+  const at = (rr: number, t: number) => rr * nT + t;
+  for (let rr = 0; rr < nR; rr++) {
+    for (let t = 0; t < nT; t++) {
+      f.v128Splat8(0).set(T.acc[at(rr, t)]!);
+      if (dec.hasMin) f.f32(0).set(T.macc[at(rr, t)]!);
+    }
+    f.get(f.param(0)).get(r).i32(rr).op("i32_add").get(f.param(1)).op("i32_mul").op("i32_add").set(T.L[rr]!.pw);
   }
-  f.get(f.param(0)).get(r).get(f.param(1)).op("i32_mul").op("i32_add").set(L.pw);
   f.get(f.param(5)).get(t0).i32(GROUP).op("i32_mul").op("i32_add").set(T.px);
   f.get(f.param(6)).get(t0).i32(4).op("i32_mul").op("i32_add").set(T.pd);
   if (dec.hasMin) f.get(f.param(7)).get(t0).i32(4).op("i32_mul").op("i32_add").set(T.ps);
   f.forRange(T.b, () => f.i32(0), f.param(4), 1, () => {
-    dec.block?.(f, L);
+    for (let rr = 0; rr < nR; rr++) dec.block?.(f, T.L[rr]!);
     for (let g = 0; g < groups; g++) {
-      dec.group(f, L, g);
-      for (let t = 0; t < nT; t++) emitDot(f, dec, T, t);
+      for (let rr = 0; rr < nR; rr++) dec.group(f, T.L[rr]!, g);
+      for (let t = 0; t < nT; t++) {
+        const shared = nR > 1;
+        if (shared) for (let k = 0; k < 4; k++) f.get(T.px).vmem("i16x8_load8x8_s", t * GROUP + 8 * k).set(T.xk[k]!);
+        for (let rr = 0; rr < nR; rr++) emitDot(f, dec, T, T.L[rr]!, T.acc[at(rr, t)]!, T.macc[at(rr, t)]!, t, shared);
+      }
       // Next group: nTokens * 32 bytes of xq, nTokens * 4 of xd / xs.
       f.get(T.px).get(f.param(8)).i32(5).op("i32_shl").op("i32_add").set(T.px);
       f.get(T.pd).get(f.param(8)).i32(2).op("i32_shl").op("i32_add").set(T.pd);
       if (dec.hasMin) f.get(T.ps).get(f.param(8)).i32(2).op("i32_shl").op("i32_add").set(T.ps);
     }
-    f.get(L.pw).i32(dec.bytesPerBlock).op("i32_add").set(L.pw);
+    for (let rr = 0; rr < nR; rr++) f.get(T.L[rr]!.pw).i32(dec.bytesPerBlock).op("i32_add").set(T.L[rr]!.pw);
   });
-  for (let t = 0; t < nT; t++) {
-    // out[(t0 + t) * outStride + r]
-    f.get(f.param(9)).get(t0).i32(t).op("i32_add").get(f.param(10)).op("i32_mul").get(r).op("i32_add").i32(2).op("i32_shl").op("i32_add");
-    hsum(f, T.acc[t]!);
-    if (dec.hasMin) f.get(T.macc[t]!).op("f32_add");
-    f.mem("f32_store", 0);
+  for (let rr = 0; rr < nR; rr++) {
+    for (let t = 0; t < nT; t++) {
+      // out[(t0 + t) * outStride + r + rr]
+      f.get(f.param(9)).get(t0).i32(t).op("i32_add").get(f.param(10)).op("i32_mul").get(r).op("i32_add").i32(rr).op("i32_add").i32(2).op("i32_shl").op("i32_add");
+      hsum(f, T.acc[at(rr, t)]!);
+      if (dec.hasMin) f.get(T.macc[at(rr, t)]!).op("f32_add");
+      f.mem("f32_store", 0);
+    }
   }
 }
 
@@ -97,17 +113,18 @@ export function emitQuantMatmul(m: ModuleBuilder, dec: GroupDecoder, exportName:
   const i32 = ValType.i32;
   const f = m.func(exportName, [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32]);
   const v = () => f.local(ValType.v128);
-  const L: DecodeLocals = {
+  const decodeLocals = (): DecodeLocals => ({
     pw: f.local(i32), w: [v(), v(), v(), v()], t0: v(), t1: v(),
     dS: f.local(ValType.f32), mS: f.local(ValType.f32), sLo: f.local(i32), sHi: f.local(i32),
     dBlock: f.local(ValType.f32), dMin: f.local(ValType.f32),
-  };
+  });
   const T: TileLocals = {
-    L, acc: [v(), v(), v(), v()], macc: [0, 1, 2, 3].map(() => f.local(ValType.f32)),
-    px: f.local(i32), pd: f.local(i32), ps: f.local(i32), b: f.local(i32),
+    L: [decodeLocals(), decodeLocals()], acc: [v(), v(), v(), v()], macc: [0, 1, 2, 3].map(() => f.local(ValType.f32)),
+    xk: [v(), v(), v(), v()], px: f.local(i32), pd: f.local(i32), ps: f.local(i32), b: f.local(i32),
   };
   const band = f.local(i32);
   const bandEnd = f.local(i32);
+  const bandEndPair = f.local(i32); // bandEnd - 1: a row pair starts below it
   const r = f.local(i32);
   const t0 = f.local(i32);
   const nTok4 = f.local(i32); // nTokens rounded down to a multiple of 4
@@ -115,11 +132,16 @@ export function emitQuantMatmul(m: ModuleBuilder, dec: GroupDecoder, exportName:
   f.forRange(band, () => f.get(f.param(2)), f.param(3), ROW_BAND, () => {
     // bandEnd = min(band + ROW_BAND, rowEnd)
     f.get(band).i32(ROW_BAND).op("i32_add").get(f.param(3)).get(band).i32(ROW_BAND).op("i32_add").get(f.param(3)).op("i32_lt_s").op("select").set(bandEnd);
+    f.get(bandEnd).i32(1).op("i32_sub").set(bandEndPair);
+    // Tiles of 4 tokens x 1 row (prefill): each weight group decoded once per 4 tokens.
     f.forRange(t0, () => f.i32(0), nTok4, 4, () => {
-      f.forRange(r, () => f.get(band), bandEnd, 1, () => emitTile(f, dec, T, 4, r, t0));
+      f.forRange(r, () => f.get(band), bandEnd, 1, () => emitTile(f, dec, T, 1, 4, r, t0));
     });
+    // Remaining tokens one at a time, rows in pairs (generation): each activation chunk is
+    // loaded once for two rows, and the two rows' chains interleave.
     f.forRange(t0, () => f.get(nTok4), f.param(8), 1, () => {
-      f.forRange(r, () => f.get(band), bandEnd, 1, () => emitTile(f, dec, T, 1, r, t0));
+      f.forRange(r, () => f.get(band), bandEndPair, 2, () => emitTile(f, dec, T, 2, 1, r, t0));
+      f.get(r).get(bandEnd).op("i32_lt_s").if(() => emitTile(f, dec, T, 1, 1, r, t0));
     });
   });
 }
