@@ -66,6 +66,13 @@ describe("GGUF reader/writer", () => {
       const got = g.readTensor("a", dst);
       expect(got.buffer).to.equal(dst.buffer);
       expect(Array.from(new Float32Array(got.slice().buffer))).to.deep.equal([1, 2, 3, 4, 5, 6]);
+      // ... including shared memory: a SharedArrayBuffer and a shared WebAssembly.Memory
+      const sab = new Uint8Array(new SharedArrayBuffer(64), 8, 24);
+      expect(Array.from(new Float32Array(g.readTensor("a", sab).slice().buffer))).to.deep.equal([1, 2, 3, 4, 5, 6]);
+      const mem = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+      const view = new Uint8Array(mem.buffer, 1024, 68);
+      g.readTensor("q", view);
+      expect(view[67]).to.equal(67);
     } finally {
       g.close();
     }
