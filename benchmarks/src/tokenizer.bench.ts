@@ -102,9 +102,15 @@ class SentencePieceProcess {
   }
 }
 
-export async function run(opts: { rounds?: number; secondsPerRound?: number } = {}): Promise<object> {
-  const rounds = opts.rounds ?? 4;
-  const secondsPerRound = opts.secondsPerRound ?? 0.75;
+/** Harness entry (run.ts passes its extra arguments): `--rounds N`, `--seconds S` per round. */
+export async function run(args: string[] = []): Promise<object> {
+  const arg = (name: string, dflt: number): number => {
+    const i = args.indexOf(name);
+    const v = i >= 0 ? Number(args[i + 1]) : NaN;
+    return Number.isFinite(v) && v > 0 ? v : dflt;
+  };
+  const rounds = arg("--rounds", 4);
+  const secondsPerRound = arg("--seconds", 0.75);
   if (!haveFixtures(MODEL, TEXT)) return { skipped: `fixtures ${MODEL}, ${TEXT} not found` };
   const tok = loadTokenizer(fixturePath(MODEL));
   const lines = readFileSync(fixturePath(TEXT), "utf8").split("\n");
@@ -189,5 +195,5 @@ export async function run(opts: { rounds?: number; secondsPerRound?: number } = 
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  run().then((r) => process.stdout.write(JSON.stringify({ machine: machineInfo(), results: { tokenizer: r } }, null, 2) + "\n"));
+  run(process.argv.slice(2)).then((r) => process.stdout.write(JSON.stringify({ machine: machineInfo(), results: { tokenizer: r } }, null, 2) + "\n"));
 }
