@@ -2,6 +2,7 @@ export { convertTensorBytes, toFloat32, fromFloat32, tensorBytes, rowsCols } fro
 export { llamaHParamKv, tokenizerKv, loadModelProto, llamaFileType, type TokenizerInput } from "./metadata.js";
 export { writeGgufFromSource, dtypePolicy, defaultGgufType, type WriteGgufFromSourceOptions, type WrittenGguf } from "./to-gguf.js";
 export {
-  writeSafetensorsFromSource, writeHfFromSource, hfConfig, torchLayoutTypes, hparamMetadata, type WriteSafetensorsFromSourceOptions,
+  writeSafetensorsFromSource, writeHfFromSource, hfConfig, torchLayoutTypes, writeTokenizerBeside, hparamMetadata, type WriteSafetensorsFromSourceOptions,
 } from "./to-safetensors.js";
 export { writeMetaFromSource, metaParamsFromSource, type WriteMetaFromSourceOptions } from "./to-pth.js";
+export { modelProtoFromGguf, tokenizerModelFromGguf } from "./tokenizer-export.js";

@@ -1,15 +1,14 @@
 // writeMetaFromSource: a model as Meta's consolidated.NN.pth + params.json (through the
 // torch writer in ../meta.ts), Meta names, Q/K already interleaved as in every source.
 
-import { copyFileSync, existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync } from "node:fs";
 import { GGMLType, LlamatsError, ggmlTypeInfo, type ProgressCallback } from "@llamats/tensor";
 import { writeMetaCheckpoint, type MetaParams } from "../meta.js";
 import { metaFromCanonical } from "../names.js";
 import type { ModelSource, SourceTensor } from "../source/types.js";
 import type { TorchDType, TorchTensorInput } from "../torch/types.js";
 import { convertTensorBytes } from "./dtype.js";
-import { torchLayoutTypes } from "./to-safetensors.js";
+import { torchLayoutTypes, writeTokenizerBeside } from "./to-safetensors.js";
 
 const GGML_TO_TORCH: Partial<Record<number, TorchDType>> = {
   [GGMLType.F64]: "f64", [GGMLType.F32]: "f32", [GGMLType.F16]: "f16", [GGMLType.BF16]: "bf16",
@@ -44,6 +43,6 @@ export function writeMetaFromSource(source: ModelSource, outDir: string, opts: W
   });
   mkdirSync(outDir, { recursive: true });
   const files = writeMetaCheckpoint(outDir, metaParamsFromSource(source), tensors, { nShards: opts.nShards ?? 1, onProgress: opts.onProgress });
-  if (source.tokenizerPath && existsSync(outDir) && !existsSync(join(outDir, "tokenizer.model"))) copyFileSync(source.tokenizerPath, join(outDir, "tokenizer.model"));
+  writeTokenizerBeside(source, outDir);
   return files;
 }

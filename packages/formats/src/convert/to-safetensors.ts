@@ -13,6 +13,7 @@ import { permuteQkRows } from "../permute.js";
 import { safetensorsDtypeOfGgml, writeSafetensors, type SafetensorsWriteTensor } from "../safetensors.js";
 import type { LlamaHParams, ModelSource, SourceTensor } from "../source/types.js";
 import { convertTensorBytes } from "./dtype.js";
+import { tokenizerModelFromGguf } from "./tokenizer-export.js";
 
 export interface WriteSafetensorsFromSourceOptions {
   typeFor?(t: SourceTensor): GGMLType;
@@ -92,6 +93,19 @@ export function hfConfig(hp: LlamaHParams, torchDtype: string, tieWordEmbeddings
   };
 }
 
+/** Copy the source's tokenizer.model into `dir`, or rebuild one from GGUF metadata. */
+export function writeTokenizerBeside(source: ModelSource, dir: string): void {
+  const dst = join(dir, "tokenizer.model");
+  if (existsSync(dst)) return;
+  if (source.tokenizerPath) {
+    copyFileSync(source.tokenizerPath, dst);
+    return;
+  }
+  if (source.format !== "gguf") return;
+  const bytes = tokenizerModelFromGguf(source.path, source.metadata);
+  if (bytes) writeFileSync(dst, bytes);
+}
+
 export function writeHfFromSource(source: ModelSource, outDir: string, opts: WriteSafetensorsFromSourceOptions = {}): string {
   const hp = source.config;
   if (!hp.headCount) throw new LlamatsError(`${source.path}: head count unknown, cannot write HF Q/K layout`);
@@ -117,7 +131,7 @@ export function writeHfFromSource(source: ModelSource, outDir: string, opts: Wri
   try {
     writeFileSync(join(tmp, "config.json"), JSON.stringify(config, null, 2) + "\n");
     writeSafetensors(join(tmp, "model.safetensors"), tensors, { format: "pt" }, progress(opts.onProgress));
-    if (source.tokenizerPath) copyFileSync(source.tokenizerPath, join(tmp, "tokenizer.model"));
+    writeTokenizerBeside(source, tmp);
     if (existsSync(outDir)) throw new LlamatsError(`${outDir}: already exists`);
     renameSync(tmp, outDir);
   } catch (err) {
