@@ -10,6 +10,7 @@
 // Pure functions over flat arrays: no I/O here.
 
 import { LlamatsError, f16DecodeTable, f32ToF16 } from "@llamats/tensor";
+import { WasmDelta } from "./delta-wasm.js";
 
 /** One LoRA's factors for one weight: delta = B (outDim, r) @ A (r, inDim), times scale. */
 export interface LoraFactors {
@@ -38,11 +39,32 @@ function checkFactors(f: LoraFactors, outDim: number, inDim: number): void {
   if (f.b.length !== outDim * f.r) throw new LlamatsError(`lora_B has ${f.b.length} elements, expected out*r = ${outDim}*${f.r}`);
 }
 
+export type DeltaEngine = "auto" | "js" | "wasm";
+
+let wasm: WasmDelta | undefined | null = null; // null: not tried yet
+
 /**
- * Rows i0 .. i1-1 of the delta into d ((i1 - i0), inDim), same arithmetic as loraDelta. Two
- * output rows and four k at a time share the loads of A; the order per element is kept.
+ * Rows i0 .. i1-1 of the delta into d ((i1 - i0), inDim), same arithmetic as loraDelta, by
+ * the WebAssembly SIMD kernel (delta-wasm.ts) when inDim is a multiple of 4, else in
+ * TypeScript; both give the same bits (tested).
  */
-export function loraDeltaRows(f: LoraFactors, inDim: number, i0: number, i1: number, d: Float32Array): Float32Array {
+export function loraDeltaRows(f: LoraFactors, inDim: number, i0: number, i1: number, d: Float32Array, engine: DeltaEngine = "auto"): Float32Array {
+  if (engine !== "js" && inDim % 4 === 0) {
+    if (wasm === null) wasm = WasmDelta.create();
+    if (wasm) {
+      wasm.rows(f.a, f.b, f.r, inDim, i0, i1, d);
+      return d;
+    }
+    if (engine === "wasm") throw new LlamatsError("WebAssembly SIMD is not available in this runtime");
+  }
+  return loraDeltaRowsJs(f, inDim, i0, i1, d);
+}
+
+/**
+ * The TypeScript delta: two output rows and four k at a time share the loads of A; the order
+ * per element is kept.
+ */
+export function loraDeltaRowsJs(f: LoraFactors, inDim: number, i0: number, i1: number, d: Float32Array): Float32Array {
   const { a, b, r } = f;
   d.fill(0, 0, (i1 - i0) * inDim);
   const fr = Math.fround;

@@ -103,3 +103,24 @@ describe("mergeTensor inPlace", () => {
     expect(Array.from(same)).to.deep.equal(Array.from(copy));
   });
 });
+
+describe("loraDeltaRows: WebAssembly SIMD and TypeScript agree bit for bit", () => {
+  it("random shapes (inDim multiple of 4), ranks, row ranges, including NaN/Inf/subnormal inputs", async () => {
+    const { loraDeltaRows } = await import("@llamats/lora");
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 7 }), fc.integer({ min: 1, max: 6 }), fc.integer(), fc.boolean(), (r, out, in4, seed, specials) => {
+        const inDim = in4 * 4;
+        const a = randomNormal(r * inDim, seed), b = randomNormal(out * r, seed + 3);
+        if (specials) {
+          a[0] = 1e-40; a[a.length - 1] = 3e38; b[0] = 3e38;
+        }
+        const i0 = Math.min(out - 1, Math.abs(seed) % out), i1 = out;
+        const f = { a, b, r, scale: 1 };
+        const js = loraDeltaRows(f, inDim, i0, i1, new Float32Array((i1 - i0) * inDim), "js");
+        const wasm = loraDeltaRows(f, inDim, i0, i1, new Float32Array((i1 - i0) * inDim), "wasm");
+        expect(Array.from(wasm)).to.deep.equal(Array.from(js));
+      }),
+      { numRuns: 100 },
+    );
+  });
+});

@@ -1,0 +1,124 @@
+// The LoRA delta product B @ A in WebAssembly SIMD, emitted with @llamats/kernels' module
+// builder. Same arithmetic as the TypeScript loop in merge.ts, bit for bit: per output
+// element and per k in order, acc = f32( f64(acc) + f64(b) * f64(a) ) — the product of two
+// float32 is exact in float64, the sum is rounded once to float64, then to float32, exactly
+// what `Math.fround(acc + b * a)` does. Two f64x2 lanes per half of a v128 of four floats.
+// Used when inDim is a multiple of 4 (every LLaMA width); the TypeScript loop otherwise.
+
+import { ModuleBuilder, ValType, type FuncBuilder } from "@llamats/kernels";
+
+const PAGE = 65536;
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n) b |= 0x80;
+    out.push(b);
+  } while (n);
+  return out;
+}
+
+/** SIMD opcodes the kernels' table does not name (final SIMD spec numbering). */
+const SIMD = { v128_load: 0x00, v128_store: 0x0b, f64x2_splat: 0x14, f32x4_demote_f64x2_zero: 0x5e, f64x2_promote_low_f32x4: 0x5f, f64x2_add: 0xf0, f64x2_mul: 0xf2 };
+const simd = (f: FuncBuilder, op: keyof typeof SIMD): FuncBuilder => f.raw(0xfd, ...uleb(SIMD[op]));
+const vload = (f: FuncBuilder): FuncBuilder => f.raw(0xfd, ...uleb(SIMD.v128_load), 4, 0);
+const vstore = (f: FuncBuilder): FuncBuilder => f.raw(0xfd, ...uleb(SIMD.v128_store), 4, 0);
+const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
+const JOIN_LOWS = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
+
+function buildModule(): Uint8Array<ArrayBuffer> {
+  const m = new ModuleBuilder({ module: "env", field: "memory", minPages: 1, maxPages: 65536, shared: false });
+  // delta_rows(aPtr, bPtr, dPtr, nRows, inDim, r): d (nRows, inDim) += B (nRows, r) @ A (r, inDim), d pre-zeroed.
+  const f = m.func("delta_rows", [ValType.i32, ValType.i32, ValType.i32, ValType.i32, ValType.i32, ValType.i32]);
+  const [aPtr, bPtr, dPtr, nRows, inDim, r] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i));
+  const i = f.local(ValType.i32), k = f.local(ValType.i32), jb = f.local(ValType.i32);
+  const inBytes = f.local(ValType.i32), dRow = f.local(ValType.i32), aRow = f.local(ValType.i32);
+  const bk = f.local(ValType.v128), x = f.local(ValType.v128), dv = f.local(ValType.v128), lo = f.local(ValType.v128);
+  f.get(inDim).i32(2).op("i32_shl").set(inBytes);
+  f.forRange(i, () => f.i32(0), nRows, 1, () => {
+    f.get(dPtr).get(i).get(inBytes).op("i32_mul").op("i32_add").set(dRow);
+    f.forRange(k, () => f.i32(0), r, 1, () => {
+      // bk = splat(f64(b[i*r + k]))
+      f.get(bPtr).get(i).get(r).op("i32_mul").get(k).op("i32_add").i32(2).op("i32_shl").op("i32_add").mem("f32_load");
+      f.raw(0xbb); // f64.promote_f32
+      simd(f, "f64x2_splat").set(bk);
+      f.get(aPtr).get(k).get(inBytes).op("i32_mul").op("i32_add").set(aRow);
+      f.forRange(jb, () => f.i32(0), inBytes, 16, () => {
+        f.get(aRow).get(jb).op("i32_add");
+        vload(f).set(x);
+        f.get(dRow).get(jb).op("i32_add");
+        vload(f).set(dv);
+        // lo = f64(d[0..1]) + f64(a[0..1]) * bk
+        f.get(dv);
+        simd(f, "f64x2_promote_low_f32x4");
+        f.get(x);
+        simd(f, "f64x2_promote_low_f32x4");
+        f.get(bk);
+        simd(f, "f64x2_mul");
+        simd(f, "f64x2_add");
+        simd(f, "f32x4_demote_f64x2_zero").set(lo);
+        // store address, then join(lo, demote(f64(d[2..3]) + f64(a[2..3]) * bk))
+        f.get(dRow).get(jb).op("i32_add");
+        f.get(lo);
+        f.get(dv).get(dv).shuffle(HIGH_HALF);
+        simd(f, "f64x2_promote_low_f32x4");
+        f.get(x).get(x).shuffle(HIGH_HALF);
+        simd(f, "f64x2_promote_low_f32x4");
+        f.get(bk);
+        simd(f, "f64x2_mul");
+        simd(f, "f64x2_add");
+        simd(f, "f32x4_demote_f64x2_zero");
+        f.shuffle(JOIN_LOWS);
+        vstore(f);
+      });
+    });
+  });
+  return m.encode();
+}
+
+interface DeltaExports {
+  delta_rows(aPtr: number, bPtr: number, dPtr: number, nRows: number, inDim: number, r: number): void;
+}
+
+/** A WebAssembly delta engine with its own memory; undefined where SIMD is unavailable. */
+export class WasmDelta {
+  private readonly memory: WebAssembly.Memory;
+  private readonly fn: DeltaExports["delta_rows"];
+  private lastA: Float32Array | undefined;
+
+  private constructor() {
+    this.memory = new WebAssembly.Memory({ initial: 16, maximum: 65536 });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(buildModule()), { env: { memory: this.memory } });
+    this.fn = (inst.exports as unknown as DeltaExports).delta_rows;
+  }
+
+  static create(): WasmDelta | undefined {
+    try {
+      return new WasmDelta();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Rows i0 .. i1-1 of B @ A into d ((i1 - i0), inDim). inDim must be a multiple of 4. */
+  rows(a: Float32Array, b: Float32Array, r: number, inDim: number, i0: number, i1: number, d: Float32Array): void {
+    const n = i1 - i0;
+    const aBytes = a.length * 4, bBytes = n * r * 4, dBytes = n * inDim * 4;
+    const bPtr = aBytes, dPtr = aBytes + bBytes, need = dPtr + dBytes;
+    if (need > this.memory.buffer.byteLength) {
+      this.memory.grow(Math.ceil((need - this.memory.buffer.byteLength) / PAGE));
+      this.lastA = undefined;
+    }
+    const heap = new Float32Array(this.memory.buffer);
+    if (this.lastA !== a) {
+      heap.set(a, 0); // A stays in place for every row block of the same tensor
+      this.lastA = a;
+    }
+    heap.set(b.subarray(i0 * r, i1 * r), bPtr / 4);
+    heap.fill(0, dPtr / 4, need / 4);
+    this.fn(0, bPtr, dPtr, n, inDim, r);
+    d.set(heap.subarray(dPtr / 4, need / 4));
+  }
+}
