@@ -82,32 +82,42 @@ export interface GenerationSession {
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-export async function* generateText(
-  codec: TextCodec,
-  runner: LogitsRunner,
-  session: GenerationSession,
-  prompt: string,
-  opts: GenerateOptions,
-  statsOut: (s: GenerationStats) => void,
-): AsyncGenerator<string, void, undefined> {
-  const maxTokens = opts.maxTokens ?? DEFAULT_MAX_TOKENS;
-  if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new LlamatsError(`max tokens ${maxTokens}: want an integer >= 0`);
-  const sampler = new Sampler(opts);
-  const ids = opts.promptIds ? [...opts.promptIds] : codec.encode(prompt, { bos: opts.bos ?? true });
-  if (ids.length === 0) throw new LlamatsError("empty prompt: nothing to condition on (use bos: true)");
-  if (ids.length >= runner.nCtx) throw new LlamatsError(`prompt of ${ids.length} tokens does not fit the context of ${runner.nCtx}`);
-  const stats: GenerationStats = {
+function newStats(ids: number[]): GenerationStats {
+  return {
     promptTokens: ids.length, promptTokensEvaluated: 0, promptMs: 0, generatedTokens: 0, generateMs: 0,
     promptTokPerSec: NaN, genTokPerSec: NaN, stopReason: "max-tokens", ids,
   };
-  const finish = (reason: StopReason): void => {
-    stats.stopReason = reason;
-    stats.promptTokPerSec = stats.promptMs > 0 ? (stats.promptTokensEvaluated * 1000) / stats.promptMs : NaN;
-    stats.genTokPerSec = stats.generateMs > 0 ? (stats.generatedTokens * 1000) / stats.generateMs : NaN;
-    statsOut(stats);
-  };
-  if (opts.signal?.aborted) return finish("aborted");
+}
 
+function finishStats(stats: GenerationStats): GenerationStats {
+  stats.promptTokPerSec = stats.promptMs > 0 ? (stats.promptTokensEvaluated * 1000) / stats.promptMs : NaN;
+  stats.genTokPerSec = stats.generateMs > 0 ? (stats.generatedTokens * 1000) / stats.generateMs : NaN;
+  return stats;
+}
+
+/**
+ * The token loop: prefill `stats.ids` (reusing the cached prefix), then sample and yield one
+ * id per step until EOS (not yielded), maxTokens, a full context or the signal. `stats` is
+ * updated in place (ids grow with every yielded id; stopReason is set when the loop itself
+ * ends; a consumer that stops early sets its own).
+ */
+export async function* generateTokens(
+  runner: LogitsRunner,
+  session: GenerationSession,
+  opts: GenerateOptions,
+  eosId: number | undefined,
+  stats: GenerationStats,
+): AsyncGenerator<number, void, undefined> {
+  const maxTokens = opts.maxTokens ?? DEFAULT_MAX_TOKENS;
+  if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new LlamatsError(`max tokens ${maxTokens}: want an integer >= 0`);
+  const sampler = new Sampler(opts);
+  const ids = stats.ids;
+  if (ids.length === 0) throw new LlamatsError("empty prompt: nothing to condition on (use bos: true)");
+  if (ids.length >= runner.nCtx) throw new LlamatsError(`prompt of ${ids.length} tokens does not fit the context of ${runner.nCtx}`);
+  if (opts.signal?.aborted) {
+    stats.stopReason = "aborted";
+    return;
+  }
   const reuse = reusablePrefix(session.cached, ids);
   session.cached = ids.slice(0, reuse); // rows past `reuse` are stale and get overwritten
   let t = performance.now();
@@ -116,45 +126,76 @@ export async function* generateText(
   stats.promptTokensEvaluated = ids.length - reuse;
   stats.promptMs = performance.now() - t;
 
-  const decoder = codec.streamDecoder(ids.some((id) => id !== codec.bosId));
-  const stops = new StopStringMatcher(opts.stop ?? []);
-  let reason: StopReason = "max-tokens";
   t = performance.now();
   try {
     for (let i = 0; i < maxTokens; i++) {
       if (opts.signal?.aborted) {
-        reason = "aborted";
-        break;
+        stats.stopReason = "aborted";
+        return;
       }
       const id = sampler.sample(logits, ids);
-      if (id === codec.eosId) {
-        reason = "eos";
-        break;
+      if (id === eosId) {
+        stats.stopReason = "eos";
+        return;
       }
       ids.push(id);
       stats.generatedTokens++;
-      const text = stops.push(decoder.push(id));
-      if (stops.isStopped) {
-        reason = "stop-string";
-        if (text) yield text;
-        break;
-      }
-      if (text) yield text;
+      yield id;
       if (i + 1 === maxTokens) break; // no need to evaluate a token nobody samples from
       if (ids.length >= runner.nCtx) {
-        reason = "context-full";
-        break;
+        stats.stopReason = "context-full";
+        return;
       }
       logits = runner.evalLast([id], ids.length - 1);
       session.cached.push(id);
       await tick();
     }
-    if (!stops.isStopped) {
-      const rest = stops.push(decoder.flush()) + stops.flush();
-      if (rest) yield rest;
-    }
+    stats.stopReason = "max-tokens";
   } finally {
     stats.generateMs = performance.now() - t;
-    finish(reason);
+  }
+}
+
+/** Token ids of a generation, for models without a tokenizer (llama2.c) or id-level research. */
+export async function* generateIdStream(
+  runner: LogitsRunner,
+  session: GenerationSession,
+  promptIds: readonly number[],
+  opts: GenerateOptions & { eosId?: number },
+  statsOut: (s: GenerationStats) => void,
+): AsyncGenerator<number, void, undefined> {
+  const stats = newStats([...promptIds]);
+  try {
+    yield* generateTokens(runner, session, opts, opts.eosId, stats);
+  } finally {
+    statsOut(finishStats(stats));
+  }
+}
+
+export async function* generateText(
+  codec: TextCodec,
+  runner: LogitsRunner,
+  session: GenerationSession,
+  prompt: string,
+  opts: GenerateOptions,
+  statsOut: (s: GenerationStats) => void,
+): AsyncGenerator<string, void, undefined> {
+  const ids = opts.promptIds ? [...opts.promptIds] : codec.encode(prompt, { bos: opts.bos ?? true });
+  const stats = newStats(ids);
+  const decoder = codec.streamDecoder(ids.some((id) => id !== codec.bosId));
+  const stops = new StopStringMatcher(opts.stop ?? []);
+  try {
+    for await (const id of generateTokens(runner, session, opts, codec.eosId, stats)) {
+      const text = stops.push(decoder.push(id));
+      if (text) yield text;
+      if (stops.isStopped) {
+        stats.stopReason = "stop-string";
+        return;
+      }
+    }
+    const rest = stops.push(decoder.flush()) + stops.flush();
+    if (rest) yield rest;
+  } finally {
+    statsOut(finishStats(stats));
   }
 }

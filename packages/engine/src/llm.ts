@@ -3,13 +3,14 @@
 //   tokenize / detokenize    text <-> ids with the model's SentencePiece tokenizer
 //   forward(tokens, {pos})   logits (a copy) of the last token, or of all with logits: "all"
 //   generate(prompt, opts)   an async iterator of text pieces (see generate.ts)
+//   generateIds(ids, opts)   the same at token level (no tokenizer needed)
 //   reset()                  forget the sequence (empties the KV cache)
 //   lastStats                speed and stop reason of the last generate()
 
 import { LlamatsError, type Backend } from "@llamats/tensor";
 import { forward as modelForward, type Captured, type LlamaConfig, type LlamaWeights, type RunState } from "@llamats/model";
 import type { Tokenizer } from "@llamats/tokenizer";
-import { generateText, type GenerateOptions, type GenerationSession, type GenerationStats, type LogitsRunner, type TextCodec } from "./generate.js";
+import { generateIdStream, generateText, type GenerateOptions, type GenerationSession, type GenerationStats, type LogitsRunner, type TextCodec } from "./generate.js";
 
 export interface ModelForwardOptions {
   /** Position of the first token (default: right after what the KV cache holds). */
@@ -111,6 +112,23 @@ export class LlamaModel {
     this.busy = true;
     try {
       yield* generateText(this.codec(), this.runner(), this.session, prompt, opts, (s) => (this.lastStats = s));
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  /**
+   * Token-level generation from prompt ids (BOS included if wanted): yields each new id.
+   * Works without a tokenizer (llama2.c models); stops at `eosId` when given (default: the
+   * tokenizer's EOS, none without a tokenizer), maxTokens, a full context or opts.signal.
+   */
+  async *generateIds(promptIds: readonly number[], opts: GenerateOptions & { eosId?: number } = {}): AsyncGenerator<number, void, undefined> {
+    this.checkUsable();
+    if (this.busy) throw new LlamatsError("generate: this model is already generating (one sequence at a time)");
+    this.busy = true;
+    try {
+      const eosId = "eosId" in opts ? opts.eosId : this.tok?.eosId;
+      yield* generateIdStream(this.runner(), this.session, promptIds, { ...opts, eosId }, (s) => (this.lastStats = s));
     } finally {
       this.busy = false;
     }

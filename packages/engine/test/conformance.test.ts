@@ -2,6 +2,7 @@
 // (unmerged) against the merged model (fixtures README: runtime LoRA within 1e-3), and the
 // Alpaca-Plus stack of two LoRAs.
 import { expect } from "chai";
+import { readFileSync } from "node:fs";
 import { describeConformance, fixturePath } from "@llamats/testkit";
 import { loadModel, type LlamaModel } from "@llamats/engine";
 
@@ -42,5 +43,23 @@ describeConformance("engine: runtime LoRA vs merged models (tiny fixtures)", [
     const ids = rt.tokenize("Below is an instruction", { bos: true });
     const d = maxAbsDiff(rt.forward(ids, { pos: 0, logits: "all" }), merged.forward(ids, { pos: 0, logits: "all" }));
     expect(d).to.be.lessThan(2e-3);
+  });
+});
+
+describeConformance("engine: greedy generation on stories260K (llama2.c) equals run.c", ["stories260K/stories260K.bin", "stories260K/reference.json"], () => {
+  it("generateIds from BOS, temperature 0, no penalty: the 100 reference ids", async () => {
+    const ref = JSON.parse(readFileSync(fixturePath("stories260K/reference.json"), "utf8")) as {
+      greedy: { prompt: number[]; steps: number; generated: number[] };
+    };
+    const m = await loadModel(fixturePath("stories260K/stories260K.bin"), { format: "llama2c", backend: "ts", nCtx: 128 });
+    try {
+      expect(m.hasTokenizer).to.equal(false);
+      const got: number[] = [];
+      for await (const id of m.generateIds(ref.greedy.prompt, { temperature: 0, repeatPenalty: 1, maxTokens: ref.greedy.generated.length })) got.push(id);
+      expect(got).to.deep.equal(ref.greedy.generated);
+      expect(m.lastStats!.stopReason).to.equal("max-tokens");
+    } finally {
+      m.dispose();
+    }
   });
 });
