@@ -8,6 +8,7 @@ import { f16DecodeTable, GGMLType, ggmlTypeInfo } from "@llamats/tensor";
 import { emitFloatMatmul } from "./codegen/fmatmul.js";
 import { emitQuantMatmul } from "./codegen/qmatmul.js";
 import { groupDecoders } from "./codegen/qtypes.js";
+import { emitQuantizeQ8_0 } from "./codegen/quantize.js";
 import { ModuleBuilder } from "./wasm/module.js";
 
 export const WASM_PAGE = 65536;
@@ -17,6 +18,9 @@ export const F16_TABLE_BYTES = 65536 * 4;
 /** Weight types with a WebAssembly kernel; the activation format each one takes. */
 export const QUANT_KERNEL_TYPES: readonly GGMLType[] = groupDecoders.map((d) => d.type);
 export const FLOAT_KERNEL_TYPES: readonly GGMLType[] = [GGMLType.F32, GGMLType.F16];
+
+/** The activation quantiser's export: (x, nTokens, cols, xq, dOut, sumOut). */
+export const QUANTIZE_Q8_0 = "quant_q8_0";
 
 export function kernelName(type: GGMLType): string {
   const info = ggmlTypeInfo(type);
@@ -30,6 +34,7 @@ export function kernelModuleBytes(): Uint8Array<ArrayBuffer> {
   for (const dec of groupDecoders) emitQuantMatmul(m, dec, kernelName(dec.type));
   emitFloatMatmul(m, false, kernelName(GGMLType.F32));
   emitFloatMatmul(m, true, kernelName(GGMLType.F16));
+  emitQuantizeQ8_0(m, QUANTIZE_Q8_0);
   return m.encode();
 }
 

@@ -4,10 +4,9 @@
 // kernel module over the same memories can run for any row range. The single-threaded
 // WasmBackend runs jobs itself; the worker backend splits rows between threads.
 
-import { GGMLType, ggmlRowBytes, ggmlTypeInfo, type WeightMatrix } from "@llamats/tensor";
-import { quantizeActivationsQ8_0 } from "./activations.js";
+import { f16ToF32, f32ToF16, GGMLType, ggmlRowBytes, ggmlTypeInfo, type WeightMatrix } from "@llamats/tensor";
 import type { Region, SharedArena } from "./arena.js";
-import { FLOAT_KERNEL_TYPES, instantiateKernels, kernelModule, kernelName, QUANT_KERNEL_TYPES, type KernelExports } from "./kernelModule.js";
+import { FLOAT_KERNEL_TYPES, instantiateKernels, kernelModule, kernelName, QUANTIZE_Q8_0, QUANT_KERNEL_TYPES, type KernelExports } from "./kernelModule.js";
 
 export interface MatmulJob {
   readonly kernel: string;
@@ -94,15 +93,17 @@ export class WasmMatmul {
     const outBytes = nTokens * w.rows * 4;
     if (info.quantized) {
       const nG = w.cols >> 5;
+      const xBytes = nTokens * w.cols * 4;
       const qBytes = nG * nTokens * 32;
       const dBytes = nG * nTokens * 4;
-      const region = this.scratchIn(m, outBytes + qBytes + 2 * dBytes + 256);
+      const region = this.scratchIn(m, outBytes + xBytes + qBytes + 2 * dBytes + 320);
       const buf = this.arena.buffer(m);
       const outOff = region.offset;
-      const xqOff = alignUp(outOff + outBytes, 64);
+      const xOff = alignUp(outOff + outBytes, 64);
+      const xqOff = alignUp(xOff + xBytes, 64);
       const xdOff = alignUp(xqOff + qBytes, 64);
       const xsOff = alignUp(xdOff + dBytes, 64);
-      quantizeActivationsQ8_0(x, nTokens, w.cols, new Int8Array(buf, xqOff, qBytes), new Float32Array(buf, xdOff, nG * nTokens), new Float32Array(buf, xsOff, nG * nTokens));
+      this.quantize(m, buf, x, nTokens, w.cols, xOff, xqOff, xdOff, xsOff);
       const nBlocks = w.cols / info.blockSize;
       const args = [p.offset, rowBytes, 0, w.rows, nBlocks, xqOff, xdOff, xsOff, nTokens, outOff, w.rows];
       return { job: { kernel: kernelName(w.type), memory: m, args, rows: w.rows }, outView: new Float32Array(buf, outOff, nTokens * w.rows) };
@@ -115,6 +116,26 @@ export class WasmMatmul {
     new Float32Array(buf, xOff, nTokens * w.cols).set(x.subarray(0, nTokens * w.cols));
     const args = [p.offset, rowBytes, 0, w.rows, w.cols, xOff, nTokens, outOff, w.rows];
     return { job: { kernel: kernelName(w.type), memory: m, args, rows: w.rows }, outView: new Float32Array(buf, outOff, nTokens * w.rows) };
+  }
+
+  /**
+   * Q8_0 activations of x (nTokens, cols) into xq / xd / xs (layout in activations.ts): codes,
+   * f32 scales and code sums in SIMD, then the f16 rounding of the scales here (one value
+   * per 32 activations). Equal, byte for byte, to quantizeActivationsQ8_0.
+   */
+  private quantize(m: number, buf: SharedArrayBuffer, x: Float32Array, nTokens: number, cols: number,
+    xOff: number, xqOff: number, xdOff: number, xsOff: number): void {
+    new Float32Array(buf, xOff, nTokens * cols).set(x.subarray(0, nTokens * cols));
+    this.kernels(m)[QUANTIZE_Q8_0]!(xOff, nTokens, cols, xqOff, xdOff, xsOff);
+    const n = (cols >> 5) * nTokens;
+    const xd = new Float32Array(buf, xdOff, n);
+    const xs = new Float32Array(buf, xsOff, n);
+    const sums = new Int32Array(buf, xsOff, n);
+    for (let i = 0; i < n; i++) {
+      const dh = f16ToF32(f32ToF16(xd[i]!));
+      xd[i] = dh;
+      xs[i] = Math.fround(dh * sums[i]!);
+    }
   }
 
   /** Run rows [rowStart, rowEnd) of a job on this thread. */

@@ -44,6 +44,33 @@ describe("kernels/activations", () => {
   });
 });
 
+describe("kernels/SIMD activation quantiser", () => {
+  it("writes the same codes, scales and sums as quantizeActivationsQ8_0, ties included", () => {
+    const mm = new WasmMatmul(new SharedArena({ initialBytes: 1 << 20 }));
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 5 }), fc.integer(), fc.constantFrom(1e-3, 1, 300), (nTok, nG, seed, scale) => {
+        const cols = nG * 32;
+        const x = randomNormal(nTok * cols, seed, scale);
+        // Ties: a group with amax 127 has d = 1, so k + 0.5 values hit roundf's half case.
+        if (seed % 2 === 0) for (let j = 0; j < 32; j++) x[j] = j === 0 ? -127 : ((j * 37) % 200) / 2 - 50;
+        if (seed % 3 === 0) x.fill(0, cols - 32, cols); // an all-zero group
+        const w = { type: GGMLType.Q8_0, rows: 1, cols, bytes: new Uint8Array(nG * 34) };
+        const { job } = mm.prepare(w, x, nTok);
+        const [, , , , , xqOff, xdOff, xsOff] = job.args as number[];
+        const buf = mm.arena.buffer(job.memory);
+        const xq = new Int8Array(nG * nTok * 32);
+        const xd = new Float32Array(nG * nTok);
+        const xs = new Float32Array(nG * nTok);
+        quantizeActivationsQ8_0(x, nTok, cols, xq, xd, xs);
+        expect([...new Int8Array(buf, xqOff!, xq.length)]).to.deep.equal([...xq]);
+        expect([...new Float32Array(buf, xdOff!, xd.length)]).to.deep.equal([...xd]);
+        expect([...new Float32Array(buf, xsOff!, xs.length)]).to.deep.equal([...xs]);
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
 describe("kernels/quantised matmul vs dequantise-then-float64", () => {
   const arena = new SharedArena({ initialBytes: 1 << 20 });
   const mm = new WasmMatmul(arena);
