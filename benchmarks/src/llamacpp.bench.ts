@@ -59,12 +59,12 @@ async function llamacpp(path: string, threads: number, p: number, n: number, rep
   const ctx = await model.createContext({ contextSize: Math.max(256, p + n + 8), threads, batchSize: Math.max(p, 1) });
   const seq = ctx.getSequence();
   try {
-    const pp = async () => { await seq.clearHistory(); const t0 = performance.now(); await seq.evaluateWithoutGeneratingNewTokens(tokens(p, vocab)); return p / ((performance.now() - t0) / 1000); };
+    const pp = async () => { await seq.clearHistory(); const t0 = performance.now(); await seq.evaluateWithoutGeneratingNewTokens(tokens(p, vocab) as never[]); return p / ((performance.now() - t0) / 1000); };
     const tg = async () => {
       await seq.clearHistory();
       const t0 = performance.now();
       let k = 0;
-      for await (const _ of seq.evaluate([tokens(1, vocab)[0]!])) if (++k >= n) break;
+      for await (const _ of seq.evaluate([tokens(1, vocab)[0]!] as never[])) if (++k >= n) break;
       return n / ((performance.now() - t0) / 1000);
     };
     await pp(); await tg();
