@@ -52,3 +52,25 @@ describeConformance("cross-format: HF safetensors = Meta .pth = 2-shard .pth = H
     }
   });
 });
+
+describeConformance("a lone Meta .pth without params.json", ["tiny/merged-llama/pth/consolidated.00.pth"], () => {
+  it("opens with canonical names and shape-derived hyper-parameters", async () => {
+    const { copyFileSync, mkdtempSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "llamats-lonepth-"));
+    try {
+      copyFileSync(fixturePath("tiny/merged-llama/pth/consolidated.00.pth"), join(dir, "consolidated.00.pth"));
+      const s = await openModelSource(join(dir, "consolidated.00.pth"));
+      try {
+        expect(s.format).to.equal("meta");
+        expect(s.config).to.deep.equal({ vocabSize: 49953, embeddingLength: 64, blockCount: 2, feedForwardLength: 172 });
+        expect(s.tensors).to.have.length(21);
+      } finally {
+        s.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

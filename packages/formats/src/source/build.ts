@@ -71,7 +71,7 @@ export function completeHParams(path: string, stated: LlamaHParams, tensors: rea
     const k = get("blk.0.attn_k.weight");
     if (k && k.shape.length === 2 && Number.isInteger(k.shape[0] / headDim)) hp.headCountKv ??= k.shape[0] / headDim;
   }
-  hp.headCountKv ??= hp.headCount;
+  if (hp.headCount !== undefined) hp.headCountKv ??= hp.headCount;
   if (hp.headCount && hp.embeddingLength && hp.embeddingLength % hp.headCount !== 0) {
     throw new FormatError(path, "head count", 0, `embedding length ${hp.embeddingLength} is not a multiple of ${hp.headCount} heads`);
   }

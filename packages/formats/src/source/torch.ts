@@ -95,6 +95,20 @@ export function openMetaFolder(path: string): ModelSource {
   });
 }
 
+/** One Meta-named .pth without params.json: tensors mapped, hyper-parameters from shapes only. */
+function metaWithoutParams(path: string, ck: TorchCheckpoint): ModelSource {
+  const entries: SourceEntry[] = torchTensors(ck).flatMap((t) => {
+    const name = canonicalFromMeta(t.name);
+    if (!name || t.type === undefined) return [];
+    return [{ tensor: { name, type: t.type, shape: t.shape, byteLength: t.byteLength, sourceName: t.name }, readRaw: t.read }];
+  });
+  entries.sort((a, b) => canonicalOrder(a.tensor.name, b.tensor.name));
+  return buildSource({
+    format: "meta", path, metadata: {}, config: completeHParams(path, {}, entries.map((e) => e.tensor)),
+    entries, tokenizerPath: findTokenizer(dirname(path)), close: () => ck.close(),
+  });
+}
+
 /** A PEFT adapter folder or adapter_model.bin: tensors under their own names. */
 export function openPeftSource(path: string): ModelSource {
   const isDir = !basename(path).includes(".");
@@ -120,6 +134,7 @@ export function openTorchFileSource(path: string, format?: SourceFormat): ModelS
       return openPeftSource(path);
     }
     if (ck.tensors.some((t) => canonicalFromHf(t.name))) return hfFromCheckpoint(path, ck, dir, "hf");
+    if (ck.tensors.some((t) => canonicalFromMeta(t.name))) return metaWithoutParams(path, ck);
     throw new FormatError(path, "state dict", 0, "neither Hugging Face nor Meta tensor names (Meta files need params.json beside them)");
   });
 }
