@@ -8,7 +8,7 @@
 //    adapters attached (@llamats/lora), and the run state with a KV cache of nCtx tokens.
 
 import { readFileSync } from "node:fs";
-import { LlamatsError } from "@llamats/tensor";
+import { LlamatsError, type ProgressCallback } from "@llamats/tensor";
 import { openModelSource, type ModelSource, type SourceFormat } from "@llamats/formats";
 import { configFromSource, loadWeights, ntkScaling, withRopeScaling, RunState, type LlamaWeights } from "@llamats/model";
 import { Tokenizer } from "@llamats/tokenizer";
@@ -33,6 +33,8 @@ export interface LoadModelOptions {
   readonly maxBatch?: number;
   /** Load a tokenizer from this tokenizer.model instead of the model's own. */
   readonly tokenizerPath?: string;
+  /** Bytes of weights read so far, per tensor (a 7B model takes a while). */
+  readonly onProgress?: ProgressCallback;
 }
 
 const FORMATS: readonly string[] = ["gguf", "safetensors", "hf", "meta", "llama2c"];
@@ -41,7 +43,8 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
   if (opts.format !== undefined && !FORMATS.includes(opts.format)) {
     throw new LlamatsError(`unknown model format "${opts.format}" (want ${FORMATS.join(", ")})`);
   }
-  const source = await openModelSource(path, opts.format ? { format: opts.format as SourceFormat } : undefined);
+  const opened = await openModelSource(path, opts.format ? { format: opts.format as SourceFormat } : undefined);
+  const source = opts.onProgress ? withReadProgress(opened, opts.onProgress) : opened;
   try {
     let config = configFromSource(source);
     if (opts.alpha !== undefined) config = withRopeScaling(config, ntkScaling(opts.alpha));
@@ -68,8 +71,25 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
     const state = new RunState(backend, config, { nCtx, maxBatch: opts.maxBatch });
     return new LlamaModel({ path, format: source.format, config, tokenizer, backend, weights, state });
   } finally {
-    source.close();
+    opened.close();
   }
+}
+
+/** The same source, reporting each tensor read to onProgress (bytes). */
+function withReadProgress(src: ModelSource, onProgress: ProgressCallback): ModelSource {
+  const total = src.tensors.reduce((a, t) => a + t.byteLength, 0);
+  let done = 0;
+  return {
+    format: src.format, path: src.path, metadata: src.metadata, config: src.config, tensors: src.tensors,
+    tokenizerPath: src.tokenizerPath, kv: src.kv,
+    read(name: string, dst?: Uint8Array): Uint8Array {
+      const bytes = src.read(name, dst);
+      done += bytes.length;
+      onProgress({ done: Math.min(done, total), total, unit: "bytes", label: name });
+      return bytes;
+    },
+    close: () => src.close(),
+  };
 }
 
 /** The tokenizer a model file carries (GGUF metadata or a tokenizer.model beside it). */

@@ -5,6 +5,8 @@
 import { Command, Option } from "commander";
 import { LlamatsError } from "@llamats/tensor";
 import { validateSampling, type GenerateOptions, type LoadModelOptions } from "@llamats/engine";
+import type { Progress } from "@llamats/tensor";
+import { ProgressBar } from "../progress.js";
 
 export interface ModelCliOptions {
   model: string;
@@ -56,6 +58,18 @@ export function loadOptionsFrom(o: ModelCliOptions): LoadModelOptions {
     threads: o.threads !== undefined ? parseIntArg("--threads", o.threads, 1) : undefined,
     backend: o.backend,
     nCtx: o.ctx !== undefined ? parseIntArg("--ctx", o.ctx, 1) : undefined,
+    onProgress: loadingBar(),
+  };
+}
+
+/** A "loading" progress bar on stderr, drawn only for models above 256 MiB (small ones load at once). */
+function loadingBar(): (p: Progress) => void {
+  let bar: ProgressBar | undefined;
+  return (p) => {
+    if (p.total < 256 * 2 ** 20) return;
+    bar ??= new ProgressBar("loading");
+    bar.update(p);
+    if (p.done >= p.total) bar.done();
   };
 }
 
