@@ -29,6 +29,8 @@ export interface GgufFile {
 }
 
 const MAX_NESTING = 8;
+/** Items per metadata array: far above any vocabulary (256k), far below a giant allocation. */
+const MAX_ARRAY_ITEMS = 1 << 24;
 
 function readString(c: ByteCursor, field: string): string {
   const at = c.pos;
@@ -72,6 +74,7 @@ function readValue(c: ByteCursor, type: number, field: string, depth: number): G
   if (!(itemType in GGUF_MIN_SIZE)) c.fail(`${field} item type`, `unknown value type ${itemType}`, typeAt);
   const countAt = c.pos;
   const count = c.u64(`${field} count`);
+  if (count > MAX_ARRAY_ITEMS) c.fail(`${field} count`, `${count} items exceed the limit of ${MAX_ARRAY_ITEMS}`, countAt);
   const minBytes = GGUF_MIN_SIZE[itemType as GgufValueType];
   if (count * minBytes > c.bytesLeft) {
     c.fail(`${field} count`, `${count} items of at least ${minBytes} bytes run past end of file`, countAt);
