@@ -12,6 +12,7 @@ import { RunState, configFromSource, forward, loadWeights } from "@llamats/model
 import { quantKernels } from "@llamats/quant";
 import { GGMLType, ReferenceBackend } from "@llamats/tensor";
 import { describeConformance, fixturePath } from "@llamats/testkit";
+import type { ControlledEvaluateInputItem, Token } from "node-llama-cpp";
 
 // BOS + "The quick brown fox" style ids from LLaMA's vocabulary, then a few arbitrary ones.
 const PROMPT = [1, 450, 4996, 17354, 1701, 29916, 432, 17204, 975, 278, 17366, 11203, 29889, 13, 1576];
@@ -27,13 +28,13 @@ const TYPES = [
   ["q4_0", GGMLType.Q4_0, 0.05],
 ] as const;
 
-describeConformance("model/llama.cpp agreement (node-llama-cpp) on tiny/base GGUFs", ["tiny/base/config.json", "tiny/base/model.safetensors"], function () {
-  this.timeout(300000);
+describeConformance("model/llama.cpp agreement (node-llama-cpp) on tiny/base GGUFs", ["tiny/base/config.json", "tiny/base/model.safetensors"], () => {
   let dir = "";
   let llama: import("node-llama-cpp").Llama;
   const file = (t: string) => join(dir, `tiny-${t}.gguf`);
 
-  before(async () => {
+  before(async function () {
+    this.timeout(300000);
     dir = mkdtempSync(join(tmpdir(), "llamats-model-llamacpp-"));
     const src = openModelSourceSync(fixturePath("tiny/base"));
     try {
@@ -58,7 +59,11 @@ describeConformance("model/llama.cpp agreement (node-llama-cpp) on tiny/base GGU
       const ctx = await lmodel.createContext({ contextSize: 64, threads: 1, experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32" });
       const theirs = new Map<number, Map<number, number>>();
       try {
-        const res = await ctx.getSequence().controlledEvaluate(PROMPT.map((id, i) => (CHECK_AT.includes(i) ? [id, { generateNext: { probabilities: true } }] : id)));
+        const input: ControlledEvaluateInputItem[] = PROMPT.map((n, i) => {
+          const id = n as Token;
+          return CHECK_AT.includes(i) ? [id, { generateNext: { probabilities: true } }] : id;
+        });
+        const res = await ctx.getSequence().controlledEvaluate(input);
         for (const p of CHECK_AT) theirs.set(p, res[p]!.next!.probabilities!);
       } finally {
         await ctx.dispose();
