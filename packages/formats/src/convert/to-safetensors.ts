@@ -125,6 +125,7 @@ export function writeHfFromSource(source: ModelSource, outDir: string, opts: Wri
   const tied = !source.tensors.some((t) => t.name === "output.weight");
   const config = source.format === "hf" && opts.typeFor === undefined ? source.metadata : hfConfig(hp, torchDtype, tied);
 
+  if (existsSync(outDir)) throw new LlamatsError(`${outDir}: already exists`);
   const tmp = `${outDir}.tmp-${process.pid}`;
   rmSync(tmp, { recursive: true, force: true });
   mkdirSync(tmp, { recursive: true });
