@@ -144,39 +144,77 @@ export function mergeTensor(
     checkFactors(f, outDim, inDim);
     const scale = Math.fround(f.scale);
     let nChanged = 0;
-    // delta(i, j): element [i][j] of the (rows, cols) update.
-    const apply = (i: number, j: number, d: number): void => {
-      const idx = i * cols + j;
+    const fail = (idx: number, d: number): never => {
       const w = table[cur[idx]];
       const sum = Math.fround(w + Math.fround(d * scale));
-      const h = f32ToF16(sum);
-      if (!Number.isFinite(table[h]) && Number.isFinite(w)) {
-        throw new LlamatsError(
-          `${name}: LoRA ${l + 1} makes element [${i}, ${j}] ${Number.isNaN(sum) ? "NaN" : "overflow f16 to Inf"} ` +
-            `(base ${w}, delta ${d * scale}); the adapter is corrupt or was trained for another base model`,
-        );
+      throw new LlamatsError(
+        `${name}: LoRA ${l + 1} makes element [${Math.floor(idx / cols)}, ${idx % cols}] ${Number.isNaN(sum) ? "NaN" : "overflow f16 to Inf"} ` +
+          `(base ${w}, delta ${d * scale}); the adapter is corrupt or was trained for another base model`,
+      );
+    };
+    // Adds delta values (one per element of cur[start .. start + n)) in float32, rounds to f16.
+    const sums = new Float32Array(Math.min(ROW_BLOCK, rows) * cols);
+    const sumBits = new Uint32Array(sums.buffer);
+    const applyRun = (start: number, n: number, deltaAt: (k: number) => number): void => {
+      for (let k = 0; k < n; k++) sums[k] = table[cur[start + k]] + Math.fround(deltaAt(k) * scale); // the store rounds to f32
+      for (let k = 0; k < n; k++) {
+        const idx = start + k;
+        const h = f32BitsToF16(sumBits[k]);
+        const old = cur[idx];
+        if ((h & 0x7c00) === 0x7c00 && (old & 0x7c00) !== 0x7c00) fail(idx, deltaAt(k));
+        if (h !== old) nChanged++;
+        cur[idx] = h;
       }
-      if (h !== cur[idx]) nChanged++;
-      cur[idx] = h;
     };
     if (f.fanInFanOut) {
       const delta = loraDeltaRows(f, inDim, 0, outDim, new Float32Array(outDim * inDim)); // (cols, rows)
-      for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) apply(i, j, delta[j * rows + i]); // T(delta)
+      for (let i = 0; i < rows; i += ROW_BLOCK) {
+        const i1 = Math.min(rows, i + ROW_BLOCK);
+        applyRun(i * cols, (i1 - i) * cols, (k) => { const e = i * cols + k; return delta[(e % cols) * rows + Math.floor(e / cols)]; }); // T(delta)
+      }
     } else {
       // Row blocks keep the float32 delta small (ROW_BLOCK rows), whatever the matrix size.
       const block = new Float32Array(Math.min(ROW_BLOCK, rows) * cols);
       for (let i0 = 0; i0 < rows; i0 += ROW_BLOCK) {
         const i1 = Math.min(rows, i0 + ROW_BLOCK);
         loraDeltaRows(f, cols, i0, i1, block);
-        for (let i = i0; i < i1; i++) {
-          const o = (i - i0) * cols;
-          for (let j = 0; j < cols; j++) apply(i, j, block[o + j]);
-        }
+        applyRun(i0 * cols, (i1 - i0) * cols, (k) => block[k]);
       }
     }
     changed.push(nChanged);
   }
   return { f16: cur, changed };
+}
+
+/**
+ * float32 bits -> f16 bits, round to nearest even (as @llamats/tensor's f32ToF16, tested
+ * equal), on integers only so that the hot loop needs no scratch buffers.
+ */
+export function f32BitsToF16(x: number): number {
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) {
+    if (mant === 0) return sign | 0x7c00;
+    const payload = mant >>> 13;
+    return sign | 0x7c00 | (payload === 0 ? 0x200 : payload);
+  }
+  const e = exp - 112; // rebias 127 -> 15
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    const halfway = 1 << (shift - 1);
+    const rest = mant & ((1 << shift) - 1);
+    let h = mant >>> shift;
+    if (rest > halfway || (rest === halfway && (h & 1))) h++;
+    return sign | h;
+  }
+  let h = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  if (rest > 0x1000 || (rest === 0x1000 && (h & 1))) h++;
+  return sign | h;
 }
 
 /** Decode f16 bits (a Uint8Array of little-endian bytes or a Uint16Array) to float32. */

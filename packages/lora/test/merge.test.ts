@@ -124,3 +124,22 @@ describe("loraDeltaRows: WebAssembly SIMD and TypeScript agree bit for bit", () 
     );
   });
 });
+
+describe("f32BitsToF16", () => {
+  it("equals @llamats/tensor's f32ToF16 on random and edge bit patterns", async () => {
+    const { f32BitsToF16 } = await import("@llamats/lora");
+    const f = new Float32Array(1), u = new Uint32Array(f.buffer);
+    const check = (bits: number) => {
+      u[0] = bits >>> 0;
+      const ours = f32BitsToF16(u[0]);
+      if (Number.isNaN(f[0])) {
+        // JS numbers may not carry a NaN's payload (f32ToF16 gets a canonical NaN): both stay NaN
+        expect(ours & 0x7c00).to.equal(0x7c00);
+        expect(ours & 0x3ff).to.not.equal(0);
+      } else expect(ours, bits.toString(16)).to.equal(f32ToF16(f[0]));
+    };
+    for (const b of [0, 0x80000000, 0x7f800000, 0xff800000, 0x7fc00000, 0x7f800001, 0x477fe000, 0x477ff000, 0x33000000, 0x33000001, 0x387fc000, 0x38800000, 0x3f800000]) check(b);
+    fc.assert(fc.property(fc.integer({ min: 0, max: 0xffffffff }), (b) => check(b)), { numRuns: 20000 });
+    fc.assert(fc.property(fc.integer({ min: 0x33000000, max: 0x47800000 }), (b) => check(b)), { numRuns: 20000 });
+  });
+});
