@@ -61,12 +61,28 @@ function readText(file: string): string {
   }
 }
 
-/** Ctrl-C stops the generation (the text so far and the speed line are still printed). */
+/**
+ * Ctrl-C stops the generation (the text so far and the speed line are still printed), and so
+ * does a closed stdout (`llamats generate ... | head`: EPIPE) instead of crashing.
+ */
 export function abortOnSigint(): { signal: AbortSignal; release(): void } {
   const ac = new AbortController();
   const onSig = (): void => ac.abort();
+  let closed = false;
+  const onErr = (err: NodeJS.ErrnoException): void => {
+    if (err.code !== "EPIPE") throw err;
+    closed = true; // the handler stays: later writes to the closed pipe are dropped quietly
+    ac.abort();
+  };
   process.once("SIGINT", onSig);
-  return { signal: ac.signal, release: () => process.off("SIGINT", onSig) };
+  process.stdout.on("error", onErr);
+  return {
+    signal: ac.signal,
+    release: () => {
+      process.off("SIGINT", onSig);
+      if (!closed) process.stdout.off("error", onErr);
+    },
+  };
 }
 
 async function streamOne(model: LlamaModel, prompt: string, sampling: GenerateOptions): Promise<void> {
