@@ -39,7 +39,9 @@ export async function createBackend(name: BackendName | string = "auto", opts: B
       return b.backend;
     }
     case "auto": {
-      const b = await loadWorkersBackend(opts);
+      // Whatever goes wrong with the fast backend (missing package, no SIMD, no threads),
+      // "auto" still runs: on the reference backend.
+      const b = await loadWorkersBackend(opts).catch(() => ({ backend: undefined }));
       return b.backend ?? createReferenceBackend();
     }
     case "gpu":
