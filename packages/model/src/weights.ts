@@ -5,6 +5,7 @@
 
 import { type Backend, type GGMLType, GGMLType as T, LlamatsError, type WeightMatrix, decodeBf16, decodeF16, ggmlRowBytes, ggmlTypeInfo } from "@llamats/tensor";
 import { type LlamaConfig } from "./config.js";
+import { type ConfigSource, configFromSource } from "./config-sources.js";
 
 /** A runtime LoRA delta: a (r, in), b (out, r); the layer computes W x + scale · b(a x). */
 export interface LoraDelta {
@@ -146,8 +147,15 @@ export interface WeightSource {
 /**
  * Read every tensor the model needs from `source` into bytes allocated by the backend (so
  * its kernels can address them: a shared WebAssembly.Memory, a SharedArrayBuffer).
+ * Without `config`, it is built from the source (configFromSource).
  */
-export function loadWeights(source: WeightSource, backend: Backend, config: LlamaConfig): LlamaWeights {
+export function loadWeights(source: WeightSource & Partial<ConfigSource>, backend: Backend, config?: LlamaConfig): LlamaWeights {
+  if (!config) {
+    if (source.format === undefined || source.metadata === undefined) {
+      throw new WeightError(`${source.path}: no config given and the source states no format/metadata`);
+    }
+    config = configFromSource(source as ConfigSource);
+  }
   const byName = new Map(source.tensors.map((t) => [t.name, t]));
   const get: TensorGetter = (name) => {
     const t = byName.get(name);
