@@ -1,6 +1,7 @@
 // Meta's checkpoint layout as the seed's merge script writes it (`--output_type pth`):
-// Meta tensor names, wq/wk rows back in RoPE-interleaved order, model-parallel shards
-// (`consolidated.0{s}.pth`) split along the axis Meta's FairScale layers use, params.json.
+// Meta tensor names (wq/wk rows go back to RoPE-interleaved order through formats'
+// permuteQkRows), model-parallel shards (`consolidated.0{s}.pth`) split along the axis
+// Meta's FairScale layers use, params.json.
 // Pure functions over row-major byte buffers; the writer streams them to disk.
 
 import { LlamatsError } from "@llamats/tensor";
@@ -47,33 +48,6 @@ export function metaToHfKey(key: string): string | undefined {
   if (!m) return undefined;
   const hf = Object.entries(layerMap).find(([, meta]) => meta === m[2]);
   return hf ? `model.layers.${m[1]}.${hf[0]}.${m[3]}` : undefined;
-}
-
-/**
- * Reorder the rows of a Q or K weight (rows = nHeads * headDim) from Hugging Face's
- * rotate-half order to Meta's interleaved order: meta[h*hd + 2i + s] = hf[h*hd + s*hd/2 + i]
- * (the seed's `w.view(n_heads, 2, hd/2, dim).transpose(1, 2)`). `toHf` does the inverse.
- * Rows are moved whole: any element type, rowBytes bytes per row.
- */
-export function permuteQKRows(src: Uint8Array, rows: number, rowBytes: number, nHeads: number, toHf = false): Uint8Array {
-  if (rows % nHeads !== 0 || (rows / nHeads) % 2 !== 0) {
-    throw new LlamatsError(`cannot permute ${rows} rows for ${nHeads} heads: head size must be even`);
-  }
-  if (src.length !== rows * rowBytes) throw new LlamatsError(`Q/K buffer holds ${src.length} bytes, expected ${rows * rowBytes}`);
-  const hd = rows / nHeads;
-  const half = hd / 2;
-  const dst = new Uint8Array(src.length);
-  for (let h = 0; h < nHeads; h++) {
-    for (let i = 0; i < half; i++) {
-      for (let s = 0; s < 2; s++) {
-        const metaRow = h * hd + 2 * i + s;
-        const hfRow = h * hd + s * half + i;
-        const [from, to] = toHf ? [metaRow, hfRow] : [hfRow, metaRow];
-        dst.set(src.subarray(from * rowBytes, (from + 1) * rowBytes), to * rowBytes);
-      }
-    }
-  }
-  return dst;
 }
 
 /** How a Meta tensor is split across model-parallel shards. */

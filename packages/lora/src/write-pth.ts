@@ -7,10 +7,10 @@
 import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { LlamatsError, type ProgressCallback } from "@llamats/tensor";
-import { writeTorchCheckpoint } from "@llamats/formats";
+import { permuteQkRows, writeTorchCheckpoint } from "@llamats/formats";
 import type { BaseModel } from "./base-model.js";
 import { TOKENIZER_FILES } from "./merge-hf.js";
-import { hfToMetaKey, metaShardCount, metaShardSplit, permuteQKRows, shardShape, shardSlice } from "./meta-layout.js";
+import { hfToMetaKey, metaShardCount, metaShardSplit, shardShape, shardSlice } from "./meta-layout.js";
 import { elemBytes, type TensorRef } from "./tensor-files.js";
 
 const LAYER_ORDER = ["attention.wq", "attention.wk", "attention.wv", "attention.wo", "feed_forward.w1", "feed_forward.w2", "feed_forward.w3", "attention_norm", "ffn_norm"];
@@ -83,7 +83,7 @@ export function writeMetaFromHf(merged: BaseModel, outDir: string, opts: PthWrit
           let bytes = t.read();
           if (/\.attention\.w[qk]\.weight$/.test(meta)) {
             const heads = meta.includes(".wk.") ? nKvHeads : nHeads;
-            bytes = permuteQKRows(bytes, t.shape[0], t.shape[1] * eb, heads);
+            bytes = permuteQkRows(bytes, t.shape[0], heads, "hfToInterleaved");
           }
           done += t.byteLength;
           return shardSlice(bytes, t.shape, eb, split, nShards, s, meta).bytes;

@@ -1,6 +1,5 @@
 import { expect } from "chai";
-import fc from "fast-check";
-import { hfToMetaKey, metaShardCount, metaShardSplit, metaToHfKey, permuteQKRows, shardSlice } from "@llamats/lora";
+import { hfToMetaKey, metaShardCount, metaShardSplit, metaToHfKey, shardSlice } from "@llamats/lora";
 
 describe("Meta checkpoint layout", () => {
   it("maps HF names to Meta names and back", () => {
@@ -22,24 +21,6 @@ describe("Meta checkpoint layout", () => {
     }
     expect(hfToMetaKey("model.layers.0.self_attn.rotary_emb.inv_freq")).to.equal(undefined);
     expect(() => hfToMetaKey("model.layers.0.weird.weight")).to.throw(/cannot map/);
-  });
-
-  it("un-permutes Q/K rows: meta[h*hd + 2i + s] = hf[h*hd + s*hd/2 + i]", () => {
-    // 2 heads of headDim 4, one byte per row: hf rows 0..7
-    const hf = Uint8Array.from([0, 1, 2, 3, 4, 5, 6, 7]);
-    expect(Array.from(permuteQKRows(hf, 8, 1, 2))).to.deep.equal([0, 2, 1, 3, 4, 6, 5, 7]);
-  });
-
-  it("permute then inverse permute is the identity (property)", () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 5 }), (nHeads, halfHd, rowBytes) => {
-        const rows = nHeads * halfHd * 2;
-        const src = Uint8Array.from({ length: rows * rowBytes }, (_, i) => (i * 7) & 255);
-        const meta = permuteQKRows(src, rows, rowBytes, nHeads);
-        expect(Array.from(permuteQKRows(meta, rows, rowBytes, nHeads, true))).to.deep.equal(Array.from(src));
-      }),
-      { numRuns: 50 },
-    );
   });
 
   it("splits shards along Meta's axes, output rows unevenly", () => {
