@@ -85,7 +85,8 @@ const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve)
 function newStats(ids: number[]): GenerationStats {
   return {
     promptTokens: ids.length, promptTokensEvaluated: 0, promptMs: 0, generatedTokens: 0, generateMs: 0,
-    promptTokPerSec: NaN, genTokPerSec: NaN, stopReason: "max-tokens", ids,
+    // Until the loop ends by itself: a consumer that stops iterating early counts as aborted.
+    promptTokPerSec: NaN, genTokPerSec: NaN, stopReason: "aborted", ids,
   };
 }
 

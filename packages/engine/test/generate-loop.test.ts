@@ -75,6 +75,14 @@ describe("generation loop (fake model)", () => {
     expect(n).to.equal(3);
     expect(stats!.stopReason).to.equal("aborted");
   });
+  it("a consumer that stops iterating early leaves stopReason aborted, stats reported", async () => {
+    const { runner } = fakeRunner();
+    let stats: GenerationStats | undefined;
+    for await (const _ of generateText(fakeCodec(), runner, { cached: [] }, "a", { temperature: 0, maxTokens: 50 }, (s) => (stats = s))) break;
+    expect(stats!.stopReason).to.equal("aborted");
+    expect(stats!.generatedTokens).to.equal(1);
+  });
+
   it("reuses the KV cache for a common prompt prefix", async () => {
     const { runner, calls } = fakeRunner();
     const session = { cached: [] as number[] };
