@@ -2,7 +2,7 @@
 // rules, bytes read back equal @llamats/quant's quantisers applied to the source, llama.cpp
 // (node-llama-cpp, devDependency) loads the files, and its next-token log-probabilities
 // match llamats's forward pass on the same file.
-import { copyFileSync, existsSync, mkdtempSync, openSync, closeSync, readdirSync, rmSync, writeSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, openSync, closeSync, readdirSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
@@ -29,10 +29,10 @@ describeConformance("cli quantize: tiny model, llama.cpp interop", [`${TINY}/con
   let dir = "";
   const file = (t: string) => join(dir, `tiny-${t}.gguf`);
 
-  before(() => {
+  before(async () => {
     dir = mkdtempSync(join(tmpdir(), "llamats-quantize-"));
-    for (const t of ["q8_0", "q4_0", "q4_k", "f16"]) quantizeModelFile(fixturePath(TINY), file(t), t);
-    quantizeModelFile(fixturePath(TINY), file("q5_1-pure"), "Q5_1", { pure: true });
+    for (const t of ["q8_0", "q4_0", "q4_k", "f16"]) await quantizeModelFile(fixturePath(TINY), file(t), t);
+    await quantizeModelFile(fixturePath(TINY), file("q5_1-pure"), "Q5_1", { pure: true });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -133,7 +133,7 @@ describeConformance("cli quantize: tiny model, llama.cpp interop", [`${TINY}/con
   it("CLI: TYPE is case-insensitive, a bad TYPE or a missing input exits 2 without leaving files", async () => {
     const out = join(dir, "cli-q8.gguf");
     expect(await main(["quantize", fixturePath(TINY), out, "Q8_0", "--threads", "2"])).to.equal(0);
-    expect(existsSync(out)).to.equal(true);
+    expect(readFileSync(out).equals(readFileSync(file("q8_0"))), "--threads 2 writes the same bytes").to.equal(true);
     expect(await main(["quantize", fixturePath(TINY), join(dir, "bad.gguf"), "q9_9"])).to.equal(2);
     expect(await main(["quantize", join(dir, "missing"), join(dir, "bad.gguf"), "q4_0"])).to.equal(2);
     expect(readdirSync(dir).filter((f) => f.includes("bad") || f.includes(".tmp-"))).to.deep.equal([]);

@@ -4,12 +4,12 @@
 // byte-identical to llama.cpp's reference ones. Output goes to OUT.tmp-<pid>, renamed when
 // complete; progress and the summary on stderr, nothing on stdout. NaN / Inf weights are
 // refused with the tensor name and block index (exit 2).
-// --threads is accepted for llama.cpp compatibility; quantisation runs on the main thread
-// (the GGUF writer streams one tensor at a time, which keeps memory at one tensor).
+// --threads N quantises each tensor's rows on N threads (@llamats/quant createQuantizePool);
+// the GGUF writer still streams one tensor at a time, so memory stays at about one tensor.
 
 import type { Command } from "commander";
 import { GGMLType, LlamatsError, ggmlTypeInfo, type ProgressCallback } from "@llamats/tensor";
-import { llamaQuantizeTypeFor, parseQuantizeType, parseTensorType, quantizeRows } from "@llamats/quant";
+import { createQuantizePool, llamaQuantizeTypeFor, parseQuantizeType, parseTensorType, quantizeRows, type QuantizePool } from "@llamats/quant";
 import {
   fromFloat32, gguf, openModelSourceSync, rowsCols, tensorBytes, toFloat32, writeGgufFromSource,
   type ModelSource, type SourceTensor,
@@ -21,6 +21,8 @@ export interface QuantizeModelOptions {
   readonly pure?: boolean;
   readonly outputTensorType?: GGMLType;
   readonly tokenEmbeddingType?: GGMLType;
+  /** Threads quantising each tensor's rows (default 1: this thread only). */
+  readonly threads?: number;
   readonly onProgress?: ProgressCallback;
 }
 
@@ -32,7 +34,7 @@ export interface QuantizeModelResult {
 }
 
 /** A view of `source` whose tensors are already converted to their target types. */
-function convertedSource(source: ModelSource, typeOf: (t: SourceTensor) => GGMLType): ModelSource {
+function convertedSource(source: ModelSource, typeOf: (t: SourceTensor) => GGMLType, pool?: QuantizePool): ModelSource {
   const byName = new Map(source.tensors.map((t) => [t.name, t]));
   const tensors: SourceTensor[] = source.tensors.map((t) => {
     const type = typeOf(t);
@@ -56,23 +58,25 @@ function convertedSource(source: ModelSource, typeOf: (t: SourceTensor) => GGMLT
       const values = toFloat32(bytes, t.type, t.shape);
       if (!ggmlTypeInfo(target)?.quantized) return fromFloat32(values, target, t.shape);
       const [rows, cols] = rowsCols(t.shape);
-      return quantizeRows(target, values, rows, cols, undefined, name);
+      return pool ? pool.quantizeRows(target, values, rows, cols, name) : quantizeRows(target, values, rows, cols, undefined, name);
     },
     close: () => source.close(),
   };
 }
 
 /** Quantise the model at inPath (GGUF file, HF or Meta folder) to a GGUF at outPath. */
-export function quantizeModelFile(inPath: string, outPath: string, typeName: string, opts: QuantizeModelOptions = {}): QuantizeModelResult {
+export async function quantizeModelFile(inPath: string, outPath: string, typeName: string,
+  opts: QuantizeModelOptions = {}): Promise<QuantizeModelResult> {
   const ftype = parseQuantizeType(typeName);
   const source = openModelSourceSync(inPath);
+  const pool = opts.threads !== undefined && opts.threads > 1 ? await createQuantizePool(opts.threads) : undefined;
   try {
     const hasOutput = source.tensors.some((t) => t.name === "output.weight");
     const typeOf = (t: SourceTensor): GGMLType => llamaQuantizeTypeFor(t.name, t.shape, ftype.type, {
       pure: opts.pure, outputTensorType: opts.outputTensorType, tokenEmbeddingType: opts.tokenEmbeddingType,
       hasOutput, sourceType: t.type,
     });
-    const view = convertedSource(source, typeOf);
+    const view = convertedSource(source, typeOf, pool);
     const written = writeGgufFromSource(view, outPath, {
       extraMetadata: [gguf.u32("general.file_type", ftype.fileType)],
       onProgress: opts.onProgress,
@@ -81,6 +85,7 @@ export function quantizeModelFile(inPath: string, outPath: string, typeName: str
     for (const t of view.tensors) types[t.name] = ggmlTypeInfo(t.type)?.name ?? String(t.type);
     return { path: outPath, bytes: written.bytes, types };
   } finally {
+    pool?.dispose();
     source.close();
   }
 }
@@ -95,15 +100,16 @@ export function register(program: Command): void {
     .option("--pure", "no mixed types: output.weight gets TYPE too")
     .option("--output-tensor-type <t>", "type of output.weight")
     .option("--token-embedding-type <t>", "type of token_embd.weight")
-    .option("--threads <n>", "accepted for llama-quantize compatibility; quantisation runs on one thread")
-    .action((inPath: string, outPath: string, type: string,
+    .option("--threads <n>", "threads quantising each tensor (default 1)")
+    .action(async (inPath: string, outPath: string, type: string,
       o: { pure?: boolean; outputTensorType?: string; tokenEmbeddingType?: string; threads?: string }) => {
-      if (o.threads !== undefined) parseIntArg("--threads", o.threads, 1);
+      const threads = o.threads !== undefined ? parseIntArg("--threads", o.threads, 1) : 1;
       const ftype = parseQuantizeType(type);
       const bar = new ProgressBar(`quantize ${ftype.name}`);
       const t0 = Date.now();
-      const r = quantizeModelFile(inPath, outPath, type, {
+      const r = await quantizeModelFile(inPath, outPath, type, {
         pure: o.pure,
+        threads,
         outputTensorType: o.outputTensorType !== undefined ? parseTensorType(o.outputTensorType) : undefined,
         tokenEmbeddingType: o.tokenEmbeddingType !== undefined ? parseTensorType(o.tokenEmbeddingType) : undefined,
         onProgress: bar.update,
