@@ -4,7 +4,7 @@
 // -> residual; then the final RMSNorm and lm_head. A prompt of n tokens goes through in
 // passes of up to state.maxBatch tokens (matrix-matrix products); decoding is n = 1.
 
-import { LlamatsError } from "@llamats/tensor";
+import { LlamatsError, type RopeParams } from "@llamats/tensor";
 import { linear } from "./linear.js";
 import { ropeParamsFor } from "./rope-scaling.js";
 import type { Captured, RunState } from "./state.js";
@@ -69,7 +69,7 @@ export function forward(weights: LlamaWeights, state: RunState, tokens: Int32Arr
 
 /** One pass over tokens[start .. start+nb) at positions pos+start ..; leaves the final-normed hidden states in state.x. */
 function runChunk(weights: LlamaWeights, state: RunState, tokens: Int32Array | readonly number[], start: number, nb: number,
-  pos: number, nTotal: number, rope: ReturnType<typeof ropeParamsFor>, captured: Captured): void {
+  pos: number, nTotal: number, rope: RopeParams, captured: Captured): void {
   const cfg = weights.config;
   const be = state.backend;
   const { dim, nHeads, nKvHeads, headDim, ffnDim, rmsNormEps: eps } = cfg;

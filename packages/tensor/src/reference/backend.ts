@@ -6,14 +6,13 @@
 
 import type { AttentionParams, Backend, MatmulKernel, RopeParams, RowDecoder, WeightMatrix } from "../backend.js";
 import { LlamatsError } from "../errors.js";
-import { type GGMLType, ggmlRowBytes, ggmlTypeInfo } from "../ggml.js";
+import { GGMLType, ggmlRowBytes, ggmlTypeInfo } from "../ggml.js";
 import { AttentionRef } from "./attention.js";
 import { addRef, argmaxRef, mulRef, siluRef, swigluRef, topKRef } from "./elementwise.js";
 import { matmulByRows, matmulF32 } from "./matmul.js";
 import { rmsNormRef, softmaxRef } from "./norm.js";
 import { ropeRef } from "./rope.js";
 import { floatRowDecoders } from "./rows.js";
-import { GGMLType as T } from "../ggml.js";
 
 export interface TypeKernels {
   readonly matmul: MatmulKernel;
@@ -33,7 +32,7 @@ export class ReferenceBackend implements Backend {
   constructor(opts: ReferenceBackendOptions = {}) {
     for (const [type, decodeRow] of Object.entries(floatRowDecoders)) {
       const id = Number(type);
-      this.kernels.set(id, { decodeRow: decodeRow!, matmul: id === T.F32 ? matmulF32 : matmulByRows(decodeRow!) });
+      this.kernels.set(id, { decodeRow: decodeRow!, matmul: id === GGMLType.F32 ? matmulF32 : matmulByRows(decodeRow!) });
     }
     for (const [type, k] of Object.entries(opts.kernels ?? {})) {
       if (k) this.kernels.set(Number(type), k);
