@@ -16,9 +16,14 @@ export function ntkBase(base: number, alpha: number, headDim: number): number {
   return base * Math.pow(alpha, headDim / (headDim - 2));
 }
 
-/** The seed's auto alpha for a sequence of seqLen tokens, or undefined within the training context. */
+/**
+ * The seed's auto alpha for a sequence of seqLen tokens, or undefined within the training
+ * context. The seed's formula assumes a 2048-token training context, where it is always > 1;
+ * for shorter training contexts (e.g. 512) it would go below 1 or negative (NaN bases), so
+ * it is clamped at 1 (= plain RoPE). The clamp never changes the 2048 case.
+ */
 export function autoNtkAlpha(seqLen: number, trainContext: number): number | undefined {
-  return seqLen > trainContext ? (seqLen / 1024 - 1) * 1.1 : undefined;
+  return seqLen > trainContext ? Math.max(1, (seqLen / 1024 - 1) * 1.1) : undefined;
 }
 
 /** RoPE parameters (interleaved layout, GGUF's) for a call that ends at sequence length seqLen. */

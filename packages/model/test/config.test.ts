@@ -63,6 +63,11 @@ describe("model/rope scaling", () => {
     expect(autoNtkAlpha(2304, 2048)).to.be.closeTo(1.375, 1e-12);
     expect(ropeParamsFor(auto, 2304).base).to.be.closeTo(14389.981197651114, 1e-8);
     expect(autoNtkAlpha(4096, 2048)).to.be.closeTo(3.3, 1e-12);
+    expect(autoNtkAlpha(2049, 2048)).to.be.above(1);
+    // A 512-token training context: the seed's formula would give alpha < 0 (a NaN base); clamped to 1.
+    expect(autoNtkAlpha(600, 512)).to.equal(1);
+    const short = withRopeScaling(buildLlamaConfig({ ...cfg, contextLength: 512 }), ntkScaling("auto"));
+    expect(ropeParamsFor(short, 600).base).to.equal(10000);
   });
 
   it("linear scaling divides positions; alpha 1 is plain RoPE; bad alpha is an error", () => {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { type LlamaWeights, KVCache, KVCacheFullError, RunState, WeightError, buildWeights, forward, type RawTensor } from "@llamats/model";
+import { autoNtkAlpha, ntkScaling, withRopeScaling, type LlamaWeights, KVCache, KVCacheFullError, RunState, WeightError, buildWeights, forward, type RawTensor } from "@llamats/model";
 import { GGMLType, LlamatsError, ReferenceBackend } from "@llamats/tensor";
 import { synthConfig, synthWeights } from "./helpers/synthetic.js";
 
@@ -119,3 +119,30 @@ describe("model/weights", () => {
     expect(() => buildWeights(bigCfg, get2, "m", backend)).to.throw(WeightError, /q8_0, which the reference backend cannot multiply/);
   });
 });
+
+describe("model/NTK auto with a KV cache (the seed's default, STORE_KV_BEFORE_ROPE=False)", () => {
+  it("cached keys keep the base of their call; a new step uses the base of the new length", () => {
+    // Training context 1024; lengths past ~1955 give alpha > 1.
+    const cfg = synthConfig({ nKvHeads: 1, group: 2, headDim: 4, nLayers: 1, ffnDim: 4, vocabSize: 6 }, { contextLength: 1024 });
+    const w = synthWeights(cfg, 11);
+    const tokens = Array.from({ length: 2000 }, (_, i) => (i * 7 + 1) % 6);
+    const a2000 = autoNtkAlpha(2000, 1024)!;
+    const a2001 = autoNtkAlpha(2001, 1024)!;
+    expect(a2000).to.be.above(1);
+    // Auto: prefill 2000 (base of 2000), then one step (base of 2001).
+    const auto = { ...w, config: withRopeScaling(cfg, ntkScaling("auto")) };
+    const sAuto = new RunState(backend, auto.config, { nCtx: 2001, maxBatch: 512 });
+    forward(auto, sAuto, tokens, 0, { logits: "none" });
+    const stepped = forward(auto, sAuto, [3], 2000).slice();
+    // The same by hand with two fixed alphas.
+    const s = new RunState(backend, cfg, { nCtx: 2001, maxBatch: 512 });
+    forward({ ...w, config: withRopeScaling(cfg, ntkScaling(a2000)) }, s, tokens, 0, { logits: "none" });
+    const manual = forward({ ...w, config: withRopeScaling(cfg, ntkScaling(a2001)) }, s, [3], 2000);
+    expect(Array.from(stepped)).to.deep.equal(Array.from(manual));
+    // And it differs (slightly) from one prefill of all 2001 tokens, where every key uses the base of 2001.
+    const whole = forward(auto, new RunState(backend, auto.config, { nCtx: 2001, maxBatch: 512 }), [...tokens, 3], 0);
+    expect(Array.from(whole)).to.not.deep.equal(Array.from(stepped));
+    whole.forEach((v, i) => expect(v).to.be.closeTo(stepped[i], 0.05));
+  });
+});
+
