@@ -3,7 +3,9 @@
 import { expect } from "chai";
 import { openModelSourceSync, type ModelSource } from "@llamats/formats";
 import { buildWeights, configFromSource, forward, RunState, type LayerWeights, type LlamaWeights, type RawTensor } from "@llamats/model";
-import { loadLoraDeltas, loadLoraStack, type RuntimeLora } from "@llamats/lora";
+import { loadLoraDeltas, loadLoraStack, mergeLoras, type RuntimeLora } from "@llamats/lora";
+import { join } from "node:path";
+import { makeTmp } from "./helpers/tmp.js";
 import { GGMLType, ReferenceBackend } from "@llamats/tensor";
 import { describeConformance, fixturePath } from "@llamats/testkit";
 
@@ -12,7 +14,7 @@ function readAll(src: ModelSource): Map<string, RawTensor> {
 }
 
 function weightsFrom(dir: string, lora?: RuntimeLora): LlamaWeights {
-  const src = openModelSourceSync(fixturePath(dir));
+  const src = openModelSourceSync(dir.startsWith("/") ? dir : fixturePath(dir));
   try {
     const tensors = readAll(src);
     const base = configFromSource(src);
@@ -77,5 +79,17 @@ describeConformance("lora/runtime: unmerged LoRA logits match the merged model",
     const runtime = logits(weightsFrom("tiny/base", stack));
     const merged = logits(weightsFrom("tiny/merged-alpaca-plus/hf"));
     expect(maxAbs(runtime, merged)).to.be.below(1e-3);
+  });
+
+  it("merge -> GGUF -> run: the merged GGUF gives the merged HF model's logits", () => {
+    const tmp = makeTmp("run");
+    try {
+      const s = mergeLoras({ base: fixturePath("tiny/base"), loras: [fixturePath("tiny/lora-llama"), fixturePath("tiny/lora-alpaca")], outputType: "gguf", out: join(tmp.dir, "m") });
+      const fromGguf = logits(weightsFrom(join(s.out, "ggml-model-f16.gguf")));
+      const fromHf = logits(weightsFrom("tiny/merged-alpaca-plus/hf"));
+      expect(maxAbs(fromGguf, fromHf)).to.be.below(1e-6);
+    } finally {
+      tmp.cleanup();
+    }
   });
 });
