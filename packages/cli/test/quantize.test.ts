@@ -163,3 +163,24 @@ describeConformance("cli quantize: tiny model, llama.cpp interop", [`${TINY}/con
     expect(readdirSync(dir).filter((f) => f.includes("bad") || f.includes(".tmp-"))).to.deep.equal([]);
   });
 });
+
+describeConformance("cli quantize: Meta .pth and HF inputs", ["tiny/merged-llama/pth/consolidated.00.pth", "tiny/merged-llama/hf/model.safetensors"], () => {
+  it("a Meta folder and the same model as HF safetensors quantise to identical tensors", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "llamats-quantize-meta-"));
+    try {
+      await quantizeModelFile(fixturePath("tiny/merged-llama/pth"), join(dir, "meta.gguf"), "q4_0", { threads: 2 });
+      await quantizeModelFile(fixturePath("tiny/merged-llama/hf"), join(dir, "hf.gguf"), "q4_0");
+      const a = openModelSourceSync(join(dir, "meta.gguf"));
+      const b = openModelSourceSync(join(dir, "hf.gguf"));
+      try {
+        expect(a.tensors.map((t) => t.name)).to.deep.equal(b.tensors.map((t) => t.name));
+        for (const t of a.tensors) expect(Buffer.from(a.read(t.name)).equals(Buffer.from(b.read(t.name))), t.name).to.equal(true);
+      } finally {
+        a.close();
+        b.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
