@@ -73,7 +73,9 @@ describeConformance("lora/conformance: merges reproduce the PyTorch fixtures", [
               expect(Array.from(toFloat32(ours.read(t.name), o.type, o.shape))).to.deep.equal(Array.from(toFloat32(theirs.read(t.name), t.type, t.shape)));
             }
           }
-          expect(ours.tokenizerPath ?? (ours.metadata["tokenizer.ggml.tokens"] as unknown)).to.not.equal(undefined);
+          const tokens = ours.metadata["tokenizer.ggml.tokens"] as string[];
+          expect(tokens).to.have.length(c.vocab); // the last LoRA's tokenizer, embedded
+          expect(tokens[32000]).to.equal("但");
         } finally {
           ours.close();
           theirs.close();
