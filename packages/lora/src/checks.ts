@@ -8,7 +8,10 @@
 // - an adapter that changes nothing (every lora_B zero), NaN/Inf in the LoRA factors.
 // NaN/Inf that only appears in the merged sum is caught by mergeTensor.
 
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { LlamatsError } from "@llamats/tensor";
+import { parseModelProto } from "@llamats/tokenizer";
 import { EMBED_KEY, LM_HEAD_KEY, type Adapter } from "./adapter.js";
 import type { BaseModel } from "./base-model.js";
 import { firstNonFinite, toF32 } from "./tensor-files.js";
@@ -157,3 +160,30 @@ function checkShapesAndContent(base: BaseModel, a: Adapter, where: string, vocab
   }
   void vocabBefore;
 }
+
+/** The folder whose tokenizer files the output gets: the last LoRA with a tokenizer.model, else the base. */
+export function tokenizerSourceDir(base: BaseModel, adapters: readonly Adapter[]): string {
+  return [...adapters].reverse().find((a) => a.tokenizerPath)?.dir ?? base.dir;
+}
+
+/**
+ * The output's tokenizer must cover the merged vocabulary: a last LoRA that changes the
+ * vocabulary but ships no tokenizer.model would otherwise get an older, shorter one. A GGUF
+ * cannot be written without one (its vocabulary is embedded).
+ */
+export function checkOutputTokenizer(base: BaseModel, adapters: readonly Adapter[], vocabSize: number, needed: boolean): void {
+  const dir = tokenizerSourceDir(base, adapters);
+  const path = join(dir, "tokenizer.model");
+  if (!existsSync(path)) {
+    if (needed) throw new MergeCheckError(`no tokenizer.model in the last LoRA or in the base (${dir}): a GGUF needs one; copy the LoRA's tokenizer.model next to its adapter_model file`);
+    return;
+  }
+  const pieces = dir === base.dir ? parseModelProto(readFileSync(path), path).pieces.length : adapters.find((a) => a.dir === dir)!.tokenizerPieces!;
+  if (pieces !== vocabSize) {
+    throw new MergeCheckError(
+      `the merged model has ${vocabSize} tokens but the tokenizer it would get (${path}) has ${pieces} pieces: ` +
+        `put the tokenizer.model of the last LoRA in its folder`,
+    );
+  }
+}
+

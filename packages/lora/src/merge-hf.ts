@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { f32ToF16, LlamatsError, type ProgressCallback } from "@llamats/tensor";
 import { writeSafetensors, writeTorchCheckpoint } from "@llamats/formats";
 import type { Adapter } from "./adapter.js";
+import { tokenizerSourceDir } from "./checks.js";
 import { outputShardName, type BaseModel } from "./base-model.js";
 import { mergeTensor, type LoraFactors } from "./merge.js";
 import { bytesToF16, elemBytes, f16ToBytes, safetensorsDtypeOf, toF32, type ElemType, type TensorRef } from "./tensor-files.js";
@@ -173,7 +174,7 @@ export function mergeToHfFolder(base: BaseModel, adapters: readonly Adapter[], o
 
 /** Tokenizer files of the last LoRA that has a tokenizer.model (else the base's). */
 export function copyTokenizerFiles(base: BaseModel, adapters: readonly Adapter[], outDir: string): void {
-  const fromDir = [...adapters].reverse().find((a) => a.tokenizerPath)?.dir ?? base.dir;
+  const fromDir = tokenizerSourceDir(base, adapters);
   for (const f of TOKENIZER_FILES) {
     if (existsSync(join(fromDir, f))) copyFileSync(join(fromDir, f), join(outDir, f));
   }

@@ -8,7 +8,7 @@ import { basename, resolve } from "node:path";
 import { LlamatsError, type ProgressCallback } from "@llamats/tensor";
 import { openAdapter, type Adapter } from "./adapter.js";
 import { openBaseModel, type BaseModel } from "./base-model.js";
-import { checkMergeInputs, MergeCheckError } from "./checks.js";
+import { checkMergeInputs, checkOutputTokenizer, MergeCheckError } from "./checks.js";
 import { mergeToHfFolder, type MergeStats } from "./merge-hf.js";
 import { writeGgufFromMergedHf, ggmlTypeForDtype } from "./write-gguf.js";
 import { writeMetaFromHf } from "./write-pth.js";
@@ -65,6 +65,7 @@ export function mergeLoras(opts: MergeLorasOptions): MergeSummary {
     for (const l of opts.loras) adapters.push(openAdapter(l));
     base = openBaseModel(resolve(opts.base), { preferBin: opts.hfBin });
     const vocabSize = checkMergeInputs(base, adapters);
+    checkOutputTokenizer(base, adapters, vocabSize, opts.outputType === "gguf");
     opts.log?.(`base ${base.dir} (${base.kind}, ${base.shards.length} shard(s)); LoRAs: ${adapters.map((a) => `${a.name} r=${a.config.r} alpha=${a.config.loraAlpha}`).join(", ")}`);
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });

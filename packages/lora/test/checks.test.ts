@@ -114,4 +114,12 @@ describeConformance("lora/checks: wrong inputs fail before anything is written",
     expect(s.vocabSize).to.equal(32000);
     expect(readJson(join(s.out, "config.json")).vocab_size).to.equal(32000);
   });
+
+  it("a last LoRA that changes the vocabulary but ships no tokenizer.model", () => {
+    const noTok = join(tmp.dir, "alpaca-no-tok");
+    mkdirSync(noTok);
+    for (const f of ["adapter_config.json", "adapter_model.bin"]) copyFileSync(fixturePath(`tiny/lora-alpaca/${f}`), join(noTok, f));
+    expectFails([fixturePath("tiny/lora-llama"), noTok], /49954 tokens but the tokenizer it would get .*lora-llama.* has 49953 pieces/);
+  });
 });
+
