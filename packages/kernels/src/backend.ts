@@ -12,9 +12,12 @@ import {
 import { canDequantize, dequantizeRow } from "@llamats/quant";
 import { SharedArena, type ArenaOptions } from "./arena.js";
 import { hasWasmKernel, WasmMatmul, type MatmulJob } from "./matmul.js";
+import { kernelModule } from "./kernelModule.js";
 
 export interface WasmBackendOptions extends ArenaOptions {
   readonly arena?: SharedArena;
+  /** Relaxed-SIMD kernels (default: when available; see kernelModule.ts). */
+  readonly relaxed?: boolean;
 }
 
 /** Dequantise-a-row kernels for every quantised type @llamats/quant decodes. */
@@ -50,7 +53,7 @@ export class WasmBackend implements Backend {
 
   constructor(opts: WasmBackendOptions = {}) {
     this.arena = opts.arena ?? new SharedArena(opts);
-    this.mm = new WasmMatmul(this.arena);
+    this.mm = new WasmMatmul(this.arena, kernelModule({ relaxed: opts.relaxed }));
     this.ref = new ReferenceBackend({ kernels: dequantizingKernels() });
   }
 

@@ -6,7 +6,7 @@ export { ValType, Op, Simd } from "./wasm/opcodes.js";
 export { SharedArena, type ArenaOptions, type Region } from "./arena.js";
 export { quantizeActivationsQ8_0 } from "./activations.js";
 export {
-  kernelModule, kernelModuleBytes, instantiateKernels, writeF16Table, kernelName, QUANTIZE_Q8_0,
+  kernelModule, kernelModuleBytes, relaxedSimdAvailable, type KernelModuleOptions, instantiateKernels, writeF16Table, kernelName, QUANTIZE_Q8_0,
   QUANT_KERNEL_TYPES, FLOAT_KERNEL_TYPES, F16_TABLE_BYTES, MAX_PAGES, WASM_PAGE, type KernelExports,
 } from "./kernelModule.js";
 export { WasmMatmul, hasWasmKernel, ROW_START_ARG, ROW_END_ARG, type MatmulJob } from "./matmul.js";

@@ -4,6 +4,7 @@
 // Memory convention: bytes [0, F16_TABLE_BYTES) of every memory hold the 65,536-entry f16 ->
 // f32 table the kernels use to read scales; the arena allocates after it.
 
+import v8 from "node:v8";
 import { f16DecodeTable, GGMLType, ggmlTypeInfo } from "@llamats/tensor";
 import { emitFloatMatmul } from "./codegen/fmatmul.js";
 import { emitQuantMatmul } from "./codegen/qmatmul.js";
@@ -28,21 +29,61 @@ export function kernelName(type: GGMLType): string {
   return (info.quantized ? "qmm_" : "fmm_") + info.name.toLowerCase();
 }
 
-/** The module's bytes (deterministic: same TypeScript, same bytes). */
-export function kernelModuleBytes(): Uint8Array<ArrayBuffer> {
+export interface KernelModuleOptions {
+  /**
+   * Emit the relaxed-SIMD dot products (i16x8.relaxed_dot_i8x16_i7x16_s: one x86 pmaddubsw
+   * per 16 weights instead of widening both operands to i16) for the types whose codes
+   * are 0..127 (Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K). Default: when the engine supports it.
+   */
+  readonly relaxed?: boolean;
+}
+
+/** The module's bytes (deterministic: same TypeScript and options, same bytes). */
+export function kernelModuleBytes(opts: KernelModuleOptions = {}): Uint8Array<ArrayBuffer> {
+  const relaxed = opts.relaxed ?? relaxedSimdAvailable();
+  if (relaxed && !relaxedSimdAvailable()) throw new Error("relaxed SIMD is not available in this JavaScript engine");
   const m = new ModuleBuilder({ module: "env", field: "memory", minPages: 1, maxPages: MAX_PAGES, shared: true });
-  for (const dec of groupDecoders) emitQuantMatmul(m, dec, kernelName(dec.type));
+  for (const dec of groupDecoders) emitQuantMatmul(m, dec, kernelName(dec.type), relaxed && dec.relaxedOk);
   emitFloatMatmul(m, false, kernelName(GGMLType.F32));
   emitFloatMatmul(m, true, kernelName(GGMLType.F16));
   emitQuantizeQ8_0(m, QUANTIZE_Q8_0);
   return m.encode();
 }
 
-let compiled: WebAssembly.Module | undefined;
+let relaxedProbe: boolean | undefined;
 
-export function kernelModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(kernelModuleBytes());
-  return compiled;
+/**
+ * Whether this engine compiles relaxed-SIMD. Node 20's V8 has it behind
+ * --experimental-wasm-relaxed-simd, a flag that only gates validation: we turn it on at
+ * runtime (process-wide, before our first compile) unless LLAMATS_WASM_RELAXED=0. Newer Nodes
+ * ship it enabled. The results are deterministic because the second operand stays 0..127.
+ */
+export function relaxedSimdAvailable(): boolean {
+  if (relaxedProbe !== undefined) return relaxedProbe;
+  if (process.env.LLAMATS_WASM_RELAXED === "0") return (relaxedProbe = false);
+  // (func (result i32) v128.const 1.. v128.const 2.. i16x8.relaxed_dot_i8x16_i7x16_s i16x8.extract_lane_s 0)
+  const body = [0x00, 0xfd, 0x0c, ...new Array<number>(16).fill(1), 0xfd, 0x0c, ...new Array<number>(16).fill(2), 0xfd, 0x92, 0x02, 0xfd, 0x18, 0x00, 0x0b];
+  const probe = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7f, 3, 2, 1, 0, 10, body.length + 2, 1, body.length, ...body]);
+  if (!WebAssembly.validate(probe)) {
+    try {
+      v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+    } catch {
+      // not settable: stay on plain SIMD
+    }
+  }
+  return (relaxedProbe = WebAssembly.validate(probe));
+}
+
+const compiled = new Map<boolean, WebAssembly.Module>();
+
+export function kernelModule(opts: KernelModuleOptions = {}): WebAssembly.Module {
+  const relaxed = opts.relaxed ?? relaxedSimdAvailable();
+  let mod = compiled.get(relaxed);
+  if (!mod) {
+    mod = new WebAssembly.Module(kernelModuleBytes({ relaxed }));
+    compiled.set(relaxed, mod);
+  }
+  return mod;
 }
 
 /** (w, rowBytes, rowStart, rowEnd, nBlocks, xq, xd, xs, nTokens, out, outStride) */

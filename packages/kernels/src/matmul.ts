@@ -36,12 +36,15 @@ export class WasmMatmul {
   private readonly placed = new WeakMap<Uint8Array, PlacedWeight>();
   private readonly scratch: (Scratch | undefined)[] = [];
 
-  constructor(readonly arena: SharedArena) {}
+  constructor(
+    readonly arena: SharedArena,
+    readonly module: WebAssembly.Module = kernelModule(),
+  ) {}
 
   /** The kernel instance over memory m (instantiated on first use). */
   kernels(m: number): KernelExports {
     while (this.instances.length <= m) {
-      this.instances.push(instantiateKernels(this.arena.memories[this.instances.length]!, kernelModule()));
+      this.instances.push(instantiateKernels(this.arena.memories[this.instances.length]!, this.module));
     }
     return this.instances[m]!;
   }

@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { GGMLType, ggmlTypeInfo, type WeightMatrix } from "@llamats/tensor";
 import { quantizeRowQ8_0 } from "@llamats/quant";
 import { randomNormal } from "@llamats/testkit";
-import { quantizeActivationsQ8_0, SharedArena, WasmMatmul, QUANT_KERNEL_TYPES } from "@llamats/kernels";
+import { quantizeActivationsQ8_0, SharedArena, WasmMatmul, QUANT_KERNEL_TYPES, kernelModule, relaxedSimdAvailable } from "@llamats/kernels";
 import { idealProduct, makeWeights, q8Dequant, quantised, blockElems, type WeightKind } from "./helpers.js";
 
 describe("kernels/activations", () => {
@@ -71,9 +71,12 @@ describe("kernels/SIMD activation quantiser", () => {
   });
 });
 
-describe("kernels/quantised matmul vs dequantise-then-float64", () => {
+for (const relaxed of [false, true]) describe(`kernels/quantised matmul vs dequantise-then-float64 (${relaxed ? "relaxed" : "plain"} SIMD)`, () => {
   const arena = new SharedArena({ initialBytes: 1 << 20 });
-  const mm = new WasmMatmul(arena);
+  const mm = new WasmMatmul(arena, kernelModule({ relaxed }));
+  before(function () {
+    if (relaxed && !relaxedSimdAvailable()) this.skip();
+  });
   for (const type of QUANT_KERNEL_TYPES) {
     const name = ggmlTypeInfo(type)!.name;
     it(`${name}: random shapes, odd sizes, zero and extreme blocks`, () => {

@@ -71,7 +71,7 @@ export class WorkerBackend extends WasmBackend {
     this.ctl[SPIN] = this.spin;
     this.ctl[N_MEMORIES] = this.arena.memories.length;
     this.sentMemories = this.arena.memories.length;
-    const module = kernelModule();
+    const module = this.mm.module;
     this.runner = new JobRunner(module, this.arena.memories, KERNEL_NAMES);
     for (let i = 1; i < threads; i++) {
       const { port1, port2 } = new MessageChannel();

@@ -34,6 +34,17 @@ interface TileLocals {
 /** Accumulate row L's group times token t into acc / macc; x chunks from memory or xk. */
 function emitDot(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, L: DecodeLocals, acc: Local, macc: Local, t: number, sharedX: boolean): void {
   const xOff = t * GROUP;
+  const hasMin = dec.hasMin || L.relaxed;
+  if (L.relaxed) {
+    // Two i16x8 pair sums (x86: pmaddubsw), added (|sum| <= 4 * 127 * 31 < 2^15), then
+    // widened pairwise to i32x4 (pmaddwd): 32 products in 5 instructions.
+    const x = (h: number) => (sharedX ? f.get(T.xk[h]!) : f.get(T.px).vmem("v128_load", xOff + 16 * h));
+    x(0);
+    f.get(L.w[0]).v("i16x8_relaxed_dot_i8x16_i7x16_s");
+    x(1);
+    f.get(L.w[1]).v("i16x8_relaxed_dot_i8x16_i7x16_s");
+    f.v("i16x8_add").v("i32x4_extadd_pairwise_i16x8_s").v("f32x4_convert_i32x4_s");
+  } else {
   const dot = (k: number) => {
     f.get(L.w[k]);
     if (sharedX) f.get(T.xk[k]!);
@@ -49,9 +60,10 @@ function emitDot(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, L: DecodeLoca
   f.v("i32x4_add");
   if (dec.halfScales) f.get(L.sHi).v("i32x4_splat").v("i32x4_mul");
   f.v("i32x4_add").v("f32x4_convert_i32x4_s");
+  }
   f.get(L.dS).get(T.pd).mem("f32_load", 4 * t).op("f32_mul").v("f32x4_splat").v("f32x4_mul");
   f.get(acc).v("f32x4_add").set(acc);
-  if (dec.hasMin) {
+  if (hasMin) {
     f.get(macc).get(L.mS).get(T.ps).mem("f32_load", 4 * t).op("f32_mul").op("f32_add").set(macc);
   }
 }
@@ -71,30 +83,32 @@ export function hsum(f: FuncBuilder, v: Local): void {
  */
 function emitTile(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, nR: number, nT: number, r: Local, t0: Local): void {
   const groups = dec.blockElems / GROUP;
+  const hasMin = dec.hasMin || T.L[0]!.relaxed;
   const at = (rr: number, t: number) => rr * nT + t;
   for (let rr = 0; rr < nR; rr++) {
     for (let t = 0; t < nT; t++) {
       f.v128Splat8(0).set(T.acc[at(rr, t)]!);
-      if (dec.hasMin) f.f32(0).set(T.macc[at(rr, t)]!);
+      if (hasMin) f.f32(0).set(T.macc[at(rr, t)]!);
     }
     f.get(f.param(0)).get(r).i32(rr).op("i32_add").get(f.param(1)).op("i32_mul").op("i32_add").set(T.L[rr]!.pw);
   }
   f.get(f.param(5)).get(t0).i32(GROUP).op("i32_mul").op("i32_add").set(T.px);
   f.get(f.param(6)).get(t0).i32(4).op("i32_mul").op("i32_add").set(T.pd);
-  if (dec.hasMin) f.get(f.param(7)).get(t0).i32(4).op("i32_mul").op("i32_add").set(T.ps);
+  if (hasMin) f.get(f.param(7)).get(t0).i32(4).op("i32_mul").op("i32_add").set(T.ps);
   f.forRange(T.b, () => f.i32(0), f.param(4), 1, () => {
     for (let rr = 0; rr < nR; rr++) dec.block?.(f, T.L[rr]!);
     for (let g = 0; g < groups; g++) {
       for (let rr = 0; rr < nR; rr++) dec.group(f, T.L[rr]!, g);
       for (let t = 0; t < nT; t++) {
         const shared = nR > 1;
-        if (shared) for (let k = 0; k < 4; k++) f.get(T.px).vmem("i16x8_load8x8_s", t * GROUP + 8 * k).set(T.xk[k]!);
+        if (shared && T.L[0]!.relaxed) for (let h = 0; h < 2; h++) f.get(T.px).vmem("v128_load", t * GROUP + 16 * h).set(T.xk[h]!);
+        else if (shared) for (let k = 0; k < 4; k++) f.get(T.px).vmem("i16x8_load8x8_s", t * GROUP + 8 * k).set(T.xk[k]!);
         for (let rr = 0; rr < nR; rr++) emitDot(f, dec, T, T.L[rr]!, T.acc[at(rr, t)]!, T.macc[at(rr, t)]!, t, shared);
       }
       // Next group: nTokens * 32 bytes of xq, nTokens * 4 of xd / xs.
       f.get(T.px).get(f.param(8)).i32(5).op("i32_shl").op("i32_add").set(T.px);
       f.get(T.pd).get(f.param(8)).i32(2).op("i32_shl").op("i32_add").set(T.pd);
-      if (dec.hasMin) f.get(T.ps).get(f.param(8)).i32(2).op("i32_shl").op("i32_add").set(T.ps);
+      if (hasMin) f.get(T.ps).get(f.param(8)).i32(2).op("i32_shl").op("i32_add").set(T.ps);
     }
     for (let rr = 0; rr < nR; rr++) f.get(T.L[rr]!.pw).i32(dec.bytesPerBlock).op("i32_add").set(T.L[rr]!.pw);
   });
@@ -103,20 +117,22 @@ function emitTile(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, nR: number, 
       // out[(t0 + t) * outStride + r + rr]
       f.get(f.param(9)).get(t0).i32(t).op("i32_add").get(f.param(10)).op("i32_mul").get(r).op("i32_add").i32(rr).op("i32_add").i32(2).op("i32_shl").op("i32_add");
       hsum(f, T.acc[at(rr, t)]!);
-      if (dec.hasMin) f.get(T.macc[at(rr, t)]!).op("f32_add");
+      if (hasMin) f.get(T.macc[at(rr, t)]!).op("f32_add");
       f.mem("f32_store", 0);
     }
   }
 }
 
-export function emitQuantMatmul(m: ModuleBuilder, dec: GroupDecoder, exportName: string): void {
+/** relaxed: use the relaxed-SIMD dot product (when dec.relaxedOk and the engine has it). */
+export function emitQuantMatmul(m: ModuleBuilder, dec: GroupDecoder, exportName: string, relaxed = false): void {
+  if (relaxed && !dec.relaxedOk) throw new RangeError(`no relaxed-SIMD form for type ${dec.type}`);
   const i32 = ValType.i32;
   const f = m.func(exportName, [i32, i32, i32, i32, i32, i32, i32, i32, i32, i32, i32]);
   const v = () => f.local(ValType.v128);
   const decodeLocals = (): DecodeLocals => ({
     pw: f.local(i32), w: [v(), v(), v(), v()], t0: v(), t1: v(),
     dS: f.local(ValType.f32), mS: f.local(ValType.f32), sLo: f.local(i32), sHi: f.local(i32),
-    dBlock: f.local(ValType.f32), dMin: f.local(ValType.f32),
+    dBlock: f.local(ValType.f32), dMin: f.local(ValType.f32), relaxed,
   });
   const T: TileLocals = {
     L: [decodeLocals(), decodeLocals()], acc: [v(), v(), v(), v()], macc: [0, 1, 2, 3].map(() => f.local(ValType.f32)),

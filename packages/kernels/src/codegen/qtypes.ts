@@ -21,6 +21,12 @@ export interface DecodeLocals {
   readonly sHi: Local; // i32
   readonly dBlock: Local; // f32: per-block scale (K types)
   readonly dMin: Local; // f32: per-block min scale (K types)
+  /**
+   * Relaxed-SIMD form: leave the group as two i8x16 of non-negative codes in w[0] (elements
+   * 0-15) and w[1] (16-31), for i16x8.relaxed_dot_i8x16_i7x16_s, whose second operand must
+   * be 0..127; a constant code offset (Q4_0's 8, Q5_0's 16) then moves into mS (times xs).
+   */
+  readonly relaxed: boolean;
 }
 
 export interface GroupDecoder {
@@ -29,6 +35,10 @@ export interface GroupDecoder {
   readonly bytesPerBlock: number;
   readonly hasMin: boolean;
   readonly halfScales: boolean;
+  /** Constant code offset of a symmetric type (Q4_0: 8, Q5_0: 16): relaxed form only. */
+  readonly offset?: number;
+  /** Codes are non-negative (or made so by an offset), so the relaxed form applies. */
+  readonly relaxedOk: boolean;
   /** Once per block, before its groups (K types load their f16 scales here). */
   readonly block?: (f: FuncBuilder, L: DecodeLocals) => void;
   readonly group: (f: FuncBuilder, L: DecodeLocals, g: number) => void;
@@ -39,8 +49,15 @@ export function loadF16(f: FuncBuilder, pw: Local, off: number): void {
   f.get(pw).mem("i32_load16_u", off).i32(2).op("i32_shl").mem("f32_load", 0);
 }
 
-/** From the i8x16 on the stack, widen into w[a] (low 8) and w[a+1] (high 8), signed. */
+/**
+ * From the i8x16 on the stack, widen into w[a] (low 8) and w[a+1] (high 8), signed; in the
+ * relaxed form keep it as i8x16 in w[a / 2].
+ */
 function widen(f: FuncBuilder, L: DecodeLocals, a: 0 | 2): void {
+  if (L.relaxed) {
+    f.set(L.w[a / 2]!);
+    return;
+  }
   f.set(L.t0);
   f.get(L.t0).v("i16x8_extend_low_i8x16_s").set(L.w[a]);
   f.get(L.t0).v("i16x8_extend_high_i8x16_s").set(L.w[a + 1]);
@@ -64,7 +81,7 @@ function q5HighBits(f: FuncBuilder, pw: Local, off: number, firstBit: 0 | 16): v
 }
 
 const q8_0: GroupDecoder = {
-  type: GGMLType.Q8_0, blockElems: 32, bytesPerBlock: 34, hasMin: false, halfScales: false,
+  type: GGMLType.Q8_0, blockElems: 32, bytesPerBlock: 34, hasMin: false, halfScales: false, relaxedOk: false,
   group(f, L) {
     for (let k = 0; k < 4; k++) f.get(L.pw).vmem("i16x8_load8x8_s", 2 + 8 * k).set(L.w[k]);
     loadF16(f, L.pw, 0);
@@ -75,11 +92,11 @@ const q8_0: GroupDecoder = {
 function q4(type: GGMLType, hasMin: boolean): GroupDecoder {
   const qs = hasMin ? 4 : 2;
   return {
-    type, blockElems: 32, bytesPerBlock: hasMin ? 20 : 18, hasMin, halfScales: false,
+    type, blockElems: 32, bytesPerBlock: hasMin ? 20 : 18, hasMin, halfScales: false, relaxedOk: true, offset: hasMin ? 0 : 8,
     group(f, L) {
       for (const high of [false, true]) {
         nibbles(f, L.pw, qs, high);
-        if (!hasMin) f.v128Splat8(8).v("i8x16_sub");
+        if (!hasMin && !L.relaxed) f.v128Splat8(8).v("i8x16_sub");
         widen(f, L, high ? 2 : 0);
       }
       loadF16(f, L.pw, 0);
@@ -87,6 +104,8 @@ function q4(type: GGMLType, hasMin: boolean): GroupDecoder {
       if (hasMin) {
         loadF16(f, L.pw, 2);
         f.set(L.mS);
+      } else if (L.relaxed) {
+        f.get(L.dS).f32(-8).op("f32_mul").set(L.mS);
       }
     },
   };
@@ -96,13 +115,13 @@ function q5(type: GGMLType, hasMin: boolean): GroupDecoder {
   const qh = hasMin ? 4 : 2;
   const qs = qh + 4;
   return {
-    type, blockElems: 32, bytesPerBlock: hasMin ? 24 : 22, hasMin, halfScales: false,
+    type, blockElems: 32, bytesPerBlock: hasMin ? 24 : 22, hasMin, halfScales: false, relaxedOk: true, offset: hasMin ? 0 : 16,
     group(f, L) {
       for (const high of [false, true]) {
         nibbles(f, L.pw, qs, high);
         q5HighBits(f, L.pw, qh, high ? 16 : 0);
         f.v("v128_or");
-        if (!hasMin) f.v128Splat8(16).v("i8x16_sub");
+        if (!hasMin && !L.relaxed) f.v128Splat8(16).v("i8x16_sub");
         widen(f, L, high ? 2 : 0);
       }
       loadF16(f, L.pw, 0);
@@ -110,6 +129,8 @@ function q5(type: GGMLType, hasMin: boolean): GroupDecoder {
       if (hasMin) {
         loadF16(f, L.pw, 2);
         f.set(L.mS);
+      } else if (L.relaxed) {
+        f.get(L.dS).f32(-16).op("f32_mul").set(L.mS);
       }
     },
   };
@@ -119,7 +140,7 @@ function q5(type: GGMLType, hasMin: boolean): GroupDecoder {
 // Group g = 4n + c (n: 128-weight half, c: quarter) takes low (c < 2) or high nibbles of
 // ql[64n + 32(c & 1) + l] and bits 2c..2c+1 of qh[32n + l], minus 32; scales[8n + 2c + l/16].
 const q6_K: GroupDecoder = {
-  type: GGMLType.Q6_K, blockElems: 256, bytesPerBlock: 210, hasMin: false, halfScales: true,
+  type: GGMLType.Q6_K, blockElems: 256, bytesPerBlock: 210, hasMin: false, halfScales: true, relaxedOk: false,
   block(f, L) {
     loadF16(f, L.pw, 208);
     f.set(L.dS);
@@ -176,7 +197,7 @@ function kBlockScales(f: FuncBuilder, L: DecodeLocals): void {
 // Q4_K: {f16 d; f16 dmin; u8 scales[12]; u8 qs[128]} = 144 bytes per 256 weights.
 // Group g takes the low (g even) or high nibbles of qs[32 (g >> 1) + l].
 const q4_K: GroupDecoder = {
-  type: GGMLType.Q4_K, blockElems: 256, bytesPerBlock: 144, hasMin: true, halfScales: false,
+  type: GGMLType.Q4_K, blockElems: 256, bytesPerBlock: 144, hasMin: true, halfScales: false, relaxedOk: true,
   block: kBlockScales,
   group(f, L, g) {
     const off = 16 + 32 * (g >> 1);
@@ -191,7 +212,7 @@ const q4_K: GroupDecoder = {
 // Q5_K: {f16 d; f16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128]} = 176 bytes per 256 weights.
 // Group g: nibbles as Q4_K (qs at 48), bit 4 from bit g of qh[l].
 const q5_K: GroupDecoder = {
-  type: GGMLType.Q5_K, blockElems: 256, bytesPerBlock: 176, hasMin: true, halfScales: false,
+  type: GGMLType.Q5_K, blockElems: 256, bytesPerBlock: 176, hasMin: true, halfScales: false, relaxedOk: true,
   block: kBlockScales,
   group(f, L, g) {
     const off = 48 + 32 * (g >> 1);
