@@ -17,9 +17,18 @@ export class KVCache {
   private filled = 0;
 
   constructor(backend: Backend, readonly nLayers: number, readonly nCtx: number, readonly kvDim: number) {
-    if (!(nLayers > 0 && nCtx > 0 && kvDim > 0)) throw new LlamatsError(`KV cache: bad shape (${nLayers}, ${nCtx}, ${kvDim})`);
-    this.k = backend.allocF32(nLayers * nCtx * kvDim);
-    this.v = backend.allocF32(nLayers * nCtx * kvDim);
+    if (![nLayers, nCtx, kvDim].every((d) => Number.isSafeInteger(d) && d > 0)) {
+      throw new LlamatsError(`KV cache: bad shape (${nLayers}, ${nCtx}, ${kvDim})`);
+    }
+    const n = nLayers * nCtx * kvDim;
+    const gib = ((2 * n * 4) / 2 ** 30).toFixed(2);
+    try {
+      this.k = backend.allocF32(n);
+      this.v = backend.allocF32(n);
+    } catch (err) {
+      // A context too large for memory (or for one typed array) is bad input, not a crash.
+      throw new LlamatsError(`KV cache of ${nCtx} positions needs ${gib} GiB (2 x (${nLayers}, ${nCtx}, ${kvDim}) float32), which could not be allocated: lower nCtx`, { cause: err });
+    }
   }
 
   /** Positions currently held. */

@@ -9,7 +9,7 @@ import { KVCache } from "./kv-cache.js";
 export interface RunStateOptions {
   /** Context length of the KV cache (default: the model's training context). */
   readonly nCtx?: number;
-  /** Tokens per prefill pass (default 64). */
+  /** Tokens per prefill pass (default 64, at most nCtx). */
   readonly maxBatch?: number;
 }
 
@@ -43,10 +43,11 @@ export class RunState {
 
   constructor(readonly backend: Backend, readonly config: LlamaConfig, opts: RunStateOptions = {}) {
     const { dim, nHeads, headDim, nKvHeads, ffnDim, vocabSize, nLayers } = config;
-    this.maxBatch = Math.max(1, Math.floor(opts.maxBatch ?? 64));
-    const b = this.maxBatch;
     const kvDim = nKvHeads * headDim;
     this.cache = new KVCache(backend, nLayers, opts.nCtx ?? config.contextLength, kvDim);
+    // A pass never holds more tokens than the context.
+    this.maxBatch = Math.min(this.cache.nCtx, Math.max(1, Math.floor(opts.maxBatch ?? 64)));
+    const b = this.maxBatch;
     this.x = backend.allocF32(b * dim);
     this.xb = backend.allocF32(b * dim);
     this.q = backend.allocF32(b * nHeads * headDim);

@@ -21,6 +21,12 @@ describe("model/KV cache", () => {
     expect(c.length).to.equal(0);
   });
 
+  it("an impossible context is a LlamatsError, not a crash", () => {
+    expect(() => new KVCache(backend, 32, 2 ** 40, 4096)).to.throw(LlamatsError, /GiB/);
+    expect(() => new KVCache(backend, 2, 0, 8)).to.throw(LlamatsError, /bad shape/);
+    expect(() => new KVCache(backend, 2, 1.5, 8)).to.throw(LlamatsError, /bad shape/);
+  });
+
   it("forward past nCtx is a KVCacheFullError and leaves the cache as it was", () => {
     const cfg = synthConfig(spec);
     const w = synthWeights(cfg, 1);
