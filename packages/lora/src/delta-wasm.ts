@@ -28,8 +28,11 @@ const vstore = (f: FuncBuilder): FuncBuilder => f.raw(0xfd, ...uleb(SIMD.v128_st
 const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 const JOIN_LOWS = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 
-function buildModule(): Uint8Array<ArrayBuffer> {
-  const m = new ModuleBuilder({ module: "env", field: "memory", minPages: 1, maxPages: 65536, shared: false });
+export const MAX_PAGES = 65536;
+
+/** The kernel module; `shared` for a memory shared with worker threads (delta-pool.ts). */
+export function buildDeltaModule(shared = false): Uint8Array<ArrayBuffer> {
+  const m = new ModuleBuilder({ module: "env", field: "memory", minPages: 1, maxPages: MAX_PAGES, shared });
   // delta_rows(aPtr, bPtr, dPtr, nRows, inDim, r): d (nRows, inDim) += B (nRows, r) @ A (r, inDim), d pre-zeroed.
   const f = m.func("delta_rows", [ValType.i32, ValType.i32, ValType.i32, ValType.i32, ValType.i32, ValType.i32]);
   const [aPtr, bPtr, dPtr, nRows, inDim, r] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i));
@@ -78,7 +81,7 @@ function buildModule(): Uint8Array<ArrayBuffer> {
   return m.encode();
 }
 
-interface DeltaExports {
+export interface DeltaExports {
   delta_rows(aPtr: number, bPtr: number, dPtr: number, nRows: number, inDim: number, r: number): void;
 }
 
@@ -90,7 +93,7 @@ export class WasmDelta {
 
   private constructor() {
     this.memory = new WebAssembly.Memory({ initial: 16, maximum: 65536 });
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(buildModule()), { env: { memory: this.memory } });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(buildDeltaModule()), { env: { memory: this.memory } });
     this.fn = (inst.exports as unknown as DeltaExports).delta_rows;
   }
 

@@ -4,11 +4,13 @@
 // end; on any failure the temp folders are removed, so no partial output is ever left.
 
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { basename, resolve } from "node:path";
 import { LlamatsError, type ProgressCallback } from "@llamats/tensor";
 import { openAdapter, type Adapter } from "./adapter.js";
 import { openBaseModel, type BaseModel } from "./base-model.js";
 import { checkMergeInputs, checkOutputTokenizer, MergeCheckError } from "./checks.js";
+import { setLoraThreads } from "./merge.js";
 import { mergeToHfFolder, type MergeStats } from "./merge-hf.js";
 import { writeGgufFromMergedHf, ggmlTypeForDtype } from "./write-gguf.js";
 import { writeMetaFromHf } from "./write-pth.js";
@@ -27,6 +29,8 @@ export interface MergeLorasOptions {
   hfBin?: boolean;
   /** pth only: model-parallel shard count (default from the model width). */
   pthShards?: number;
+  /** Threads for the LoRA delta product (default: os.availableParallelism()). */
+  threads?: number;
   onProgress?: ProgressCallback;
   log?: (line: string) => void;
 }
@@ -37,6 +41,7 @@ export interface MergeSummary extends MergeStats {
   readonly files: string[];
   readonly vocabSize: number;
   readonly seconds: number;
+  readonly threads: number;
 }
 
 function checkOutDir(out: string): void {
@@ -61,12 +66,14 @@ export function mergeLoras(opts: MergeLorasOptions): MergeSummary {
   let merged: BaseModel | undefined;
   const tmp = `${out}.tmp-${process.pid}`;
   const stage = opts.outputType === "huggingface" ? tmp : `${out}.stage-${process.pid}`;
+  let threads = 1;
   try {
     for (const l of opts.loras) adapters.push(openAdapter(l));
     base = openBaseModel(resolve(opts.base), { preferBin: opts.hfBin });
     const vocabSize = checkMergeInputs(base, adapters);
     checkOutputTokenizer(base, adapters, vocabSize, opts.outputType === "gguf");
     opts.log?.(`base ${base.dir} (${base.kind}, ${base.shards.length} shard(s)); LoRAs: ${adapters.map((a) => `${a.name} r=${a.config.r} alpha=${a.config.loraAlpha}`).join(", ")}`);
+    threads = setLoraThreads(opts.threads ?? availableParallelism());
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
     if (stage !== tmp) mkdirSync(stage, { recursive: true });
@@ -91,13 +98,14 @@ export function mergeLoras(opts: MergeLorasOptions): MergeSummary {
     const rss = process.resourceUsage().maxRSS * 1024;
     return {
       ...stats, peakRssBytes: Math.max(stats.peakRssBytes, rss), out, outputType: opts.outputType,
-      files: files.sort(), vocabSize, seconds: (Date.now() - t0) / 1000,
+      files: files.sort(), vocabSize, seconds: (Date.now() - t0) / 1000, threads,
     };
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
     if (stage !== tmp) rmSync(stage, { recursive: true, force: true });
     throw e;
   } finally {
+    setLoraThreads(1);
     merged?.close();
     base?.close();
     for (const a of adapters) a.close();

@@ -10,6 +10,7 @@
 // Pure functions over flat arrays: no I/O here.
 
 import { LlamatsError, f16DecodeTable, f32ToF16 } from "@llamats/tensor";
+import { DeltaPool } from "./delta-pool.js";
 import { WasmDelta } from "./delta-wasm.js";
 
 /** One LoRA's factors for one weight: delta = B (outDim, r) @ A (r, inDim), times scale. */
@@ -42,6 +43,19 @@ function checkFactors(f: LoraFactors, outDim: number, inDim: number): void {
 export type DeltaEngine = "auto" | "js" | "wasm";
 
 let wasm: WasmDelta | undefined | null = null; // null: not tried yet
+let pool: DeltaPool | undefined;
+
+/**
+ * Threads for the delta product (the calling thread included); 1 (the default) stops the
+ * worker pool. Returns the count in effect (1 where worker threads are unavailable).
+ */
+export function setLoraThreads(threads: number): number {
+  const n = Math.max(1, Math.min(64, Math.floor(threads)));
+  if (pool && pool.threads === n) return n;
+  pool?.dispose();
+  pool = n > 1 ? DeltaPool.create(n) : undefined;
+  return pool ? n : 1;
+}
 
 /**
  * Rows i0 .. i1-1 of the delta into d ((i1 - i0), inDim), same arithmetic as loraDelta, by
@@ -50,6 +64,10 @@ let wasm: WasmDelta | undefined | null = null; // null: not tried yet
  */
 export function loraDeltaRows(f: LoraFactors, inDim: number, i0: number, i1: number, d: Float32Array, engine: DeltaEngine = "auto"): Float32Array {
   if (engine !== "js" && inDim % 4 === 0) {
+    if (pool && engine === "auto") {
+      pool.rows(f.a, f.b, f.r, inDim, i0, i1, d);
+      return d;
+    }
     if (wasm === null) wasm = WasmDelta.create();
     if (wasm) {
       wasm.rows(f.a, f.b, f.r, inDim, i0, i1, d);
@@ -101,8 +119,8 @@ export function loraDeltaRowsJs(f: LoraFactors, inDim: number, i0: number, i1: n
   return d;
 }
 
-/** Output rows per delta block in mergeTensor: the f32 delta never exceeds this many rows. */
-const ROW_BLOCK = 32;
+/** Output rows per delta block in mergeTensor, per thread: the f32 delta never holds more. */
+const ROW_BLOCK_PER_THREAD = 32;
 
 /** What a merged tensor looks like: f16 bits, plus how many elements each LoRA changed. */
 export interface MergeResult {
@@ -153,6 +171,7 @@ export function mergeTensor(
       );
     };
     // Adds delta values (one per element of cur[start .. start + n)) in float32, rounds to f16.
+    const ROW_BLOCK = ROW_BLOCK_PER_THREAD * (pool?.threads ?? 1);
     const sums = new Float32Array(Math.min(ROW_BLOCK, rows) * cols);
     const sumBits = new Uint32Array(sums.buffer);
     const applyRun = (start: number, n: number, deltaAt: (k: number) => number): void => {

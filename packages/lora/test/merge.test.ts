@@ -143,3 +143,25 @@ describe("f32BitsToF16", () => {
     fc.assert(fc.property(fc.integer({ min: 0x33000000, max: 0x47800000 }), (b) => check(b)), { numRuns: 20000 });
   });
 });
+
+describe("loraDeltaRows on worker threads", () => {
+  it("gives the same bits as the single-threaded kernel", async () => {
+    const { loraDeltaRows, setLoraThreads } = await import("@llamats/lora");
+    try {
+      expect(setLoraThreads(3)).to.equal(3);
+      for (const [r, out, inDim, seed] of [[8, 37, 64, 1], [64, 96, 172 * 4, 2], [3, 2, 8, 3]]) {
+        const f = { a: randomNormal(r * inDim, seed), b: randomNormal(out * r, seed + 1), r, scale: 1 };
+        const threaded = loraDeltaRows(f, inDim, 1, out, new Float32Array((out - 1) * inDim));
+        const single = loraDeltaRows(f, inDim, 1, out, new Float32Array((out - 1) * inDim), "js");
+        expect(Array.from(threaded)).to.deep.equal(Array.from(single));
+      }
+      const base = encodeF16(randomNormal(70 * 64, 9, 0.5));
+      const lf = { a: randomNormal(4 * 64, 10, 0.1), b: randomNormal(70 * 4, 11, 0.1), r: 4, scale: 4 };
+      const threaded = mergeTensor(base, 70, 64, [lf]).f16;
+      setLoraThreads(1);
+      expect(Array.from(mergeTensor(base, 70, 64, [lf]).f16)).to.deep.equal(Array.from(threaded));
+    } finally {
+      setLoraThreads(1);
+    }
+  });
+});

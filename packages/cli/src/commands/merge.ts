@@ -17,6 +17,7 @@ interface MergeCliOptions {
   verify?: boolean;
   hfBin?: boolean;
   pthShards?: string;
+  threads?: string;
   verbose?: boolean;
 }
 
@@ -35,6 +36,7 @@ export function register(program: Command): void {
     .option("--verify", "print the sha256 of every input and compare with the published SHA256 table")
     .option("--hf-bin", "huggingface output as torch.save .bin shards named like the input, not safetensors")
     .option("--pth-shards <n>", "pth output: model-parallel shard count (default from the size: 7B 1, 13B 2, 33B 4)")
+    .option("--threads <n>", "threads for the LoRA delta product (default: all cores)")
     .option("--verbose", "log every tensor merged or replaced")
     .action((o: MergeCliOptions) => {
       const outputType = o.outputType.toLowerCase();
@@ -45,6 +47,11 @@ export function register(program: Command): void {
         pthShards = Number(o.pthShards);
         if (!Number.isInteger(pthShards) || pthShards < 1) throw new LlamatsError(`--pth-shards must be a positive integer, got ${o.pthShards}`);
       }
+      let threads: number | undefined;
+      if (o.threads !== undefined) {
+        threads = Number(o.threads);
+        if (!Number.isInteger(threads) || threads < 1) throw new LlamatsError(`--threads must be a positive integer, got ${o.threads}`);
+      }
       if (o.verify) {
         for (const line of verifyInputs(o.base, loras, (p) => process.stderr.write(`hashing ${p}\n`))) {
           process.stdout.write(`${formatVerifyLine(line)}\n`);
@@ -52,18 +59,18 @@ export function register(program: Command): void {
       }
       const bar = new ProgressBar("merge");
       const summary = mergeLoras({
-        base: o.base, loras, outputType: outputType as MergeOutputType, out: o.out, dtype: o.dtype, hfBin: o.hfBin, pthShards,
+        base: o.base, loras, outputType: outputType as MergeOutputType, out: o.out, dtype: o.dtype, hfBin: o.hfBin, pthShards, threads,
         onProgress: bar.update, log: o.verbose ? (l) => process.stderr.write(`${l}\n`) : undefined,
       });
       bar.done();
       process.stderr.write(
         `merged ${summary.tensorsMerged} LoRA deltas, replaced ${summary.tensorsReplaced} tensors into ${summary.out} ` +
-          `in ${summary.seconds.toFixed(1)} s; peak RSS ${(summary.peakRssBytes / (1 << 20)).toFixed(0)} MiB\n`,
+          `in ${summary.seconds.toFixed(1)} s (${summary.threads} thread(s)); peak RSS ${(summary.peakRssBytes / (1 << 20)).toFixed(0)} MiB\n`,
       );
       process.stdout.write(`${JSON.stringify({
         out: summary.out, outputType: summary.outputType, files: summary.files, vocabSize: summary.vocabSize,
         tensorsMerged: summary.tensorsMerged, tensorsReplaced: summary.tensorsReplaced, changedPerLora: summary.changedPerLora,
-        seconds: summary.seconds, peakRssBytes: summary.peakRssBytes,
+        seconds: summary.seconds, threads: summary.threads, peakRssBytes: summary.peakRssBytes,
       })}\n`);
     });
 }
