@@ -68,6 +68,8 @@ function decoder(type: GGMLType): RowDecoder {
   return (w, row, out, outOffset) => {
     const rowBytes = ggmlRowBytes(type, w.cols);
     if (row < 0 || row >= w.rows) throw new RangeError(`row ${row} outside 0..${w.rows - 1}`);
+    if (w.bytes.length < (row + 1) * rowBytes) throw new RangeError(`weight holds ${w.bytes.length} bytes, row ${row} ends at ${(row + 1) * rowBytes}`);
+    if (outOffset < 0 || outOffset + w.cols > out.length) throw new RangeError(`row of ${w.cols} at ${outOffset} runs past ${out.length} values`);
     dequantize(w.bytes, row * rowBytes, w.cols, out, outOffset);
   };
 }
