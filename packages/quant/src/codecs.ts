@@ -3,7 +3,7 @@
 // into the Uint8Array; `cols` must be a whole number of blocks.
 
 import { GGMLType, bf16ToF32, f16DecodeTable, f32ToBf16, f32ToF16 } from "@llamats/tensor";
-import { dequantizeRowQ2_K, dequantizeRowQ3_K } from "./q23k.js";
+import { dequantizeRowQ2_K, dequantizeRowQ3_K, quantizeRowQ2_K, quantizeRowQ3_K } from "./q23k.js";
 import { dequantizeRowQ4_K, dequantizeRowQ5_K, quantizeRowQ4_K, quantizeRowQ5_K } from "./q4k.js";
 import { dequantizeRowQ6_K, quantizeRowQ6_K } from "./q6k.js";
 import { dequantizeRowQ8_K, quantizeRowQ8_K } from "./q8k.js";
@@ -61,8 +61,8 @@ export const codecs: Partial<Record<GGMLType, Codec>> = {
   [GGMLType.Q5_1]: { quantize: quantizeRowQ5_1, dequantize: dequantizeRowQ5_1 },
   [GGMLType.Q8_0]: { quantize: quantizeRowQ8_0, dequantize: dequantizeRowQ8_0 },
   [GGMLType.Q8_1]: { quantize: quantizeRowQ8_1, dequantize: dequantizeRowQ8_1 },
-  [GGMLType.Q2_K]: { dequantize: dequantizeRowQ2_K },
-  [GGMLType.Q3_K]: { dequantize: dequantizeRowQ3_K },
+  [GGMLType.Q2_K]: { quantize: quantizeRowQ2_K, dequantize: dequantizeRowQ2_K },
+  [GGMLType.Q3_K]: { quantize: quantizeRowQ3_K, dequantize: dequantizeRowQ3_K },
   [GGMLType.Q4_K]: { quantize: quantizeRowQ4_K, dequantize: dequantizeRowQ4_K },
   [GGMLType.Q5_K]: { quantize: quantizeRowQ5_K, dequantize: dequantizeRowQ5_K },
   [GGMLType.Q6_K]: { quantize: quantizeRowQ6_K, dequantize: dequantizeRowQ6_K },

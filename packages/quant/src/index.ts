@@ -11,7 +11,7 @@ export { quantizeRowQ8_0, dequantizeRowQ8_0, quantizeRowQ8_1, dequantizeRowQ8_1 
 export { quantizeRowQ4_K, dequantizeRowQ4_K, quantizeRowQ5_K, dequantizeRowQ5_K } from "./q4k.js";
 export { quantizeRowQ6_K, dequantizeRowQ6_K } from "./q6k.js";
 export { quantizeRowQ8_K, dequantizeRowQ8_K } from "./q8k.js";
-export { dequantizeRowQ2_K, dequantizeRowQ3_K } from "./q23k.js";
+export { dequantizeRowQ2_K, dequantizeRowQ3_K, quantizeRowQ2_K, quantizeRowQ3_K } from "./q23k.js";
 export { dotQ4_0Q8_0, dotQ4_1Q8_1, dotQ5_0Q8_0, dotQ5_1Q8_1, dotQ8_0Q8_0 } from "./dot-legacy.js";
 export { dotQ2_KQ8_K, dotQ3_KQ8_K, dotQ4_KQ8_K, dotQ5_KQ8_K, dotQ6_KQ8_K } from "./dot-k.js";
 export { quantKernels, quantKernelsF32, vecDotPlans, type VecDotPlan, type BlockDot } from "./matmul.js";

@@ -63,13 +63,13 @@ export function makeQxQuants(n: number, nmax: number, x: Float32Array, xOff: num
   return scale;
 }
 
-/** Asymmetric scale + min search (make_qkx2_quants, use_mad = false) over n <= 32 values at
+/** Asymmetric scale + min search (make_qkx2_quants; error |d| when useMad, else d²) over n <= 32 values at
  *  x[xOff..] with importance weights w[0..n). Writes codes in [0, nmax] to L[lOff..] and
  *  theMin to mins[minIdx]; returns the scale, x ≈ scale * L - theMin. `laux`: n bytes scratch. */
 export function makeQkx2Quants(
   n: number, nmax: number, x: Float32Array, xOff: number, weights: Float32Array,
   L: Uint8Array, lOff: number, laux: Uint8Array, rmin: number, rdelta: number, nstep: number,
-  mins: Float32Array, minIdx: number,
+  mins: Float32Array, minIdx: number, useMad = false,
 ): number {
   let min = x[xOff];
   let max = x[xOff];
@@ -100,7 +100,7 @@ export function makeQkx2Quants(
     l = l < 0 ? 0 : l > nmax ? nmax : l;
     L[lOff + i] = l;
     const diff = fround(fround(fround(scale * l) + min) - xi);
-    bestError = fround(bestError + fround(weights[i] * fround(diff * diff)));
+    bestError = fround(bestError + fround(weights[i] * (useMad ? Math.abs(diff) : fround(diff * diff))));
   }
   if (nstep < 1) {
     mins[minIdx] = -min;
@@ -132,7 +132,7 @@ export function makeQkx2Quants(
       let curError = 0;
       for (let i = 0; i < n; i++) {
         const diff = fround(fround(fround(thisScale * laux[i]) + thisMin) - x[xOff + i]);
-        curError = fround(curError + fround(weights[i] * fround(diff * diff)));
+        curError = fround(curError + fround(weights[i] * (useMad ? Math.abs(diff) : fround(diff * diff))));
       }
       if (curError < bestError) {
         for (let i = 0; i < n; i++) L[lOff + i] = laux[i];
@@ -174,4 +174,60 @@ export function packScaleMinK4(ls: ArrayLike<number>, lm: ArrayLike<number>, q: 
       q[o + j] |= (lm[j] >> 4) << 6;
     }
   }
+}
+
+/** Symmetric search with iterative refinement (make_q3_quants, do_rmse = true) over n values
+ *  at x[xOff..]: writes codes in [0, 2*nmax) to L[lOff..], returns the scale. */
+export function makeQ3Quants(n: number, nmax: number, x: Float32Array, xOff: number, L: Int8Array, lOff: number): number {
+  let max = 0;
+  let amax = 0;
+  for (let i = 0; i < n; i++) {
+    const ax = Math.abs(x[xOff + i]);
+    if (ax > amax) {
+      amax = ax;
+      max = x[xOff + i];
+    }
+  }
+  if (amax < GROUP_MAX_EPS) {
+    for (let i = 0; i < n; i++) L[lOff + i] = 0;
+    return 0;
+  }
+  const iscale = fround(-nmax / max);
+  let sumlx = 0;
+  let suml2 = 0;
+  for (let i = 0; i < n; i++) {
+    const xi = x[xOff + i];
+    const l = Math.max(-nmax, Math.min(nmax - 1, nearestInt(fround(iscale * xi))));
+    L[lOff + i] = l;
+    const w = fround(xi * xi);
+    sumlx = fround(sumlx + fround(fround(w * xi) * l));
+    suml2 = fround(suml2 + fround(fround(w * l) * l));
+  }
+  for (let itry = 0; itry < 5; itry++) {
+    let nChanged = 0;
+    for (let i = 0; i < n; i++) {
+      const xi = x[xOff + i];
+      const w = fround(xi * xi);
+      const li = L[lOff + i];
+      let slx = fround(sumlx - fround(fround(w * xi) * li));
+      if (slx > 0) {
+        let sl2 = fround(suml2 - fround(fround(w * li) * li));
+        let newL = nearestInt(fround(fround(xi * sl2) / slx));
+        newL = Math.max(-nmax, Math.min(nmax - 1, newL));
+        if (newL !== li) {
+          slx = fround(slx + fround(fround(w * xi) * newL));
+          sl2 = fround(sl2 + fround(fround(w * newL) * newL));
+          if (sl2 > 0 && fround(fround(slx * slx) * suml2) > fround(fround(sumlx * sumlx) * sl2)) {
+            L[lOff + i] = newL;
+            sumlx = slx;
+            suml2 = sl2;
+            nChanged++;
+          }
+        }
+      }
+    }
+    if (!nChanged) break;
+  }
+  for (let i = 0; i < n; i++) L[lOff + i] += nmax;
+  return suml2 > 0 ? fround(sumlx / suml2) : 0;
 }
