@@ -9,7 +9,7 @@ import { LlamatsError } from "../errors.js";
 import { GGMLType, ggmlRowBytes, ggmlTypeInfo } from "../ggml.js";
 import { AttentionRef } from "./attention.js";
 import { addRef, argmaxRef, mulRef, siluRef, swigluRef, topKRef } from "./elementwise.js";
-import { matmulByRows, matmulF32 } from "./matmul.js";
+import { matmulByRows, matmulF16, matmulF32 } from "./matmul.js";
 import { rmsNormRef, softmaxRef } from "./norm.js";
 import { ropeRef } from "./rope.js";
 import { floatRowDecoders } from "./rows.js";
@@ -32,7 +32,8 @@ export class ReferenceBackend implements Backend {
   constructor(opts: ReferenceBackendOptions = {}) {
     for (const [type, decodeRow] of Object.entries(floatRowDecoders)) {
       const id = Number(type);
-      this.kernels.set(id, { decodeRow: decodeRow!, matmul: id === GGMLType.F32 ? matmulF32 : matmulByRows(decodeRow!) });
+      const matmul = id === GGMLType.F32 ? matmulF32 : id === GGMLType.F16 ? matmulF16(matmulByRows(decodeRow!)) : matmulByRows(decodeRow!);
+      this.kernels.set(id, { decodeRow: decodeRow!, matmul });
     }
     for (const [type, k] of Object.entries(opts.kernels ?? {})) {
       if (k) this.kernels.set(Number(type), k);

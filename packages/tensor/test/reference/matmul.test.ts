@@ -56,6 +56,19 @@ describe("tensor/reference matmul", () => {
     expect(Array.from(row)).to.deep.equal([4, 5, 6]);
   });
 
+  it("reads F16 weights at an odd byte offset (one token and a batch)", () => {
+    const { w: aligned, exact } = makeWeight(GGMLType.F16, Float32Array.from([1, 2, 3, 4, 5, 6.5]), 2, 3);
+    const buf = new Uint8Array(13);
+    buf.set(aligned.bytes, 1);
+    const w: WeightMatrix = { ...aligned, bytes: buf.subarray(1) };
+    const one = new Float32Array(2);
+    be.matmul(one, w, Float32Array.from([1, 1, 1]), 1);
+    expect(Array.from(one)).to.deep.equal([exact[0] + exact[1] + exact[2], exact[3] + exact[4] + exact[5]]);
+    const two = new Float32Array(4);
+    be.matmul(two, w, Float32Array.from([1, 1, 1, 0, 0, 2]), 2);
+    expect(Array.from(two)).to.deep.equal([6, 15.5, 6, 13]);
+  });
+
   it("uses plugged kernels and rejects types it has no kernel for", () => {
     const w: WeightMatrix = { type: GGMLType.Q8_0, rows: 1, cols: 32, bytes: new Uint8Array(34) };
     expect(be.supports(GGMLType.Q8_0)).to.equal(false);
