@@ -3,7 +3,7 @@
 // Alpaca-Plus/Pro step: the base already has LLaMA-Plus's 49953 rows), merged by
 // `llamats merge` in a child process: wall time and the child's peak RSS. Side by side with
 // the same merge in PyTorch when `python3 -c "import torch"` works, else "unavailable".
-//   node --conditions=source --import=tsx benchmarks/src/lora.bench.ts [--shape 7b|tiny] [--layers N]
+//   node --conditions=source --import=tsx benchmarks/src/lora.bench.ts [--shape 7b|tiny] [--layers N] [--threads N]
 // --shape 7b writes ~13.5 GB (32 layers); --layers N keeps the 7B widths with N layers and
 // extrapolates the full model's time linearly (embedding/lm_head cost is per model, not per layer).
 
@@ -114,14 +114,15 @@ export async function run(args: string[] = []): Promise<unknown> {
     const bin = fileURLToPath(new URL("../../packages/cli/src/bin.ts", import.meta.url));
     const t1 = Date.now();
     const child = spawnSync(process.execPath, ["--conditions=source", "--import=tsx", bin, "merge", "--base", join(dir, "base"),
-      "--lora", join(dir, "lora"), "--output-type", "huggingface", "--out", join(dir, "out")], { encoding: "utf8", maxBuffer: 1 << 26 });
+      "--lora", join(dir, "lora"), "--output-type", "huggingface", "--out", join(dir, "out"),
+      ...(arg("--threads") ? ["--threads", arg("--threads")!] : [])], { encoding: "utf8", maxBuffer: 1 << 26 });
     const wall = (Date.now() - t1) / 1000;
     if (child.status !== 0) throw new Error(`llamats merge failed: ${child.stderr.slice(-1000)}`);
     const summary = JSON.parse(child.stdout.trim().split("\n").pop()!);
     const full = SHAPES[shapeName];
     const llamats = {
       seconds: wall, mergeSeconds: summary.seconds, peakRssBytes: summary.peakRssBytes, peakRssGiB: +(summary.peakRssBytes / 2 ** 30).toFixed(3),
-      tensorsMerged: summary.tensorsMerged, secondsPerLayer: shape.layers ? +(summary.seconds / shape.layers).toFixed(2) : undefined,
+      tensorsMerged: summary.tensorsMerged, threads: summary.threads, secondsPerLayer: shape.layers ? +(summary.seconds / shape.layers).toFixed(2) : undefined,
       extrapolatedFullModelSeconds: shape.layers < full.layers ? Math.round((summary.seconds / shape.layers) * full.layers) : undefined,
     };
     const torch = torchSideBySide(dir, shape);
