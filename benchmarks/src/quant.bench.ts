@@ -1,9 +1,10 @@
-// Quantisation speed, single thread: (1) quantising F16 weights (decode + reference
+// Quantisation speed: (1) quantising F16 weights, one thread (decode + reference
 // quantiser) in MB/s of F16 input, side by side with llama.cpp's own quantisers
 // (ggml_quantize_chunk in libggml-base.so of node-llama-cpp, timed through python3 +
 // ctypes when both are present; node-llama-cpp ships no llama-quantize binary); (2) quantised
 // matrix-vector products (@llamats/quant quantKernels: activations to Q8_0/Q8_1/Q8_K, integer
-// dots; and quantKernelsF32: row decode + float dot) in GB/s of weights read.
+// dots; and quantKernelsF32: row decode + float dot) in GB/s of weights read, one thread;
+// (3) the 2-thread quantize pool's speed-up.
 // Prints JSON; `run()` returns the same object.
 
 import { spawnSync } from "node:child_process";
@@ -11,7 +12,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { GGMLType, decodeF16, encodeF16, ggmlTypeInfo, type WeightMatrix } from "@llamats/tensor";
-import { quantKernels, quantKernelsF32, quantizeRows } from "@llamats/quant";
+import { createQuantizePool, quantKernels, quantKernelsF32, quantizeRows } from "@llamats/quant";
 import { randomNormal, repoRoot } from "@llamats/testkit";
 import { machineInfo, round } from "./harness.js";
 
@@ -84,6 +85,17 @@ export async function run(): Promise<unknown> {
     return entry;
   });
 
+  // `llamats quantize --threads 2`: the same work split over the caller and one worker.
+  const pool = await createQuantizePool(2);
+  const threaded = [GGMLType.Q4_0, GGMLType.Q8_0, GGMLType.Q4_K].map((type) => {
+    const secs = timeBest(() => pool.quantizeRows(type, decodeF16(w16), qRows, cols), 1500, 5);
+    const one = quantize.find((q) => q.type === ggmlTypeInfo(type)!.name)!.mbPerSec as number;
+    const mbPerSec = round(w16.byteLength / secs / 1e6);
+    process.stderr.write(`  quantize f16->${ggmlTypeInfo(type)!.name}, 2 threads: ${mbPerSec} MB/s\n`);
+    return { type: ggmlTypeInfo(type)!.name, threads: 2, mbPerSec, speedup: round(mbPerSec / one) };
+  });
+  pool.dispose();
+
   const mRows = 4096;
   const full = randomNormal(mRows * cols, 2, 0.02);
   const x = randomNormal(cols, 3);
@@ -99,7 +111,7 @@ export async function run(): Promise<unknown> {
     process.stderr.write(`  matvec ${entry.type}: ${entry.q8ActivationsGBs} GB/s (q8 act), ${entry.f32ActivationsGBs} GB/s (f32 act)\n`);
     return entry;
   });
-  return { quantize, matvec, llamaCppReference: reference ? "libggml-base.so ggml_quantize_chunk (1 thread, via python3 ctypes)" : null };
+  return { quantize, quantizeThreads: threaded, matvec, llamaCppReference: reference ? "libggml-base.so ggml_quantize_chunk (1 thread, via python3 ctypes)" : null };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
