@@ -12,6 +12,8 @@ export interface GoldenCase {
   layerOutPos?: Int32Array;
   argmax: Int32Array;
   logsumexp: Float32Array;
+  top5Ids: Int32Array; // (n, 5)
+  top5Vals: Float32Array; // (n, 5)
   greedyIds?: Int32Array;
   greedyFinalLogits?: Float32Array;
 }
@@ -45,6 +47,8 @@ export function readGoldenCase(model: string, name: string): GoldenCase {
       layerOutPos: get("layer_out_pos") as Int32Array | undefined,
       argmax: get("argmax") as Int32Array,
       logsumexp: get("logsumexp") as Float32Array,
+      top5Ids: get("top5_ids") as Int32Array,
+      top5Vals: get("top5_vals") as Float32Array,
       greedyIds: get("greedy_ids") as Int32Array | undefined,
       greedyFinalLogits: get("greedy_final_logits") as Float32Array | undefined,
     };
