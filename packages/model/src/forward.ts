@@ -30,6 +30,7 @@ export function forward(weights: LlamaWeights, state: RunState, tokens: Int32Arr
   const cfg = weights.config;
   const n = tokens.length;
   if (n === 0) throw new LlamatsError("forward: no tokens");
+  checkShapes(weights, state);
   const cache = state.cache;
   cache.checkRoom(pos, n);
   for (let i = 0; i < n; i++) {
@@ -125,4 +126,13 @@ function runChunk(weights: LlamaWeights, state: RunState, tokens: Int32Array | r
   }
   be.rmsNorm(x, x, weights.outputNorm, dim, eps);
   if (captured.hiddenFinal) captured.hiddenFinal.set(x, start * dim);
+}
+
+/** The run state's buffers must have been sized for these weights (RoPE scaling may differ). */
+function checkShapes(weights: LlamaWeights, state: RunState): void {
+  const a = weights.config;
+  const b = state.config;
+  for (const k of ["dim", "nLayers", "nHeads", "nKvHeads", "headDim", "ffnDim", "vocabSize"] as const) {
+    if (a[k] !== b[k]) throw new LlamatsError(`forward: the run state was built for ${k} ${b[k]}, the weights have ${a[k]}`);
+  }
 }

@@ -55,6 +55,8 @@ describe("model/KV cache", () => {
     const state = new RunState(backend, cfg);
     expect(() => forward(w, state, [12], 0)).to.throw(LlamatsError, /outside the vocabulary/);
     expect(() => forward(w, state, [], 0)).to.throw(LlamatsError);
+    const other = new RunState(backend, synthConfig({ ...spec, ffnDim: 11 }));
+    expect(() => forward(w, other, [1], 0)).to.throw(LlamatsError, /ffnDim 11/);
   });
 });
 
