@@ -6,6 +6,7 @@
 import { f16DecodeTable } from "@llamats/tensor";
 import { scaleMinK4 } from "./kcommon.js";
 import { Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, Q8_K } from "./layouts.js";
+import { int8 } from "./dot-legacy.js";
 
 const f16 = f16DecodeTable();
 const f32Scratch = new Float32Array(1);
@@ -25,6 +26,7 @@ function bsum(a: Uint8Array, ao: number, j: number): number {
 }
 
 export function dotQ4_KQ8_K(w: Uint8Array, wOff: number, a: Uint8Array, aOff: number, nBlocks: number): number {
+  const a8 = int8(a);
   let sum = 0;
   for (let b = 0; b < nBlocks; b++) {
     const wo = wOff + b * Q4_K.bytes;
@@ -40,8 +42,8 @@ export function dotQ4_KQ8_K(w: Uint8Array, wOff: number, a: Uint8Array, aOff: nu
       let s1 = 0;
       let s2 = 0;
       for (let l = 0; l < 32; l++) {
-        s1 += (w[q + l] & 0xf) * ((a[y + l] << 24) >> 24);
-        s2 += (w[q + l] >> 4) * ((a[y + l + 32] << 24) >> 24);
+        s1 += (w[q + l] & 0xf) * a8[y + l];
+        s2 += (w[q + l] >> 4) * a8[y + l + 32];
       }
       sumi += (sm1 & 0xff) * s1 + (sm2 & 0xff) * s2;
       sumMins += (sm1 >> 8) * (bsum(a, ao, 2 * j) + bsum(a, ao, 2 * j + 1))
@@ -55,6 +57,7 @@ export function dotQ4_KQ8_K(w: Uint8Array, wOff: number, a: Uint8Array, aOff: nu
 }
 
 export function dotQ5_KQ8_K(w: Uint8Array, wOff: number, a: Uint8Array, aOff: number, nBlocks: number): number {
+  const a8 = int8(a);
   let sum = 0;
   for (let b = 0; b < nBlocks; b++) {
     const wo = wOff + b * Q5_K.bytes;
@@ -65,8 +68,6 @@ export function dotQ5_KQ8_K(w: Uint8Array, wOff: number, a: Uint8Array, aOff: nu
     let sumMins = 0;
     let q = wo + Q5_K.qs;
     let y = ao + Q8_K.qs;
-    let u1 = 1;
-    let u2 = 2;
     for (let j = 0; j < 8; j += 2) {
       const sm1 = scaleMinK4(j, w, wo + Q5_K.scales);
       const sm2 = scaleMinK4(j + 1, w, wo + Q5_K.scales);
@@ -74,16 +75,14 @@ export function dotQ5_KQ8_K(w: Uint8Array, wOff: number, a: Uint8Array, aOff: nu
       let s2 = 0;
       for (let l = 0; l < 32; l++) {
         const h = w[qh + l];
-        s1 += ((w[q + l] & 0xf) + (h & u1 ? 16 : 0)) * ((a[y + l] << 24) >> 24);
-        s2 += ((w[q + l] >> 4) + (h & u2 ? 16 : 0)) * ((a[y + l + 32] << 24) >> 24);
+        s1 += ((w[q + l] & 0xf) | (((h >> j) & 1) << 4)) * a8[y + l]; // 5th bit of sub-block j: bit j
+        s2 += ((w[q + l] >> 4) | (((h >> (j + 1)) & 1) << 4)) * a8[y + l + 32];
       }
       sumi += (sm1 & 0xff) * s1 + (sm2 & 0xff) * s2;
       sumMins += (sm1 >> 8) * (bsum(a, ao, 2 * j) + bsum(a, ao, 2 * j + 1))
         + (sm2 >> 8) * (bsum(a, ao, 2 * j + 2) + bsum(a, ao, 2 * j + 3));
       q += 32;
       y += 64;
-      u1 <<= 2;
-      u2 <<= 2;
     }
     sum += f16[w[wo] | (w[wo + 1] << 8)] * da * sumi - f16[w[wo + 2] | (w[wo + 3] << 8)] * da * sumMins;
   }
@@ -91,6 +90,7 @@ export function dotQ5_KQ8_K(w: Uint8Array, wOff: number, a: Uint8Array, aOff: nu
 }
 
 export function dotQ6_KQ8_K(w: Uint8Array, wOff: number, a: Uint8Array, aOff: number, nBlocks: number): number {
+  const a8 = int8(a);
   let sum = 0;
   for (let b = 0; b < nBlocks; b++) {
     const wo = wOff + b * Q6_K.bytes;
@@ -111,10 +111,10 @@ export function dotQ6_KQ8_K(w: Uint8Array, wOff: number, a: Uint8Array, aOff: nu
           const q2 = ((w[ql + l + 32] & 0xf) | (((h >> 2) & 3) << 4)) - 32;
           const q3 = ((w[ql + l] >> 4) | (((h >> 4) & 3) << 4)) - 32;
           const q4 = ((w[ql + l + 32] >> 4) | (((h >> 6) & 3) << 4)) - 32;
-          s1 += q1 * ((a[y + l] << 24) >> 24);
-          s2 += q2 * ((a[y + l + 32] << 24) >> 24);
-          s3 += q3 * ((a[y + l + 64] << 24) >> 24);
-          s4 += q4 * ((a[y + l + 96] << 24) >> 24);
+          s1 += q1 * a8[y + l];
+          s2 += q2 * a8[y + l + 32];
+          s3 += q3 * a8[y + l + 64];
+          s4 += q4 * a8[y + l + 96];
         }
         sumi += ((w[sc + half] << 24) >> 24) * s1 + ((w[sc + half + 2] << 24) >> 24) * s2
           + ((w[sc + half + 4] << 24) >> 24) * s3 + ((w[sc + half + 6] << 24) >> 24) * s4;
@@ -130,6 +130,7 @@ export function dotQ6_KQ8_K(w: Uint8Array, wOff: number, a: Uint8Array, aOff: nu
 }
 
 export function dotQ2_KQ8_K(w: Uint8Array, wOff: number, a: Uint8Array, aOff: number, nBlocks: number): number {
+  const a8 = int8(a);
   let sum = 0;
   for (let b = 0; b < nBlocks; b++) {
     const wo = wOff + b * Q2_K.bytes;
@@ -144,7 +145,7 @@ export function dotQ2_KQ8_K(w: Uint8Array, wOff: number, a: Uint8Array, aOff: nu
       for (let shift = 0; shift < 8; shift += 2) {
         for (let half = 0; half < 2; half++) {
           let s = 0;
-          for (let l = 0; l < 16; l++) s += ((w[q + 16 * half + l] >> shift) & 3) * ((a[y + l] << 24) >> 24);
+          for (let l = 0; l < 16; l++) s += ((w[q + 16 * half + l] >> shift) & 3) * a8[y + l];
           sumi += (w[wo + Q2_K.scales + is++] & 0xf) * s;
           y += 16;
         }
@@ -158,6 +159,7 @@ export function dotQ2_KQ8_K(w: Uint8Array, wOff: number, a: Uint8Array, aOff: nu
 }
 
 export function dotQ3_KQ8_K(w: Uint8Array, wOff: number, a: Uint8Array, aOff: number, nBlocks: number): number {
+  const a8 = int8(a);
   let sum = 0;
   for (let b = 0; b < nBlocks; b++) {
     const wo = wOff + b * Q3_K.bytes;
@@ -178,7 +180,7 @@ export function dotQ3_KQ8_K(w: Uint8Array, wOff: number, a: Uint8Array, aOff: nu
           let s = 0;
           for (let l = 0; l < 16; l++) {
             const k = 16 * half + l;
-            s += (((w[q + k] >> shift) & 3) - (w[hm + k] & m ? 0 : 4)) * ((a[y + l] << 24) >> 24);
+            s += (((w[q + k] >> shift) & 3) - (w[hm + k] & m ? 0 : 4)) * a8[y + l];
           }
           sumi += scale * s;
           is++;

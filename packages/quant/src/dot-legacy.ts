@@ -13,7 +13,7 @@ const f16 = f16DecodeTable();
 // dot once per weight row with the same activation row, so the view is built once.
 let lastBytes: Uint8Array | undefined;
 let lastInt8: Int8Array = new Int8Array(0);
-function int8(a: Uint8Array): Int8Array {
+export function int8(a: Uint8Array): Int8Array {
   if (a !== lastBytes) {
     lastBytes = a;
     lastInt8 = new Int8Array(a.buffer, a.byteOffset, a.length);
