@@ -29,6 +29,8 @@ interface TileLocals {
   readonly pd: Local; // i32: xd of token t0 (xs at the same index)
   readonly ps: Local;
   readonly b: Local; // block counter
+  readonly xqStep: Local; // nTokens * 32: xq bytes per group
+  readonly xdStep: Local; // nTokens * 4: xd / xs bytes per group
 }
 
 /** Accumulate row L's group times token t into acc / macc; x chunks from memory or xk. */
@@ -106,9 +108,9 @@ function emitTile(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, nR: number, 
         for (let rr = 0; rr < nR; rr++) emitDot(f, dec, T, T.L[rr]!, T.acc[at(rr, t)]!, T.macc[at(rr, t)]!, t, shared);
       }
       // Next group: nTokens * 32 bytes of xq, nTokens * 4 of xd / xs.
-      f.get(T.px).get(f.param(8)).i32(5).op("i32_shl").op("i32_add").set(T.px);
-      f.get(T.pd).get(f.param(8)).i32(2).op("i32_shl").op("i32_add").set(T.pd);
-      if (hasMin) f.get(T.ps).get(f.param(8)).i32(2).op("i32_shl").op("i32_add").set(T.ps);
+      f.get(T.px).get(T.xqStep).op("i32_add").set(T.px);
+      f.get(T.pd).get(T.xdStep).op("i32_add").set(T.pd);
+      if (hasMin) f.get(T.ps).get(T.xdStep).op("i32_add").set(T.ps);
     }
     for (let rr = 0; rr < nR; rr++) f.get(T.L[rr]!.pw).i32(dec.bytesPerBlock).op("i32_add").set(T.L[rr]!.pw);
   });
@@ -137,7 +139,10 @@ export function emitQuantMatmul(m: ModuleBuilder, dec: GroupDecoder, exportName:
   const T: TileLocals = {
     L: [decodeLocals(), decodeLocals()], acc: [v(), v(), v(), v()], macc: [0, 1, 2, 3].map(() => f.local(ValType.f32)),
     xk: [v(), v(), v(), v()], px: f.local(i32), pd: f.local(i32), ps: f.local(i32), b: f.local(i32),
+    xqStep: f.local(i32), xdStep: f.local(i32),
   };
+  f.get(f.param(8)).i32(5).op("i32_shl").set(T.xqStep);
+  f.get(f.param(8)).i32(2).op("i32_shl").set(T.xdStep);
   const band = f.local(i32);
   const bandEnd = f.local(i32);
   const bandEndPair = f.local(i32); // bandEnd - 1: a row pair starts below it
