@@ -49,7 +49,11 @@ function startWorker(workerData: WorkerInit, transferList: import("node:worker_t
 export class WorkerBackend extends WasmBackend {
   override readonly name: string;
   readonly threads: number;
-  readonly spin: number;
+  /** Current spin budget (iterations); "auto" turns it off at run time when it does not pay. */
+  spin: number;
+  private readonly spinAuto: boolean;
+  private spinJobs = 0; // jobs in the current adaptive window
+  private spinMisses = 0; // of which the spin phase ended without the workers done
   readonly stats: DispatchStats = { jobs: 0, waitMs: 0 };
   private readonly ctl: Int32Array;
   private readonly workers: Worker[] = [];
@@ -66,7 +70,8 @@ export class WorkerBackend extends WasmBackend {
     this.threads = threads;
     this.name = `wasm-workers(${threads})`;
     const spinAuto = loadavg()[0]! + threads <= availableParallelism() + 0.5 ? DEFAULT_SPIN : 0;
-    this.spin = opts.spin === undefined || opts.spin === "auto" ? (threads > 1 ? spinAuto : 0) : opts.spin;
+    this.spinAuto = opts.spin === undefined || opts.spin === "auto";
+    this.spin = this.spinAuto ? (threads > 1 ? spinAuto : 0) : (opts.spin as number);
     this.ctl = new Int32Array(new SharedArrayBuffer(CONTROL_INTS * 4));
     this.ctl[SPIN] = this.spin;
     this.ctl[N_MEMORIES] = this.arena.memories.length;
@@ -127,12 +132,36 @@ export class WorkerBackend extends WasmBackend {
       const t0 = performance.now();
       const nWorkers = this.threads - 1;
       let done = Atomics.load(ctl, DONE);
-      while (done < nWorkers) done = waitChange(ctl, DONE, done, this.spin);
+      let spun = 0;
+      while (done < nWorkers) {
+        // Spin (bounded), then block; count whether the spin phase alone was enough.
+        for (; spun < this.spin && done < nWorkers; spun++) done = Atomics.load(ctl, DONE);
+        if (done < nWorkers) done = waitChange(ctl, DONE, done, 0);
+      }
+      this.adaptSpin(spun >= this.spin);
       this.stats.waitMs += performance.now() - t0;
       this.stats.jobs++;
     }
     const failed = Atomics.load(ctl, ERROR);
     if (failed) throw new Error(`worker ${failed - 1} failed while running a job (see its message above)`);
+  }
+
+  /**
+   * "auto" spin: if, over a window of 256 jobs, most spin phases ran out before the workers
+   * finished (no free core: they were descheduled), spinning only burns the core they need,
+   * so turn it off for workers and main thread alike.
+   */
+  private adaptSpin(missed: boolean): void {
+    if (!this.spinAuto || this.spin === 0) return;
+    this.spinJobs++;
+    if (missed) this.spinMisses++;
+    if (this.spinJobs < 256) return;
+    if (this.spinMisses * 2 > this.spinJobs) {
+      this.spin = 0;
+      Atomics.store(this.ctl, SPIN, 0);
+    }
+    this.spinJobs = 0;
+    this.spinMisses = 0;
   }
 
   protected override runJob(job: MatmulJob): void {

@@ -141,6 +141,28 @@ describe("workers/WorkerBackend", function () {
     }
   });
 
+  it("spinning and blocking dispatch give the same bits; auto spin backs off when it does not pay", async () => {
+    const spinning = await createWorkerBackend({ threads: 2, spin: 5000, initialBytes: 1 << 20 });
+    const auto = await createWorkerBackend({ threads: 2, initialBytes: 1 << 20 });
+    try {
+      const rows = 64, cols = 256, x = randomNormal(cols, 1);
+      const want = new Float32Array(rows);
+      wasm.matmul(want, weight(wasm, GGMLType.Q4_0, rows, cols, 2), x, 1);
+      for (const b of [spinning, auto]) {
+        const w = weight(b, GGMLType.Q4_0, rows, cols, 2);
+        const out = b.allocF32(rows);
+        for (let i = 0; i < 600; i++) b.matmul(out, w, x, 1);
+        expect(same(out, want)).to.equal(true);
+        expect(b.stats.jobs).to.be.at.least(600);
+      }
+      expect(spinning.spin).to.equal(5000); // an explicit budget is kept
+      expect(auto.spin).to.be.at.least(0);
+    } finally {
+      spinning.dispose();
+      auto.dispose();
+    }
+  });
+
   it("refuses a weight whose bytes are shorter than its shape", () => {
     const b = backends[1]!;
     const w: WeightMatrix = { type: GGMLType.Q4_0, rows: 4, cols: 64, bytes: b.allocBytes(10) };
