@@ -134,7 +134,7 @@ export function emitQuantMatmul(m: ModuleBuilder, dec: GroupDecoder, exportName:
   const decodeLocals = (): DecodeLocals => ({
     pw: f.local(i32), w: [v(), v(), v(), v()], t0: v(), t1: v(),
     dS: f.local(ValType.f32), mS: f.local(ValType.f32), sLo: f.local(i32), sHi: f.local(i32),
-    dBlock: f.local(ValType.f32), dMin: f.local(ValType.f32), relaxed,
+    dBlock: f.local(ValType.f32), dMin: f.local(ValType.f32), kv: [v(), v(), v(), v()], relaxed,
   });
   const T: TileLocals = {
     L: [decodeLocals(), decodeLocals()], acc: [v(), v(), v(), v()], macc: [0, 1, 2, 3].map(() => f.local(ValType.f32)),

@@ -21,6 +21,8 @@ export interface DecodeLocals {
   readonly sHi: Local; // i32
   readonly dBlock: Local; // f32: per-block scale (K types)
   readonly dMin: Local; // f32: per-block min scale (K types)
+  /** K types: f32x4 d * scale of groups 0-3, 4-7, then -dmin * min of groups 0-3, 4-7. */
+  readonly kv: readonly [Local, Local, Local, Local];
   /**
    * Relaxed-SIMD form: leave the group as two i8x16 of non-negative codes in w[0] (elements
    * 0-15) and w[1] (16-31), for i16x8.relaxed_dot_i8x16_i7x16_s, whose second operand must
@@ -166,32 +168,48 @@ const q6_K: GroupDecoder = {
   },
 };
 
-/** ggml's get_scale_min_k4 for sub-block j: leaves the 6-bit scale in sLo, min in sHi. */
-function scaleMinK4(f: FuncBuilder, L: DecodeLocals, j: number): void {
-  const q = (i: number) => f.get(L.pw).mem("i32_load8_u", 4 + i);
-  if (j < 4) {
-    q(j).i32(63).op("i32_and").set(L.sLo);
-    q(j + 4).i32(63).op("i32_and").set(L.sHi);
-  } else {
-    q(j + 4).i32(0xf).op("i32_and");
-    q(j - 4).i32(6).op("i32_shr_u").i32(4).op("i32_shl").op("i32_or").set(L.sLo);
-    q(j + 4).i32(4).op("i32_shr_u");
-    q(j).i32(6).op("i32_shr_u").i32(4).op("i32_shl").op("i32_or").set(L.sHi);
+/** dS = d * scale, mS = -dmin * min (the group is d*sc*q - dmin*m), from kBlockScales. */
+function kScales(f: FuncBuilder, L: DecodeLocals, g: number): void {
+  f.get(L.kv[g >> 2]).lane("f32x4_extract_lane", g & 3).set(L.dS);
+  f.get(L.kv[2 + (g >> 2)]).lane("f32x4_extract_lane", g & 3).set(L.mS);
+}
+
+/** Bytes 0-7 of the i8x16 on the stack (unsigned) -> two f32x4 times the f32 `scale`, negated if asked. */
+function bytesToScaled(f: FuncBuilder, L: DecodeLocals, scale: Local, negate: boolean, out0: Local, out1: Local): void {
+  f.v("i16x8_extend_low_i8x16_u").set(L.t1);
+  for (const [ext, out] of [["i32x4_extend_low_i16x8_u", out0], ["i32x4_extend_high_i16x8_u", out1]] as const) {
+    f.get(L.t1).v(ext).v("f32x4_convert_i32x4_s").get(scale).v("f32x4_splat").v("f32x4_mul");
+    if (negate) f.v("f32x4_neg");
+    f.set(out);
   }
 }
 
-/** dS = d * scale, mS = -dmin * min (the group is d*sc*q - dmin*m). */
-function kScales(f: FuncBuilder, L: DecodeLocals, g: number): void {
-  scaleMinK4(f, L, g);
-  f.get(L.dBlock).get(L.sLo).op("f32_convert_i32_s").op("f32_mul").set(L.dS);
-  f.get(L.dMin).get(L.sHi).op("f32_convert_i32_s").op("f32_mul").op("f32_neg").set(L.mS);
-}
-
+/**
+ * Once per K super-block: d, dmin, and ggml's get_scale_min_k4 for all 8 sub-blocks in SIMD
+ * (scale j < 4: q[j] & 63, j >= 4: (q[j+4] & 15) | (q[j-4] >> 6) << 4; min j < 4: q[j+4] & 63,
+ * j >= 4: (q[j+4] >> 4) | (q[j] >> 6) << 4, q = the 12 scale bytes), same products as the
+ * scalar form.
+ */
 function kBlockScales(f: FuncBuilder, L: DecodeLocals): void {
   loadF16(f, L.pw, 0);
   f.set(L.dBlock);
   loadF16(f, L.pw, 2);
   f.set(L.dMin);
+  const z4 = [0, 0, 0, 0];
+  const pad = [0, 0, 0, 0, 0, 0, 0, 0];
+  f.get(L.pw).vmem("v128_load", 4).set(L.t0); // scale bytes 0-11 (+4 bytes of what follows)
+  // scales
+  f.get(L.t0).get(L.t0).shuffle([0, 1, 2, 3, 8, 9, 10, 11, ...pad]).v128Bytes([63, 63, 63, 63, 15, 15, 15, 15, ...pad]).v("v128_and");
+  f.get(L.t0).get(L.t0).shuffle([...z4, 0, 1, 2, 3, ...pad]).i32(2).v("i8x16_shr_u").v128Bytes([...z4, 0x30, 0x30, 0x30, 0x30, ...pad]).v("v128_and");
+  f.v("v128_or");
+  bytesToScaled(f, L, L.dBlock, false, L.kv[0], L.kv[1]);
+  // mins
+  f.get(L.t0).get(L.t0).shuffle([4, 5, 6, 7, 8, 9, 10, 11, ...pad]).set(L.w[0]);
+  f.get(L.w[0]).v128Bytes([63, 63, 63, 63, ...z4, ...pad]).v("v128_and");
+  f.get(L.w[0]).i32(4).v("i8x16_shr_u").v128Bytes([...z4, 15, 15, 15, 15, ...pad]).v("v128_and").v("v128_or");
+  f.get(L.t0).get(L.t0).shuffle([...z4, 4, 5, 6, 7, ...pad]).i32(2).v("i8x16_shr_u").v128Bytes([...z4, 0x30, 0x30, 0x30, 0x30, ...pad]).v("v128_and");
+  f.v("v128_or");
+  bytesToScaled(f, L, L.dMin, true, L.kv[2], L.kv[3]);
 }
 
 // Q4_K: {f16 d; f16 dmin; u8 scales[12]; u8 qs[128]} = 144 bytes per 256 weights.
