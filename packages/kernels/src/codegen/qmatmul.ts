@@ -33,10 +33,9 @@ interface TileLocals {
   readonly xdStep: Local; // nTokens * 4: xd / xs bytes per group
 }
 
-/** Accumulate row L's group times token t into acc / macc; x chunks from memory or xk. */
-function emitDot(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, L: DecodeLocals, acc: Local, macc: Local, t: number, sharedX: boolean): void {
+/** Push the i32x4 partial integer sums of row L's group times token t (lanes sum to the dot). */
+function emitIsum(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, L: DecodeLocals, t: number, sharedX: boolean): void {
   const xOff = t * GROUP;
-  const hasMin = dec.hasMin || L.relaxed;
   if (L.relaxed) {
     // Two i16x8 pair sums (x86: pmaddubsw), added (|sum| <= 4 * 127 * 31 < 2^15), then
     // widened pairwise to i32x4 (pmaddwd): 32 products in 5 instructions.
@@ -45,8 +44,9 @@ function emitDot(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, L: DecodeLoca
     f.get(L.w[0]).v("i16x8_relaxed_dot_i8x16_i7x16_s");
     x(1);
     f.get(L.w[1]).v("i16x8_relaxed_dot_i8x16_i7x16_s");
-    f.v("i16x8_add").v("i32x4_extadd_pairwise_i16x8_s").v("f32x4_convert_i32x4_s");
-  } else {
+    f.v("i16x8_add").v("i32x4_extadd_pairwise_i16x8_s");
+    return;
+  }
   const dot = (k: number) => {
     f.get(L.w[k]);
     if (sharedX) f.get(T.xk[k]!);
@@ -61,12 +61,50 @@ function emitDot(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, L: DecodeLoca
   dot(3);
   f.v("i32x4_add");
   if (dec.halfScales) f.get(L.sHi).v("i32x4_splat").v("i32x4_mul");
-  f.v("i32x4_add").v("f32x4_convert_i32x4_s");
-  }
+  f.v("i32x4_add");
+}
+
+/** Accumulate row L's group times token t into acc (f32x4 lanes) / macc (f32). */
+function emitDot(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, L: DecodeLocals, acc: Local, macc: Local, t: number, sharedX: boolean): void {
+  emitIsum(f, dec, T, L, t, sharedX);
+  f.v("f32x4_convert_i32x4_s");
   f.get(L.dS).get(T.pd).mem("f32_load", 4 * t).op("f32_mul").v("f32x4_splat").v("f32x4_mul");
   f.get(acc).v("f32x4_add").set(acc);
-  if (hasMin) {
+  if (dec.hasMin || L.relaxed) {
     f.get(macc).get(L.mS).get(T.ps).mem("f32_load", 4 * t).op("f32_mul").op("f32_add").set(macc);
+  }
+}
+
+/**
+ * The 4-token tile, vectorised across tokens: the four tokens' i32x4 partial sums are
+ * transposed and added into one i32x4 of group totals (lane t = token t), converted once and
+ * scaled by dS times the four tokens' xd (contiguous in the group-major layout); acc[0] and
+ * acc[1] hold the f32x4 (token lanes) of the dot and offset terms.
+ */
+function emitGroup4(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, L: DecodeLocals, hasMin: boolean): void {
+  const s = T.xk; // four i32x4 scratch (xk is only used by the 2-row tiles)
+  for (let t = 0; t < 4; t++) {
+    emitIsum(f, dec, T, L, t, false);
+    f.set(s[t]!);
+  }
+  const pairs = (a: Local, b: Local) => {
+    // [a0+a2, b0+b2, a1+a3, b1+b3]
+    f.get(a).get(b).shuffle([0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23]);
+    f.get(a).get(b).shuffle([8, 9, 10, 11, 24, 25, 26, 27, 12, 13, 14, 15, 28, 29, 30, 31]);
+    f.v("i32x4_add");
+  };
+  pairs(s[0]!, s[1]!);
+  f.set(s[0]!);
+  pairs(s[2]!, s[3]!);
+  f.set(s[2]!);
+  f.get(s[0]!).get(s[2]!).shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]);
+  f.get(s[0]!).get(s[2]!).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31]);
+  f.v("i32x4_add").v("f32x4_convert_i32x4_s");
+  f.get(L.dS).v("f32x4_splat").get(T.pd).vmem("v128_load", 0).v("f32x4_mul").v("f32x4_mul");
+  f.get(T.acc[0]!).v("f32x4_add").set(T.acc[0]!);
+  if (hasMin) {
+    f.get(L.mS).v("f32x4_splat").get(T.ps).vmem("v128_load", 0).v("f32x4_mul");
+    f.get(T.acc[1]!).v("f32x4_add").set(T.acc[1]!);
   }
 }
 
@@ -87,8 +125,13 @@ function emitTile(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, nR: number, 
   const groups = dec.blockElems / GROUP;
   const hasMin = dec.hasMin || T.L[0]!.relaxed;
   const at = (rr: number, t: number) => rr * nT + t;
+  const vec4 = nR === 1 && nT === 4; // token-vectorised tile (emitGroup4)
+  if (vec4) {
+    f.v128Splat8(0).set(T.acc[0]!);
+    f.v128Splat8(0).set(T.acc[1]!);
+  }
   for (let rr = 0; rr < nR; rr++) {
-    for (let t = 0; t < nT; t++) {
+    for (let t = 0; t < nT && !vec4; t++) {
       f.v128Splat8(0).set(T.acc[at(rr, t)]!);
       if (hasMin) f.f32(0).set(T.macc[at(rr, t)]!);
     }
@@ -101,7 +144,8 @@ function emitTile(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, nR: number, 
     for (let rr = 0; rr < nR; rr++) dec.block?.(f, T.L[rr]!);
     for (let g = 0; g < groups; g++) {
       for (let rr = 0; rr < nR; rr++) dec.group(f, T.L[rr]!, g);
-      for (let t = 0; t < nT; t++) {
+      if (vec4) emitGroup4(f, dec, T, T.L[0]!, hasMin);
+      for (let t = 0; t < nT && !vec4; t++) {
         const shared = nR > 1;
         if (shared && T.L[0]!.relaxed) for (let h = 0; h < 2; h++) f.get(T.px).vmem("v128_load", t * GROUP + 16 * h).set(T.xk[h]!);
         else if (shared) for (let k = 0; k < 4; k++) f.get(T.px).vmem("i16x8_load8x8_s", t * GROUP + 8 * k).set(T.xk[k]!);
@@ -114,6 +158,14 @@ function emitTile(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, nR: number, 
     }
     for (let rr = 0; rr < nR; rr++) f.get(T.L[rr]!.pw).i32(dec.bytesPerBlock).op("i32_add").set(T.L[rr]!.pw);
   });
+  if (vec4) {
+    if (hasMin) f.get(T.acc[0]!).get(T.acc[1]!).v("f32x4_add").set(T.acc[0]!);
+    for (let t = 0; t < 4; t++) {
+      f.get(f.param(9)).get(t0).i32(t).op("i32_add").get(f.param(10)).op("i32_mul").get(r).op("i32_add").i32(2).op("i32_shl").op("i32_add");
+      f.get(T.acc[0]!).lane("f32x4_extract_lane", t).mem("f32_store", 0);
+    }
+    return;
+  }
   for (let rr = 0; rr < nR; rr++) {
     for (let t = 0; t < nT; t++) {
       // out[(t0 + t) * outStride + r + rr]
