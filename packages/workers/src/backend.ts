@@ -7,7 +7,7 @@
 // spinning barrier collapses (see docs/WASM.md).
 
 import { createRequire } from "node:module";
-import { availableParallelism, loadavg } from "node:os";
+import { availableParallelism } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { MessageChannel, Worker } from "node:worker_threads";
@@ -30,7 +30,7 @@ export interface DispatchStats {
 }
 
 const KERNEL_NAMES = [...QUANT_KERNEL_TYPES, ...FLOAT_KERNEL_TYPES].map(kernelName);
-const DEFAULT_SPIN = 20000;
+const DEFAULT_SPIN = 1 << 19; // ~0.5-1.5 ms of Atomics.load: bridges the main thread's serial work between jobs
 
 /**
  * Start the worker script next to this file: worker.js from dist, or worker.ts when running
@@ -69,7 +69,9 @@ export class WorkerBackend extends WasmBackend {
     if (!Number.isInteger(threads) || threads < 1) throw new LlamatsError(`threads ${threads}: want a positive integer`);
     this.threads = threads;
     this.name = `wasm-workers(${threads})`;
-    const spinAuto = loadavg()[0]! + threads <= availableParallelism() + 0.5 ? DEFAULT_SPIN : 0;
+    // Start spinning when there is a core per thread; adaptSpin() stops it at run time when the
+    // spin phases keep running out (the machine does not actually give us those cores).
+    const spinAuto = threads <= availableParallelism() ? DEFAULT_SPIN : 0;
     this.spinAuto = opts.spin === undefined || opts.spin === "auto";
     this.spin = this.spinAuto ? (threads > 1 ? spinAuto : 0) : (opts.spin as number);
     this.ctl = new Int32Array(new SharedArrayBuffer(CONTROL_INTS * 4));
