@@ -117,6 +117,7 @@ export class WorkerBackend extends WasmBackend {
 
   /** Run the job in the control block on every thread; returns when all are done. */
   private dispatch(): void {
+    if (this.disposed) throw new LlamatsError("backend used after dispose()");
     const ctl = this.ctl;
     if (this.threads === 1) {
       this.runner.run(ctl, 0, 1);
@@ -167,7 +168,6 @@ export class WorkerBackend extends WasmBackend {
   }
 
   protected override runJob(job: MatmulJob): void {
-    if (this.disposed) throw new LlamatsError("backend used after dispose()");
     const ctl = this.ctl;
     ctl[OP] = JobOp.matmul;
     ctl[KERNEL] = KERNEL_NAMES.indexOf(job.kernel);

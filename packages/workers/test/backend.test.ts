@@ -163,6 +163,14 @@ describe("workers/WorkerBackend", function () {
     }
   });
 
+  it("refuses work after dispose() instead of waiting for workers that are gone", async () => {
+    const b = await createWorkerBackend({ threads: 2, initialBytes: 1 << 20 });
+    const q = b.allocF32(16), k = b.allocF32(16), v = b.allocF32(16), out = b.allocF32(16);
+    b.dispose();
+    expect(() => b.attention(out, q, k, v, { nTokens: 1, pos0: 0, nHeads: 2, nKvHeads: 2, headDim: 8, scale: 0.3 })).to.throw(/dispose/);
+    expect(() => b.matmul(b.allocF32(1), { type: GGMLType.F32, rows: 1, cols: 8, bytes: b.allocBytes(32) }, new Float32Array(8), 1)).to.throw(/dispose/);
+  });
+
   it("refuses a weight whose bytes are shorter than its shape", () => {
     const b = backends[1]!;
     const w: WeightMatrix = { type: GGMLType.Q4_0, rows: 4, cols: 64, bytes: b.allocBytes(10) };
