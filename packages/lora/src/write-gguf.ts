@@ -5,8 +5,8 @@
 
 import { basename, join } from "node:path";
 import { GGMLType, ggmlTypeByName, ggmlTypeInfo, LlamatsError, type ProgressCallback } from "@llamats/tensor";
-import { canQuantize } from "@llamats/quant";
-import { dtypePolicy, gguf, openModelSourceSync, writeGgufFromSource, type SourceTensor } from "@llamats/formats";
+import { canQuantize, llamaQuantizeTypeFor } from "@llamats/quant";
+import { gguf, openModelSourceSync, writeGgufFromSource, type SourceTensor } from "@llamats/formats";
 
 export interface GgufWriteOptions {
   /** "f16" (default), "f32", "q8_0", "q4_0", ... */
@@ -32,18 +32,13 @@ const QUANT_CANDIDATES: GGMLType[] = [GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q5_
   GGMLType.Q2_K, GGMLType.Q3_K, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K];
 
 /**
- * formats' default policy (matrices -> type, norms -> F32), except that a matrix whose row
- * is not a whole number of blocks stays F16, as llama.cpp's quantizer does with
- * "incompatible" tensors (e.g. an FFN width of 172 with 32-element blocks).
+ * The type of each merged tensor: llama-quantize's rule (@llamats/quant llamaQuantizeTypeFor),
+ * the one `llamats quantize` applies, so merge --dtype T and quantize T agree tensor for
+ * tensor: norms F32, output.weight Q6_K for the Q4/Q5 types (Q8_0 when its rows are not
+ * whole 256-blocks), fallbacks (ending in F16) for rows that are not whole blocks.
  */
-export function mergeTypePolicy(type: GGMLType): (t: SourceTensor) => GGMLType {
-  const base = dtypePolicy(type);
-  const block = ggmlTypeInfo(type)?.blockSize ?? 1;
-  return (t) => {
-    const chosen = base(t);
-    if (chosen === type && t.shape.length === 2 && t.shape[1] % block !== 0) return GGMLType.F16;
-    return chosen;
-  };
+export function mergeTypePolicy(type: GGMLType, hasOutput: boolean): (t: SourceTensor) => GGMLType {
+  return (t) => llamaQuantizeTypeFor(t.name, t.shape, type, { hasOutput, sourceType: t.type });
 }
 
 /** Write `<outDir>/<file>` from the merged HF folder `stagedHf`; returns the file name. */
@@ -54,7 +49,7 @@ export function writeGgufFromMergedHf(stagedHf: string, outDir: string, opts: Gg
   const src = openModelSourceSync(stagedHf, { format: "hf" });
   try {
     writeGgufFromSource(src, join(outDir, file), {
-      typeFor: mergeTypePolicy(type),
+      typeFor: mergeTypePolicy(type, src.tensors.some((t) => t.name === "output.weight")),
       extraMetadata: [gguf.str("general.name", name)],
       onProgress: opts.onProgress,
     });

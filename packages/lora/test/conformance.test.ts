@@ -4,6 +4,7 @@ import { expect } from "chai";
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { GGMLType } from "@llamats/tensor";
+import { llamaQuantizeTypeFor } from "@llamats/quant";
 import { openModelSourceSync, toFloat32 } from "@llamats/formats";
 import { mergeLoras, openBaseModel, writeMetaFromHf } from "@llamats/lora";
 import { describeConformance, fixturePath } from "@llamats/testkit";
@@ -130,6 +131,26 @@ describeConformance("lora/conformance: merges reproduce the PyTorch fixtures", [
     } finally {
       ours.close();
       theirs.close();
+    }
+  });
+
+  it("gguf q4_0: tensor types follow llama-quantize's rule, as `llamats quantize` does", () => {
+    const s = mergeLoras({ base: fixturePath("tiny/base"), loras: [fixturePath("tiny/lora-llama")], outputType: "gguf", dtype: "q4_0", out: join(tmp.dir, "llama-q4") });
+    const ours = openModelSourceSync(join(s.out, "ggml-model-q4_0.gguf"));
+    try {
+      const types = Object.fromEntries(ours.tensors.map((t) => [t.name, t.type]));
+      for (const t of ours.tensors) {
+        expect(t.type, t.name).to.equal(llamaQuantizeTypeFor(t.name, t.shape, GGMLType.Q4_0, { hasOutput: true, sourceType: GGMLType.F16 }));
+      }
+      // The tiny model's rows (64) are not whole 256-blocks: output.weight takes Q6_K's fallback
+      // Q8_0; ffn_down's rows (172) are not whole 32-blocks: F16; norms F32.
+      expect(types).to.include({
+        "output.weight": GGMLType.Q8_0, "blk.0.attn_q.weight": GGMLType.Q4_0, "token_embd.weight": GGMLType.Q4_0,
+        "blk.1.ffn_down.weight": GGMLType.F16, "blk.0.attn_norm.weight": GGMLType.F32, "output_norm.weight": GGMLType.F32,
+      });
+      expect(ours.metadata["general.file_type"]).to.equal(2); // LLAMA_FTYPE_MOSTLY_Q4_0
+    } finally {
+      ours.close();
     }
   });
 
