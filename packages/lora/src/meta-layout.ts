@@ -1,8 +1,6 @@
-// Meta's checkpoint layout as the seed's merge script writes it (`--output_type pth`):
-// Meta tensor names (wq/wk rows go back to RoPE-interleaved order through formats'
-// permuteQkRows), model-parallel shards (`consolidated.0{s}.pth`) split along the axis
-// Meta's FairScale layers use, params.json.
-// Pure functions over row-major byte buffers; the writer streams them to disk.
+// Meta's checkpoint names as the seed's merge script writes them (`--output_type pth`), and
+// the model-parallel shard count per model width. How each tensor is cut across the
+// `consolidated.0{s}.pth` shards is formats' (metaShardSplit / splitMetaTensor in meta.ts).
 
 import { LlamatsError } from "@llamats/tensor";
 
@@ -48,79 +46,4 @@ export function metaToHfKey(key: string): string | undefined {
   if (!m) return undefined;
   const hf = Object.entries(layerMap).find(([, meta]) => meta === m[2]);
   return hf ? `model.layers.${m[1]}.${hf[0]}.${m[3]}` : undefined;
-}
-
-/** How a Meta tensor is split across model-parallel shards. */
-export type ShardSplit = "replicate" | "rows" | "cols" | "output-rows";
-
-export function metaShardSplit(metaKey: string): ShardSplit {
-  if (metaKey.endsWith("norm.weight")) return "replicate";
-  if (metaKey === "tok_embeddings.weight") return "cols";
-  if (metaKey === "output.weight") return "output-rows";
-  if (/\.(wo|w2)\.weight$/.test(metaKey)) return "cols";
-  if (/\.(wq|wk|wv|w1|w3)\.weight$/.test(metaKey)) return "rows";
-  throw new LlamatsError(`no model-parallel split known for "${metaKey}"`);
-}
-
-/** The shape of shard `s` of a tensor split `split` ways (see shardSlice). */
-export function shardShape(shape: readonly number[], split: ShardSplit, nShards: number, s: number, name = "tensor"): number[] {
-  if (nShards === 1 || split === "replicate" || shape.length < 2) return [...shape];
-  const [rows, cols] = shape;
-  if (split === "cols") {
-    if (cols % nShards !== 0) throw new LlamatsError(`${name}: ${cols} columns do not split into ${nShards} equal shards`);
-    return [rows, cols / nShards];
-  }
-  if (split === "rows") {
-    if (rows % nShards !== 0) throw new LlamatsError(`${name}: ${rows} rows do not split into ${nShards} equal shards`);
-    return [rows / nShards, cols];
-  }
-  const base = Math.floor(rows / nShards);
-  return [s === nShards - 1 ? rows - base * (nShards - 1) : base, cols];
-}
-
-/**
- * Shard `s` of `nShards` of a 2-D (rows, cols) tensor (1-D tensors are replicated).
- * "rows"/"cols" must divide evenly (the seed asserts it); "output-rows" gives every shard
- * floor(rows/n) rows and the remainder to the last (13B: 49953 -> 24976 + 24977).
- */
-export function shardSlice(
-  bytes: Uint8Array,
-  shape: readonly number[],
-  elemBytes: number,
-  split: ShardSplit,
-  nShards: number,
-  s: number,
-  name = "tensor",
-): { bytes: Uint8Array; shape: number[] } {
-  if (nShards === 1 || split === "replicate" || shape.length < 2) return { bytes, shape: [...shape] };
-  const [rows, cols] = shape;
-  if (split === "cols") {
-    if (cols % nShards !== 0) throw new LlamatsError(`${name}: ${cols} columns do not split into ${nShards} equal shards`);
-    const part = cols / nShards;
-    const rowBytes = part * elemBytes;
-    const out = new Uint8Array(rows * rowBytes);
-    for (let r = 0; r < rows; r++) {
-      const from = (r * cols + s * part) * elemBytes;
-      out.set(bytes.subarray(from, from + rowBytes), r * rowBytes);
-    }
-    return { bytes: out, shape: [rows, part] };
-  }
-  let start: number;
-  let count: number;
-  if (split === "rows") {
-    if (rows % nShards !== 0) throw new LlamatsError(`${name}: ${rows} rows do not split into ${nShards} equal shards`);
-    count = rows / nShards;
-    start = s * count;
-  } else {
-    const base = Math.floor(rows / nShards);
-    start = s * base;
-    count = s === nShards - 1 ? rows - base * (nShards - 1) : base;
-  }
-  const rowBytes = cols * elemBytes;
-  return { bytes: bytes.slice(start * rowBytes, (start + count) * rowBytes), shape: [count, cols] };
-}
-
-/** Meta's params.json for the merged model, as the seed writes it. */
-export function metaParams(dim: number, nHeads: number, nLayers: number, normEps: number, multipleOf = 256): Record<string, number> {
-  return { dim, multiple_of: multipleOf, n_heads: nHeads, n_layers: nLayers, norm_eps: normEps, vocab_size: -1 };
 }
