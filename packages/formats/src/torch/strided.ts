@@ -1,17 +1,7 @@
 // Strided views over a storage, as torch describes tensors: element [i0, i1, ...] sits at
 // storageOffset + sum(i_k * stride_k). Reading a view contiguously gathers those elements
-// in row-major order (the last dimension fastest).
-
-/** Row-major strides of a shape, in elements. */
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i];
-  }
-  return strides;
-}
+// in row-major order (the last dimension fastest). Row-major strides themselves are
+// @llamats/tensor's contiguousStrides.
 
 /** Whether a view is laid out row-major without gaps (size-1 dimensions' strides don't matter). */
 export function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {

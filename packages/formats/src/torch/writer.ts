@@ -4,11 +4,10 @@
 // file name without extension, as torch 1.13 names it. Written to a temp file and renamed.
 
 import { basename, extname } from "node:path";
-import { LlamatsError } from "@llamats/tensor";
+import { LlamatsError, contiguousStrides } from "@llamats/tensor";
 import { AtomicFileWriter } from "../io/atomic.js";
 import { torchElementBytes } from "./dtype.js";
 import { pickleStateDict, type PickledTensor } from "./pickle-writer.js";
-import { contiguousStrides } from "./strided.js";
 import type { TorchTensorInput, WriteTorchOptions } from "./types.js";
 import { ZipWriter } from "./zip-writer.js";
 
