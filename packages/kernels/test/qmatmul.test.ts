@@ -85,7 +85,7 @@ for (const relaxed of [false, true]) describe(`kernels/quantised matmul vs dequa
         fc.property(
           fc.integer({ min: 1, max: 19 }), // rows (odd sizes cross the 16-row band)
           fc.integer({ min: 1, max: bs === 256 ? 3 : 9 }), // blocks per row
-          fc.integer({ min: 1, max: 9 }), // tokens: tiles of 4 and a remainder
+          fc.oneof(fc.constant(1), fc.integer({ min: 1, max: 9 })), // tokens: generation (1), tiles of 4 and a remainder
           fc.constantFrom<WeightKind>("normal", "zero", "extreme", "mixed"),
           fc.integer(),
           (rows, nb, nTok, kind, seed) => {
@@ -110,20 +110,18 @@ for (const relaxed of [false, true]) describe(`kernels/quantised matmul vs dequa
     });
   }
 
-  it("rows split anywhere give bit-identical results", () => {
-    const type = GGMLType.Q4_0;
+  for (const [type, nTok, cols] of [[GGMLType.Q4_0, 5, 96], [GGMLType.Q4_0, 1, 224], [GGMLType.Q4_K, 1, 512]] as const) it(`rows split anywhere give bit-identical results (${ggmlTypeInfo(type)!.name}, ${nTok} token(s))`, () => {
     const rows = 37;
-    const cols = 96;
     const wf = makeWeights("normal", rows * cols, 7);
     const w: WeightMatrix = { type, rows, cols, bytes: quantised(type, wf, rows, cols) };
-    const x = randomNormal(5 * cols, 9);
+    const x = randomNormal(nTok * cols, 9);
     const whole = (() => {
-      const { job, outView } = mm.prepare(w, x, 5);
+      const { job, outView } = mm.prepare(w, x, nTok);
       mm.run(job, 0, rows);
       return Float32Array.from(outView);
     })();
     for (const cut of [1, 5, 16, 20, 36]) {
-      const { job, outView } = mm.prepare(w, x, 5);
+      const { job, outView } = mm.prepare(w, x, nTok);
       outView.fill(0);
       mm.run(job, 0, cut);
       mm.run(job, cut, rows);

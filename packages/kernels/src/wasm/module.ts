@@ -71,7 +71,7 @@ export class FuncBuilder {
     return this.raw(0xfd, ...uleb(Simd[o]), alignLog2[width], ...uleb(offset));
   }
   /** Lane extract/replace with a lane immediate. */
-  lane(o: "i32x4_extract_lane" | "f32x4_extract_lane", laneIndex: number): this {
+  lane(o: "i32x4_extract_lane" | "f32x4_extract_lane" | "i32x4_replace_lane" | "f32x4_replace_lane", laneIndex: number): this {
     return this.raw(0xfd, ...uleb(Simd[o]), laneIndex);
   }
   /** v128.const from 16 bytes. */

@@ -31,7 +31,7 @@ export const Simd = {
   i32x4_load16x4_u: 0x04, v128_load32_splat: 0x09, v128_load64_splat: 0x0a,
   v128_store: 0x0b, v128_const: 0x0c, i8x16_shuffle: 0x0d, i8x16_swizzle: 0x0e,
   i8x16_splat: 0x0f, i16x8_splat: 0x10, i32x4_splat: 0x11, f32x4_splat: 0x13,
-  i32x4_extract_lane: 0x1b, f32x4_extract_lane: 0x1f,
+  i32x4_extract_lane: 0x1b, i32x4_replace_lane: 0x1c, f32x4_extract_lane: 0x1f, f32x4_replace_lane: 0x20,
   i8x16_eq: 0x23, i32x4_eq: 0x37, i32x4_gt_s: 0x3b, i32x4_gt_u: 0x3c, i32x4_ge_u: 0x40,
   v128_not: 0x4d, v128_and: 0x4e, v128_andnot: 0x4f, v128_or: 0x50, v128_xor: 0x51,
   v128_bitselect: 0x52,
