@@ -11,7 +11,7 @@
 
 import type { FuncBuilder, Local } from "../wasm/module.js";
 import { ValType } from "../wasm/opcodes.js";
-import type { GroupDecoder } from "./qtypes.js";
+import type { DecodeLocals, GroupDecoder } from "./qtypes.js";
 import { emitDot, emitIsum, hsum, type TileLocals } from "./qmatmul.js";
 
 const GROUP = 32;
@@ -38,6 +38,36 @@ function pairs(f: FuncBuilder, a: Local, b: Local): void {
   f.v("i32x4_add");
 }
 
+/**
+ * Lane g of the four groups' scales dv and offset scales mv, from the decoder's dS / mS, or
+ * whole vectors at once where the type has them: Q4_K/Q5_K's unpacked block scales (kv),
+ * Q6_K's per-block d (its per-16 integer scales act on the integer sums), and the symmetric
+ * types' relaxed-form offset mS = -offset * dS (one vector multiply for four groups).
+ */
+function emitScaleLanes(f: FuncBuilder, dec: GroupDecoder, L: DecodeLocals, dv: Local, mv: Local, g: number, g0: number, hasMin: boolean): void {
+  if (dec.block && dec.hasMin) {
+    if (g === 0) {
+      f.get(L.kv[g0 >> 2]!).set(dv);
+      f.get(L.kv[2 + (g0 >> 2)]!).set(mv);
+    }
+    return;
+  }
+  if (dec.halfScales) {
+    if (g === 0) f.get(L.dS).v("f32x4_splat").set(dv);
+    return;
+  }
+  if (g === 0) f.get(L.dS).v("f32x4_splat").set(dv);
+  else f.get(dv).get(L.dS).lane("f32x4_replace_lane", g).set(dv);
+  if (!hasMin) return;
+  if (!dec.hasMin) {
+    // relaxed symmetric type: mS = dS * -offset, exactly as the decoder's scalar product
+    if (g === 3) f.get(dv).f32(-(dec.offset ?? 0)).v("f32x4_splat").v("f32x4_mul").set(mv);
+    return;
+  }
+  if (g === 0) f.get(L.mS).v("f32x4_splat").set(mv);
+  else f.get(mv).get(L.mS).lane("f32x4_replace_lane", g).set(mv);
+}
+
 /** Load the activation chunks of group g (token 0) into T.xk, shared by the rows of a tile. */
 function loadSharedX(f: FuncBuilder, T: TileLocals, g: number): void {
   if (T.L[0]!.relaxed) for (let h = 0; h < 2; h++) f.get(T.px).vmem("v128_load", g * GROUP + 16 * h).set(T.xk[h]!);
@@ -56,13 +86,7 @@ function emitStep(f: FuncBuilder, dec: GroupDecoder, T: TileLocals, G: GenLocals
     for (let rr = 0; rr < nR; rr++) {
       const L = T.L[rr]!;
       dec.group(f, L, perBlock ? 0 : g0 + g);
-      if (g === 0) {
-        f.get(L.dS).v("f32x4_splat").set(G.dv[rr]!);
-        if (hasMin) f.get(L.mS).v("f32x4_splat").set(G.mv[rr]!);
-      } else {
-        f.get(G.dv[rr]!).get(L.dS).lane("f32x4_replace_lane", g).set(G.dv[rr]!);
-        if (hasMin) f.get(G.mv[rr]!).get(L.mS).lane("f32x4_replace_lane", g).set(G.mv[rr]!);
-      }
+      emitScaleLanes(f, dec, L, G.dv[rr]!, G.mv[rr]!, g, g0, hasMin);
       if (perBlock) f.get(L.pw).i32(dec.bytesPerBlock).op("i32_add").set(L.pw);
     }
     if (shared) loadSharedX(f, T, g);
