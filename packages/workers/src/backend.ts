@@ -13,7 +13,7 @@ import { pathToFileURL } from "node:url";
 import { MessageChannel, Worker } from "node:worker_threads";
 import { LlamatsError, type AttentionParams } from "@llamats/tensor";
 import { kernelModule, QUANT_KERNEL_TYPES, FLOAT_KERNEL_TYPES, kernelName, WasmBackend, type MatmulJob, type WasmBackendOptions } from "@llamats/kernels";
-import { ARGS, CONTROL_INTS, DONE, ERROR, JobOp, KERNEL, MEMORY, N_MEMORIES, OP, ROWS, SEQ, SPIN, share, waitChange, type WorkerInit } from "./control.js";
+import { ARGS, CONTROL_INTS, DEAD, DONE, ERROR, JobOp, KERNEL, MEMORY, N_MEMORIES, OP, ROWS, SEQ, SPIN, share, type WorkerInit } from "./control.js";
 import { ATT, JobRunner, scaleSlot } from "./runner.js";
 
 export interface WorkerBackendOptions extends WasmBackendOptions {
@@ -61,6 +61,7 @@ export class WorkerBackend extends WasmBackend {
   private sentMemories: number;
   private readonly runner: JobRunner;
   private disposed = false;
+  private readonly exitCodes: (number | undefined)[] = [];
 
   /** Use createWorkerBackend(): workers must report ready before the first job. */
   constructor(opts: WorkerBackendOptions = {}) {
@@ -91,6 +92,12 @@ export class WorkerBackend extends WasmBackend {
       w.on("error", (err) => {
         process.stderr.write(`llamats: worker ${i} failed: ${err.stack ?? err}\n`);
       });
+      // A worker that ends without our asking (killed between jobs) fails the next dispatch;
+      // one that ends during a job says so itself (worker.ts), waking the waiting main thread.
+      w.on("exit", (code) => {
+        this.exitCodes[i] = code;
+        if (!this.disposed && Atomics.load(this.ctl, DEAD) === 0) Atomics.store(this.ctl, DEAD, i + 1);
+      });
       this.workers.push(w);
       this.ports.push(port1);
     }
@@ -100,6 +107,7 @@ export class WorkerBackend extends WasmBackend {
   async ready(timeoutMs = 30000): Promise<this> {
     const t0 = Date.now();
     while (Atomics.load(this.ctl, DONE) < this.threads - 1) {
+      this.checkAlive();
       if (Date.now() - t0 > timeoutMs) throw new LlamatsError(`worker threads did not start within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 2));
     }
@@ -119,6 +127,7 @@ export class WorkerBackend extends WasmBackend {
   private dispatch(): void {
     if (this.disposed) throw new LlamatsError("backend used after dispose()");
     const ctl = this.ctl;
+    this.checkAlive();
     if (this.threads === 1) {
       this.runner.run(ctl, 0, 1);
       return;
@@ -136,17 +145,39 @@ export class WorkerBackend extends WasmBackend {
       const nWorkers = this.threads - 1;
       let done = Atomics.load(ctl, DONE);
       let spun = 0;
-      while (done < nWorkers) {
-        // Spin (bounded), then block; count whether the spin phase alone was enough.
+      while (done < nWorkers && Atomics.load(ctl, DEAD) === 0) {
+        // Spin (bounded), then block; count whether the spin phase alone was enough. The
+        // timeout only guards against a death notice that lands between the check and the wait.
         for (; spun < this.spin && done < nWorkers; spun++) done = Atomics.load(ctl, DONE);
-        if (done < nWorkers) done = waitChange(ctl, DONE, done, 0);
+        if (done < nWorkers) {
+          Atomics.wait(ctl, DONE, done, 100);
+          done = Atomics.load(ctl, DONE);
+        }
       }
       this.adaptSpin(spun >= this.spin);
       this.stats.waitMs += performance.now() - t0;
       this.stats.jobs++;
     }
+    this.checkAlive();
     const failed = Atomics.load(ctl, ERROR);
     if (failed) throw new Error(`worker ${failed - 1} failed while running a job (see its message above)`);
+  }
+
+  /** Throw (now and on every later op) once a worker thread has exited: its rows would never be computed. */
+  private checkAlive(): void {
+    const dead = Atomics.load(this.ctl, DEAD);
+    if (dead === 0) return;
+    const code = this.exitCodes[dead - 1];
+    throw new LlamatsError(`worker thread ${dead - 1} exited${code === undefined ? "" : ` (code ${code})`}; this backend cannot run further ops (create a new one)`);
+  }
+
+  /** Test hook: make worker `index` exit at once, as a crash would (the dispatch then throws). */
+  killWorkerForTest(index: number): void {
+    const ctl = this.ctl;
+    ctl[OP] = JobOp.testExit;
+    ctl[ROWS] = this.threads;
+    ctl[ARGS] = index;
+    this.dispatch();
   }
 
   /**

@@ -14,11 +14,13 @@ export const N_MEMORIES = 5; // memories the main thread has opened (workers fet
 export const ROWS = 6; // rows (matmul) or heads (attention) to split
 export const SPIN = 7; // spin iterations before blocking (0: block at once)
 export const ERROR = 8; // set to 1 + thread index by a worker whose share threw
+export const DEAD = 9; // set to 1 + thread index of a worker thread that exited (it wakes DONE waiters)
 export const ARGS = 16; // kernel / attention arguments
 export const N_ARGS = 16;
 export const CONTROL_INTS = ARGS + N_ARGS;
 
-export const JobOp = { matmul: 1, attention: 2, exit: 3 } as const;
+// testExit: the worker whose index is ARGS[0] exits at once (tests of the dead-worker path).
+export const JobOp = { matmul: 1, attention: 2, exit: 3, testExit: 4 } as const;
 
 /** Thread i's share of n items split between nThreads. */
 export function share(n: number, i: number, nThreads: number): [number, number] {

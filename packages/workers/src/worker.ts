@@ -4,7 +4,7 @@
 // synchronously (receiveMessageOnPort) when a job names a memory this worker has not seen.
 
 import { receiveMessageOnPort, workerData } from "node:worker_threads";
-import { DONE, ERROR, JobOp, N_MEMORIES, OP, SEQ, SPIN, waitChange, type WorkerInit } from "./control.js";
+import { ARGS, DEAD, DONE, ERROR, JobOp, N_MEMORIES, OP, SEQ, SPIN, waitChange, type WorkerInit } from "./control.js";
 import { JobRunner } from "./runner.js";
 
 const init = workerData as WorkerInit;
@@ -12,12 +12,21 @@ const ctl = new Int32Array(init.control);
 const runner = new JobRunner(init.module, init.memories, init.kernelNames);
 const nWorkers = init.nThreads - 1;
 
+// However this thread ends (process.exit, an uncaught error, the end of the loop), say so in
+// the control block and wake the main thread: it may be blocked in Atomics.wait for our share,
+// where it cannot see the Worker's "exit" event (its event loop is not running).
+process.on("exit", () => {
+  if (Atomics.load(ctl, DEAD) === 0) Atomics.store(ctl, DEAD, init.index + 1);
+  Atomics.notify(ctl, DONE);
+});
+
 let seen = Atomics.load(ctl, SEQ);
 Atomics.add(ctl, DONE, 1); // ready
 Atomics.notify(ctl, DONE);
 for (;;) {
   seen = waitChange(ctl, SEQ, seen, Atomics.load(ctl, SPIN));
   if (ctl[OP] === JobOp.exit) break;
+  if (ctl[OP] === JobOp.testExit && ctl[ARGS] === init.index) process.exit(70);
   while (runner.memories.length < ctl[N_MEMORIES]!) {
     const msg = receiveMessageOnPort(init.port);
     if (msg) runner.memories.push(msg.message as WebAssembly.Memory);

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { GGMLType, ReferenceBackend, type Backend, type WeightMatrix } from "@llamats/tensor";
+import { GGMLType, LlamatsError, ReferenceBackend, type Backend, type WeightMatrix } from "@llamats/tensor";
 import { quantizeRows } from "@llamats/quant";
 import { randomNormal } from "@llamats/testkit";
 import { WasmBackend, dequantizingKernels } from "@llamats/kernels";
@@ -160,6 +160,21 @@ describe("workers/WorkerBackend", function () {
     } finally {
       spinning.dispose();
       auto.dispose();
+    }
+  });
+
+  it("a worker thread that exits outright fails the pending op (no hang), and every later op", async () => {
+    for (const threads of [2, 3]) {
+      const b = await createWorkerBackend({ threads, initialBytes: 1 << 20 });
+      try {
+        const t0 = Date.now();
+        expect(() => b.killWorkerForTest(threads - 1)).to.throw(LlamatsError, new RegExp(`worker thread ${threads - 1} exited`));
+        expect(Date.now() - t0).to.be.below(10000);
+        const w = weight(b, GGMLType.Q4_0, 8, 64, 3);
+        expect(() => b.matmul(b.allocF32(8), w, new Float32Array(64).fill(1), 1)).to.throw(LlamatsError, /exited/);
+      } finally {
+        b.dispose();
+      }
     }
   });
 
