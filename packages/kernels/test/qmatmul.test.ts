@@ -110,7 +110,7 @@ for (const relaxed of [false, true]) describe(`kernels/quantised matmul vs dequa
     });
   }
 
-  for (const [type, nTok, cols] of [[GGMLType.Q4_0, 5, 96], [GGMLType.Q4_0, 1, 224], [GGMLType.Q4_K, 1, 512]] as const) it(`rows split anywhere give bit-identical results (${ggmlTypeInfo(type)!.name}, ${nTok} token(s))`, () => {
+  for (const [type, nTok, cols] of [[GGMLType.Q4_0, 5, 96], [GGMLType.Q4_1, 13, 96], [GGMLType.Q4_0, 1, 224], [GGMLType.Q4_K, 1, 512]] as const) it(`rows split anywhere give bit-identical results (${ggmlTypeInfo(type)!.name}, ${nTok} token(s))`, () => {
     const rows = 37;
     const wf = makeWeights("normal", rows * cols, 7);
     const w: WeightMatrix = { type, rows, cols, bytes: quantised(type, wf, rows, cols) };

@@ -20,7 +20,8 @@ export const N_ARGS = 16;
 export const CONTROL_INTS = ARGS + N_ARGS;
 
 // testExit: the worker whose index is ARGS[0] exits at once (tests of the dead-worker path).
-export const JobOp = { matmul: 1, attention: 2, exit: 3, testExit: 4 } as const;
+// swiglu: out = silu(gate) * up over elements split like rows (elementwise: bit-identical).
+export const JobOp = { matmul: 1, attention: 2, exit: 3, testExit: 4, swiglu: 5 } as const;
 
 /** Thread i's share of n items split between nThreads. */
 export function share(n: number, i: number, nThreads: number): [number, number] {

@@ -2,6 +2,7 @@
 // Matmul jobs call the kernel instance over the job's memory; attention jobs build views
 // on the job's memory and run a range of heads.
 
+import { ReferenceBackend } from "@llamats/tensor";
 import { instantiateKernels, type KernelExports } from "@llamats/kernels";
 import { HeadAttention } from "./attention.js";
 import { ARGS, JobOp, KERNEL, MEMORY, OP, ROWS, share } from "./control.js";
@@ -11,6 +12,8 @@ import { ARGS, JobOp, KERNEL, MEMORY, OP, ROWS, share } from "./control.js";
 // Attention args: q, k, v, out offsets (bytes), nTokens, pos0, nHeads, nKvHeads, headDim,
 // rows of the cache; the scale is a float64 at ARGS + SCALE_F64 (two ints).
 export const ATT = { q: 0, k: 1, v: 2, out: 3, nTokens: 4, pos0: 5, nHeads: 6, nKvHeads: 7, headDim: 8, cacheRows: 9 } as const;
+// Swiglu args: out, gate, up offsets (bytes); ROWS = elements.
+export const SWIGLU = { out: 0, gate: 1, up: 2 } as const;
 export const SCALE_F64 = 12; // ints ARGS+12, ARGS+13 (byte offset 112: 8-aligned)
 
 /** The float64 view of control ints ARGS + SCALE_F64 .. + 1. */
@@ -21,6 +24,7 @@ export function scaleSlot(ctl: Int32Array): Float64Array {
 export class JobRunner {
   private readonly instances: KernelExports[] = [];
   private readonly attn = new HeadAttention();
+  private readonly ref = new ReferenceBackend(); // elementwise ops: the reference's own code
   private readonly args: number[] = [];
   private scale?: Float64Array;
 
@@ -47,6 +51,12 @@ export class JobRunner {
       args[2] = a;
       args[3] = b;
       this.kernels(m)[this.kernelNames[ctl[KERNEL]!]!]!(...args);
+      return;
+    }
+    if (ctl[OP] === JobOp.swiglu) {
+      const buf = this.memories[m]!.buffer;
+      const view = (i: number) => new Float32Array(buf, (ctl[ARGS + i]! >>> 0) + 4 * a, b - a);
+      this.ref.swiglu(view(SWIGLU.out), view(SWIGLU.gate), view(SWIGLU.up));
       return;
     }
     if (ctl[OP] === JobOp.attention) {

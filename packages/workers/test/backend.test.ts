@@ -129,6 +129,22 @@ describe("workers/WorkerBackend", function () {
     expect(same(e1, e2)).to.equal(true);
   });
 
+  it("swiglu split between threads equals the ReferenceBackend bit for bit (in place too)", () => {
+    for (const n of [2048, 5001]) {
+      const gate = randomNormal(n, 11, 4), up = randomNormal(n, 12);
+      const want = new Float32Array(n);
+      ref.swiglu(want, gate, up);
+      for (const b of backends) {
+        const g = b.allocF32(n), u = b.allocF32(n), o = b.allocF32(n);
+        g.set(gate); u.set(up);
+        b.swiglu(o, g, u);
+        expect(same(o, want)).to.equal(true);
+        b.swiglu(g, g, u); // the engine's in-place call
+        expect(same(g, want)).to.equal(true);
+      }
+    }
+  });
+
   it("a kernel trap in any thread becomes an error, not a hang, and the backend stays usable", () => {
     for (const b of backends) {
       // A job whose weight address lies outside the memory: every thread's share traps.
