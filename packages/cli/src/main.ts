@@ -1,13 +1,17 @@
 // The llamats command line: a thin layer over the library packages. Each command lives in
 // its own module under commands/ and is registered in commands/index.ts.
 // Conventions: data on stdout, logs and progress on stderr; exit 0 on success, 2 on bad
-// input (a LlamatsError: one line, no stack), 1 on anything else.
+// input (a LlamatsError: one line, no stack), 128 + N after signal N (merge), 1 on anything
+// else. A reader closing stdout (EPIPE) is not an error: output just stops.
 
 import { Command } from "commander";
 import { LlamatsError } from "@llamats/tensor";
 import { registerCommands } from "./commands/index.js";
+import { ExitStatus } from "./exit.js";
+import { guardStdout } from "./stdout.js";
 
 export async function main(argv: string[]): Promise<number> {
+  guardStdout(); // a closed stdout pipe (`| head`) ends output quietly instead of crashing
   const program = new Command();
   program
     .name("llamats")
@@ -25,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 function reportError(err: unknown): number {
+  if (err instanceof ExitStatus) return err.status;
   const e = err as { code?: string; exitCode?: number };
   if (typeof e?.code === "string" && e.code.startsWith("commander.")) {
     // --help and --version exit 0; usage errors (already printed by commander) exit 2.

@@ -44,6 +44,16 @@ export interface MergeSummary extends MergeStats {
   readonly threads: number;
 }
 
+/**
+ * The temp folders a merge into `out` by process `pid` writes before the final rename
+ * (OUT.tmp-<pid>, and OUT.stage-<pid> for pth / gguf outputs): what a supervisor removes when
+ * the merging process is killed.
+ */
+export function mergeTempPaths(out: string, pid = process.pid): [tmp: string, stage: string] {
+  const abs = resolve(out);
+  return [`${abs}.tmp-${pid}`, `${abs}.stage-${pid}`];
+}
+
 function checkOutDir(out: string): void {
   if (!existsSync(out)) return;
   if (!statSync(out).isDirectory() || readdirSync(out).length > 0) {
@@ -64,8 +74,8 @@ export function mergeLoras(opts: MergeLorasOptions): MergeSummary {
   const adapters: Adapter[] = [];
   let base: BaseModel | undefined;
   let merged: BaseModel | undefined;
-  const tmp = `${out}.tmp-${process.pid}`;
-  const stage = opts.outputType === "huggingface" ? tmp : `${out}.stage-${process.pid}`;
+  const [tmp, stageDir] = mergeTempPaths(out);
+  const stage = opts.outputType === "huggingface" ? tmp : stageDir;
   let threads = 1;
   try {
     for (const l of opts.loras) adapters.push(openAdapter(l));

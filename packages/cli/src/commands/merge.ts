@@ -1,11 +1,15 @@
 // `llamats merge`: rebuild Chinese-LLaMA / Alpaca / Plus / Pro from LLaMA and PEFT LoRAs
 // (issue 7). A thin layer over @llamats/lora's mergeLoras: progress on stderr, a JSON
 // summary on stdout, exit 2 (one line) when an input is wrong and nothing was written.
+// The merge runs in a supervised child process (../supervise.ts), so Ctrl-C / SIGTERM end it
+// at once with exit 130 / 143 and no OUT.tmp-* or OUT.stage-* left behind.
 
 import type { Command } from "commander";
 import { LlamatsError } from "@llamats/tensor";
-import { formatVerifyLine, mergeLoras, verifyInputs, type MergeOutputType } from "@llamats/lora";
+import { formatVerifyLine, mergeLoras, mergeTempPaths, verifyInputs, type MergeOutputType } from "@llamats/lora";
+import { ExitStatus } from "../exit.js";
 import { ProgressBar } from "../progress.js";
+import { isSupervisedChild, runSupervised } from "../supervise.js";
 
 interface MergeCliOptions {
   base: string;
@@ -38,7 +42,13 @@ export function register(program: Command): void {
     .option("--pth-shards <n>", "pth output: model-parallel shard count (default from the size: 7B 1, 13B 2, 33B 4)")
     .option("--threads <n>", "threads for the LoRA delta product (default: all cores)")
     .option("--verbose", "log every tensor merged or replaced")
-    .action((o: MergeCliOptions) => {
+    .action(async (o: MergeCliOptions, cmd: Command) => {
+      if (!isSupervisedChild()) {
+        const args = (cmd.parent as unknown as { rawArgs: string[] }).rawArgs; // as given to main()
+        const status = await runSupervised(args, (pid) => mergeTempPaths(o.out, pid));
+        if (status !== 0) throw new ExitStatus(status);
+        return;
+      }
       const outputType = o.outputType.toLowerCase();
       if (!OUTPUT_TYPES.includes(outputType)) throw new LlamatsError(`--output-type must be one of ${OUTPUT_TYPES.join(", ")}, got ${o.outputType}`);
       const loras = o.lora.split(",").map((s) => s.trim()).filter((s) => s.length > 0); // as the seed: strip, drop empties
