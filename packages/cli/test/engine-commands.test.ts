@@ -1,7 +1,7 @@
 // Smoke tests of generate / chat / logits / synth / demo, spawned as a user runs them (from
 // the TypeScript sources): exit codes, stdout/stderr separation, output shapes.
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -82,6 +82,17 @@ describe("cli: generate, chat, logits, synth, demo", function () {
     expect(r.code, r.err).to.equal(0);
     expect(r.out.split("\n").filter((l) => l !== "").length).to.be.at.most(2);
     expect(r.err).to.contain("history cleared");
+  });
+
+  it("chat whose reader goes away (EPIPE) stops and exits 0 instead of crashing", async () => {
+    const p = spawn(process.execPath, ["--conditions=source", "--import=tsx", bin, "chat", "-m", model, "-n", "32", "--seed", "3", "--temp", "0.9"]);
+    let err = "";
+    p.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    p.stdout.once("data", () => p.stdout.destroy()); // the first reply arrives, then nobody reads
+    p.stdin.end("你好\n".repeat(200));
+    const code = await new Promise<number | null>((r) => p.on("exit", (c) => r(c)));
+    expect(err).to.not.match(/EPIPE|Error/);
+    expect(code, err).to.equal(0);
   });
 
   it("demo builds, quantises and generates offline (reusing valid files)", () => {

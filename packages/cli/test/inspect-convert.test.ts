@@ -1,10 +1,12 @@
 // `llamats inspect` and `llamats convert` end to end on the fixtures: the --json shape,
 // exit code 2 with one line on bad input, conversions that keep every tensor's bytes
 // (HF -> GGUF -> HF gives back PyTorch's bytes), --dtype, and the Meta .pth target.
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { readFileSync } from "node:fs";
 import { expect } from "chai";
 import { GGMLType } from "@llamats/tensor";
@@ -170,5 +172,16 @@ describeConformance("cli inspect / convert", ["tiny/base/model.safetensors", "ti
       a.close();
       b.close();
     }
+  });
+});
+
+describeConformance("cli: a closed stdout pipe is not a crash", ["llamacpp-vocab/ggml-vocab-llama-spm.gguf"], () => {
+  it("inspect --json | head -c 100: exit 0, nothing on stderr (EPIPE ends the output quietly)", () => {
+    const bin = fileURLToPath(new URL("../src/bin.ts", import.meta.url));
+    // The JSON (32000 tokens of metadata) is far larger than a pipe's buffer: head exits first.
+    const r = spawnSync("bash", ["-c", '"$0" --conditions=source --import=tsx "$1" inspect "$2" --json | head -c 100 >/dev/null; exit "${PIPESTATUS[0]}"',
+      process.execPath, bin, fixturePath("llamacpp-vocab/ggml-vocab-llama-spm.gguf")], { encoding: "utf8", timeout: 60000 });
+    expect(r.stderr).to.equal("");
+    expect(r.status).to.equal(0);
   });
 });

@@ -11,6 +11,7 @@ import type { Command } from "commander";
 import { chatPrompt, loadModel, type ChatTurn, type LlamaModel } from "@llamats/engine";
 import { addModelOptions, addSamplingOptions, loadOptionsFrom, parseIntArg, samplingFrom, type ModelCliOptions, type SamplingCliOptions } from "./model-options.js";
 import { speedLine } from "./generate.js";
+import { onStdoutClosed } from "../stdout.js";
 
 interface ChatCliOptions extends ModelCliOptions, SamplingCliOptions {
   maxMemory: string;
@@ -51,37 +52,50 @@ async function chatLoop(
     if (current) current.abort();
     else rl.close();
   });
+  // Nobody reads the replies any more (`llamats chat ... | head`, EPIPE): stop the reply and
+  // end the session as Ctrl-D would, instead of crashing.
+  let outputGone = false;
+  const offClosed = onStdoutClosed(() => {
+    outputGone = true;
+    current?.abort();
+    rl.close();
+  });
   if (tty) process.stderr.write("llamats chat: type a message; /reset clears the history, Ctrl-D quits.\n");
   const ask = (): void => {
     if (tty) process.stderr.write("> ");
   };
   ask();
-  for await (const raw of rl) {
-    const line = raw.trim();
-    if (line === "") {
+  try {
+    for await (const raw of rl) {
+      if (outputGone) break;
+      const line = raw.trim();
+      if (line === "") {
+        ask();
+        continue;
+      }
+      if (line === "/reset") {
+        history = [];
+        model.reset();
+        process.stderr.write("(history cleared)\n");
+        ask();
+        continue;
+      }
+      history.push({ user: line, assistant: "" });
+      const prompt = chatPrompt(history, { maxMemory: o.maxMemory, systemPrompt: o.systemPrompt });
+      current = new AbortController();
+      let reply = "";
+      for await (const piece of model.generate(prompt, { ...o.sampling, stop: ["### Instruction:"], signal: current.signal })) {
+        const text = reply === "" ? piece.trimStart() : piece;
+        reply += text;
+        process.stdout.write(text);
+      }
+      current = undefined;
+      process.stdout.write("\n");
+      history[history.length - 1] = { user: line, assistant: reply.trim() };
+      if (o.verbose) process.stderr.write(speedLine(model.lastStats) + "\n");
       ask();
-      continue;
     }
-    if (line === "/reset") {
-      history = [];
-      model.reset();
-      process.stderr.write("(history cleared)\n");
-      ask();
-      continue;
-    }
-    history.push({ user: line, assistant: "" });
-    const prompt = chatPrompt(history, { maxMemory: o.maxMemory, systemPrompt: o.systemPrompt });
-    current = new AbortController();
-    let reply = "";
-    for await (const piece of model.generate(prompt, { ...o.sampling, stop: ["### Instruction:"], signal: current.signal })) {
-      const text = reply === "" ? piece.trimStart() : piece;
-      reply += text;
-      process.stdout.write(text);
-    }
-    current = undefined;
-    process.stdout.write("\n");
-    history[history.length - 1] = { user: line, assistant: reply.trim() };
-    if (o.verbose) process.stderr.write(speedLine(model.lastStats) + "\n");
-    ask();
+  } finally {
+    offClosed();
   }
 }

@@ -16,6 +16,7 @@ import type { Command } from "commander";
 import { LlamatsError } from "@llamats/tensor";
 import { alpacaPrompt, extractResponse, loadModel, DEFAULT_SAMPLING, DEFAULT_MAX_TOKENS, type LlamaModel, type GenerateOptions, type GenerationStats } from "@llamats/engine";
 import { addModelOptions, addSamplingOptions, loadOptionsFrom, samplingFrom, type ModelCliOptions, type SamplingCliOptions } from "./model-options.js";
+import { onStdoutClosed } from "../stdout.js";
 
 interface GenerateCliOptions extends ModelCliOptions, SamplingCliOptions {
   prompt?: string;
@@ -68,19 +69,13 @@ function readText(file: string): string {
 export function abortOnSigint(): { signal: AbortSignal; release(): void } {
   const ac = new AbortController();
   const onSig = (): void => ac.abort();
-  let closed = false;
-  const onErr = (err: NodeJS.ErrnoException): void => {
-    if (err.code !== "EPIPE") throw err;
-    closed = true; // the handler stays: later writes to the closed pipe are dropped quietly
-    ac.abort();
-  };
   process.once("SIGINT", onSig);
-  process.stdout.on("error", onErr);
+  const offClosed = onStdoutClosed(() => ac.abort()); // later writes to the closed pipe are dropped quietly
   return {
     signal: ac.signal,
     release: () => {
       process.off("SIGINT", onSig);
-      if (!closed) process.stdout.off("error", onErr);
+      offClosed();
     },
   };
 }
