@@ -7,9 +7,8 @@
 
 import { Worker } from "node:worker_threads";
 import { LlamatsError } from "@llamats/tensor";
-import { buildDeltaModule, MAX_PAGES, type DeltaExports } from "./delta-wasm.js";
+import { buildDeltaModule, DeltaStaging, MAX_PAGES, type DeltaExports } from "./delta-wasm.js";
 
-const PAGE = 65536;
 // ctrl (Int32Array on a SharedArrayBuffer): job generation, parts still running, job fields.
 const GEN = 0, PENDING = 1, A = 2, B = 3, D = 4, ROWS = 5, IN = 6, R = 7, PARTS = 8, ERR = 9;
 
@@ -37,13 +36,14 @@ export class DeltaPool {
   private readonly run: DeltaExports["delta_rows"];
   private readonly ctrl: Int32Array;
   private readonly workers: Worker[] = [];
-  private lastA: Float32Array | undefined;
+  private readonly staging: DeltaStaging;
 
   /** `threads` in all, the calling thread included. */
   private constructor(readonly threads: number) {
     const bytes = buildDeltaModule(true);
     this.memory = new WebAssembly.Memory({ initial: 64, maximum: MAX_PAGES, shared: true });
     this.run = (new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory: this.memory } }).exports as unknown as DeltaExports).delta_rows;
+    this.staging = new DeltaStaging(this.memory);
     this.ctrl = new Int32Array(new SharedArrayBuffer(16 * 4));
     for (let part = 1; part < threads; part++) {
       const w = new Worker(WORKER_JS, { eval: true, workerData: { memory: this.memory, bytes, ctrlBuf: this.ctrl.buffer, part } });
@@ -63,20 +63,7 @@ export class DeltaPool {
 
   /** Rows i0 .. i1-1 of B @ A into d ((i1 - i0), inDim); inDim must be a multiple of 4. */
   rows(a: Float32Array, b: Float32Array, r: number, inDim: number, i0: number, i1: number, d: Float32Array): void {
-    const n = i1 - i0;
-    const aBytes = a.length * 4, bBytes = n * r * 4, dBytes = n * inDim * 4;
-    const bPtr = aBytes, dPtr = aBytes + bBytes, need = dPtr + dBytes;
-    if (need > this.memory.buffer.byteLength) {
-      this.memory.grow(Math.ceil((need - this.memory.buffer.byteLength) / PAGE));
-      this.lastA = undefined;
-    }
-    const heap = new Float32Array(this.memory.buffer);
-    if (this.lastA !== a) {
-      heap.set(a, 0);
-      this.lastA = a;
-    }
-    heap.set(b.subarray(i0 * r, i1 * r), bPtr / 4);
-    heap.fill(0, dPtr / 4, need / 4);
+    const { n, bPtr, dPtr } = this.staging.stage(a, b, r, inDim, i0, i1);
     const c = this.ctrl;
     c[A] = 0; c[B] = bPtr; c[D] = dPtr; c[ROWS] = n; c[IN] = inDim; c[R] = r; c[PARTS] = this.threads; c[ERR] = 0;
     Atomics.store(c, PENDING, this.threads - 1);
@@ -90,7 +77,7 @@ export class DeltaPool {
       if (Date.now() - t0 > 600_000) throw new LlamatsError("LoRA delta worker threads stopped answering");
     }
     if (c[ERR]) throw new LlamatsError("a LoRA delta worker thread failed");
-    d.set(heap.subarray(dPtr / 4, need / 4));
+    this.staging.collect(d, dPtr, n, inDim);
   }
 
   dispose(): void {

@@ -85,28 +85,18 @@ export interface DeltaExports {
   delta_rows(aPtr: number, bPtr: number, dPtr: number, nRows: number, inDim: number, r: number): void;
 }
 
-/** A WebAssembly delta engine with its own memory; undefined where SIMD is unavailable. */
-export class WasmDelta {
-  private readonly memory: WebAssembly.Memory;
-  private readonly fn: DeltaExports["delta_rows"];
+/**
+ * One delta job's layout in a WebAssembly memory (own or shared with workers): A at 0 (kept
+ * in place while row blocks of the same tensor follow), then B's rows i0 .. i1-1, then the
+ * zeroed output rows; the memory grows as needed.
+ */
+export class DeltaStaging {
   private lastA: Float32Array | undefined;
 
-  private constructor() {
-    this.memory = new WebAssembly.Memory({ initial: 16, maximum: 65536 });
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(buildDeltaModule()), { env: { memory: this.memory } });
-    this.fn = (inst.exports as unknown as DeltaExports).delta_rows;
-  }
+  constructor(private readonly memory: WebAssembly.Memory) {}
 
-  static create(): WasmDelta | undefined {
-    try {
-      return new WasmDelta();
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** Rows i0 .. i1-1 of B @ A into d ((i1 - i0), inDim). inDim must be a multiple of 4. */
-  rows(a: Float32Array, b: Float32Array, r: number, inDim: number, i0: number, i1: number, d: Float32Array): void {
+  /** Stage rows i0 .. i1-1 of B @ A; returns the pointers delta_rows takes. */
+  stage(a: Float32Array, b: Float32Array, r: number, inDim: number, i0: number, i1: number): { n: number; bPtr: number; dPtr: number } {
     const n = i1 - i0;
     const aBytes = a.length * 4, bBytes = n * r * 4, dBytes = n * inDim * 4;
     const bPtr = aBytes, dPtr = aBytes + bBytes, need = dPtr + dBytes;
@@ -121,7 +111,39 @@ export class WasmDelta {
     }
     heap.set(b.subarray(i0 * r, i1 * r), bPtr / 4);
     heap.fill(0, dPtr / 4, need / 4);
+    return { n, bPtr, dPtr };
+  }
+
+  /** d <- the n output rows (n, inDim) at dPtr. */
+  collect(d: Float32Array, dPtr: number, n: number, inDim: number): void {
+    d.set(new Float32Array(this.memory.buffer, dPtr, n * inDim));
+  }
+}
+
+/** A WebAssembly delta engine with its own memory; undefined where SIMD is unavailable. */
+export class WasmDelta {
+  private readonly staging: DeltaStaging;
+  private readonly fn: DeltaExports["delta_rows"];
+
+  private constructor() {
+    const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536 });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(buildDeltaModule()), { env: { memory } });
+    this.fn = (inst.exports as unknown as DeltaExports).delta_rows;
+    this.staging = new DeltaStaging(memory);
+  }
+
+  static create(): WasmDelta | undefined {
+    try {
+      return new WasmDelta();
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Rows i0 .. i1-1 of B @ A into d ((i1 - i0), inDim). inDim must be a multiple of 4. */
+  rows(a: Float32Array, b: Float32Array, r: number, inDim: number, i0: number, i1: number, d: Float32Array): void {
+    const { n, bPtr, dPtr } = this.staging.stage(a, b, r, inDim, i0, i1);
     this.fn(0, bPtr, dPtr, n, inDim, r);
-    d.set(heap.subarray(dPtr / 4, need / 4));
+    this.staging.collect(d, dPtr, n, inDim);
   }
 }
