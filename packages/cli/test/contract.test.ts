@@ -3,23 +3,9 @@
 // there (short and long). Behaviour is tested per command in the other files; this keeps a
 // renamed or dropped flag from slipping through.
 import { expect } from "chai";
-import { main } from "../src/main.js";
+import { runMain } from "./helpers/run-main.js";
 
-async function help(cmd: string): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const so = process.stdout.write.bind(process.stdout);
-  const se = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main([cmd, "--help"]);
-    return { code, out: out.join(""), err: err.join("") };
-  } finally {
-    process.stdout.write = so;
-    process.stderr.write = se;
-  }
-}
+const help = (cmd: string) => runMain([cmd, "--help"]);
 
 /** command -> [usage line arguments, flags as the issues write them]. */
 const CONTRACTS: Record<string, [string, string[]]> = {

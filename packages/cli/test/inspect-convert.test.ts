@@ -12,24 +12,10 @@ import { expect } from "chai";
 import { GGMLType } from "@llamats/tensor";
 import { openModelSource, openSafetensors, toFloat32 } from "@llamats/formats";
 import { describeConformance, fixturePath } from "@llamats/testkit";
-import { main } from "../src/main.js";
+import { runMain } from "./helpers/run-main.js";
 
 /** Run the CLI in-process, capturing stdout and stderr. */
-async function run(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const so = process.stdout.write.bind(process.stdout);
-  const se = process.stderr.write.bind(process.stderr);
-  process.stdout.write = ((s: string | Uint8Array) => (out.push(String(s)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((s: string | Uint8Array) => (err.push(String(s)), true)) as typeof process.stderr.write;
-  try {
-    const code = await main(args);
-    return { code, out: out.join(""), err: err.join("") };
-  } finally {
-    process.stdout.write = so;
-    process.stderr.write = se;
-  }
-}
+const run = (...args: string[]) => runMain(args);
 
 const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
