@@ -46,3 +46,20 @@ export function writeU16(bytes: Uint8Array, o: number, v: number): void {
 export function readI8(bytes: Uint8Array, o: number): number {
   return (bytes[o] << 24) >> 24;
 }
+
+/** The element of largest magnitude among x[off .. off+n-1], sign kept; the first one wins a
+ *  tie, NaNs are skipped, 0 when all are zero (the scale search of ggml's Q4_0, Q5_0, Q8_K
+ *  and make_qx_quants / make_q3_quants; its magnitude is their amax). */
+export function signedAbsMax(x: Float32Array, off: number, n: number): number {
+  let amax = 0;
+  let max = 0;
+  for (let j = 0; j < n; j++) {
+    const v = x[off + j];
+    const av = Math.abs(v);
+    if (av > amax) {
+      amax = av;
+      max = v;
+    }
+  }
+  return max;
+}

@@ -3,7 +3,7 @@
 // (asymmetric with a min), and the 6-bit scale/min packing of Q4_K and Q5_K. Every float
 // operation is rounded to float32 in the order C evaluates it.
 
-import { fround, nearestInt } from "./f32.js";
+import { fround, nearestInt, signedAbsMax } from "./f32.js";
 
 const GROUP_MAX_EPS = fround(1e-15);
 const TENTH = fround(0.1);
@@ -11,15 +11,8 @@ const TENTH = fround(0.1);
 /** Symmetric scale search over n values at x[xOff..]: writes codes L[lOff..] in [0, 2*nmax)
  *  and returns the scale (make_qx_quants with rmse_type = 1, weights x²). */
 export function makeQxQuants(n: number, nmax: number, x: Float32Array, xOff: number, L: Uint8Array, lOff: number): number {
-  let max = 0;
-  let amax = 0;
-  for (let i = 0; i < n; i++) {
-    const ax = Math.abs(x[xOff + i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[xOff + i];
-    }
-  }
+  const max = signedAbsMax(x, xOff, n);
+  const amax = Math.abs(max);
   if (amax < GROUP_MAX_EPS) {
     for (let i = 0; i < n; i++) L[lOff + i] = 0;
     return 0;
@@ -179,15 +172,8 @@ export function packScaleMinK4(ls: ArrayLike<number>, lm: ArrayLike<number>, q: 
 /** Symmetric search with iterative refinement (make_q3_quants, do_rmse = true) over n values
  *  at x[xOff..]: writes codes in [0, 2*nmax) to L[lOff..], returns the scale. */
 export function makeQ3Quants(n: number, nmax: number, x: Float32Array, xOff: number, L: Int8Array, lOff: number): number {
-  let max = 0;
-  let amax = 0;
-  for (let i = 0; i < n; i++) {
-    const ax = Math.abs(x[xOff + i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[xOff + i];
-    }
-  }
+  const max = signedAbsMax(x, xOff, n);
+  const amax = Math.abs(max);
   if (amax < GROUP_MAX_EPS) {
     for (let i = 0; i < n; i++) L[lOff + i] = 0;
     return 0;

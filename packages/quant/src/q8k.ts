@@ -3,7 +3,7 @@
 // term of Q4_K / Q5_K costs 16 multiplies per super-block. Reproduces quantize_row_q8_K_ref
 // (iscale = -127 / max, the signed element of largest magnitude, first wins).
 
-import { fround, nearestInt, readI8 } from "./f32.js";
+import { fround, nearestInt, readI8, signedAbsMax } from "./f32.js";
 import { Q8_K, QK_K } from "./layouts.js";
 
 export function quantizeRowQ8_K(src: Float32Array, srcOff: number, cols: number, dst: Uint8Array, dstOff: number): void {
@@ -12,15 +12,8 @@ export function quantizeRowQ8_K(src: Float32Array, srcOff: number, cols: number,
   for (let i = 0; i < nb; i++) {
     const x = srcOff + i * QK_K;
     const o = dstOff + i * Q8_K.bytes;
-    let max = 0;
-    let amax = 0;
-    for (let j = 0; j < QK_K; j++) {
-      const ax = Math.abs(src[x + j]);
-      if (ax > amax) {
-        amax = ax;
-        max = src[x + j];
-      }
-    }
+    const max = signedAbsMax(src, x, QK_K);
+    const amax = Math.abs(max);
     if (!amax) {
       dst.fill(0, o, o + Q8_K.bytes);
       continue;
