@@ -17,7 +17,8 @@ export async function main(argv: string[]): Promise<number> {
     .name("llamats")
     .description("Pure-TypeScript engine for LLaMA-family models (Chinese LLaMA / Alpaca first).")
     .version("0.1.0")
-    .showHelpAfterError()
+    // Usage errors too are one line on stderr (exit 2); `llamats CMD --help` shows the usage.
+    .configureOutput({ outputError: (str, write) => write(`llamats: ${str.replace(/\s*\n\s*/g, " ").trim()}\n`) })
     .exitOverride();
   registerCommands(program);
   try {

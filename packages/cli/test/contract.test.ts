@@ -36,3 +36,22 @@ describe("cli: contracts of issues 3-8 (--help of every command)", () => {
     });
   }
 });
+
+describe("cli: usage errors are one line on stderr, exit 2", () => {
+  const cases: string[][] = [
+    ["tokenize", "-p", "x"], // required option missing
+    ["inspect"], // required argument missing
+    ["quantize", "a", "b"],
+    ["generate", "-m", "x", "--top-k"], // option argument missing
+    ["bench", "-m", "x", "--backend", "zz"], // not one of the choices
+    ["no-such-command"],
+  ];
+  for (const args of cases) {
+    it(`llamats ${args.join(" ")}`, async () => {
+      const r = await runMain(args);
+      expect(r.code).to.equal(2);
+      expect(r.out).to.equal("");
+      expect(r.err).to.match(/^llamats: error: [^\n]+\n$/);
+    });
+  }
+});
