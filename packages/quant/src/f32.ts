@@ -63,3 +63,16 @@ export function signedAbsMax(x: Float32Array, off: number, n: number): number {
   }
   return max;
 }
+
+/** Smallest and largest of x[off .. off+n-1], as ggml's Q4_1/Q5_1 reference quantisers scan
+ *  them (starting from ±FLT_MAX, strict comparisons, so NaNs are skipped). */
+export function blockMinMax(x: Float32Array, off: number, n: number): { min: number; max: number } {
+  let min = 3.4028234663852886e38;
+  let max = -3.4028234663852886e38;
+  for (let j = 0; j < n; j++) {
+    const v = x[off + j];
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min, max };
+}

@@ -4,7 +4,7 @@
 // Nibble packing: qs[j] = q[j] | q[j + 16] << 4 — element j pairs with j + 16, not j + 1.
 
 import { f16ToF32, f32ToF16 } from "@llamats/tensor";
-import { fround, readU16, signedAbsMax, truncToInt8C, writeU16 } from "./f32.js";
+import { blockMinMax, fround, readU16, signedAbsMax, truncToInt8C, writeU16 } from "./f32.js";
 import { Q4_0, Q4_1, QK } from "./layouts.js";
 
 /** Quantise `cols` floats (a multiple of 32) from src[srcOff..] into Q4_0 blocks at dst[dstOff..]. */
@@ -46,13 +46,7 @@ export function quantizeRowQ4_1(src: Float32Array, srcOff: number, cols: number,
   for (let i = 0; i < nb; i++) {
     const x = srcOff + i * QK;
     const o = dstOff + i * Q4_1.bytes;
-    let min = 3.4028234663852886e38;
-    let max = -3.4028234663852886e38;
-    for (let j = 0; j < QK; j++) {
-      const v = src[x + j];
-      if (v < min) min = v;
-      if (v > max) max = v;
-    }
+    const { min, max } = blockMinMax(src, x, QK);
     const d = fround(fround(max - min) / 15);
     const id = d ? fround(1 / d) : 0;
     writeU16(dst, o + Q4_1.d, f32ToF16(d));

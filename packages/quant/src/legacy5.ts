@@ -4,7 +4,7 @@
 // quantize_row_q5_{0,1}_ref byte for byte; note Q5_1 has no clamp, `(uint8_t)` only.
 
 import { f16ToF32, f32ToF16 } from "@llamats/tensor";
-import { fround, readU16, signedAbsMax, truncToInt8C, truncToUint8C, writeU16 } from "./f32.js";
+import { blockMinMax, fround, readU16, signedAbsMax, truncToInt8C, truncToUint8C, writeU16 } from "./f32.js";
 import { Q5_0, Q5_1, QK } from "./layouts.js";
 
 function writeU32(bytes: Uint8Array, o: number, v: number): void {
@@ -63,13 +63,7 @@ export function quantizeRowQ5_1(src: Float32Array, srcOff: number, cols: number,
   for (let i = 0; i < nb; i++) {
     const x = srcOff + i * QK;
     const o = dstOff + i * Q5_1.bytes;
-    let min = 3.4028234663852886e38;
-    let max = -3.4028234663852886e38;
-    for (let j = 0; j < QK; j++) {
-      const v = src[x + j];
-      if (v < min) min = v;
-      if (v > max) max = v;
-    }
+    const { min, max } = blockMinMax(src, x, QK);
     const d = fround(fround(max - min) / 31);
     const id = d ? fround(1 / d) : 0;
     writeU16(dst, o + Q5_1.d, f32ToF16(d));
