@@ -8,11 +8,10 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { GGMLType } from "@llamats/tensor";
 import { convertTensorBytes, openGguf, openSafetensors, permuteQkRows, writeGguf, writeSafetensors } from "@llamats/formats";
 import { fixturePath, haveFixtures } from "@llamats/testkit";
-import { machineInfo, measure, round } from "./harness.js";
+import { measure, round, runStandalone } from "./harness.js";
 
 export async function run(): Promise<unknown> {
   const dir = mkdtempSync(join(tmpdir(), "llamats-formats-bench-"));
@@ -70,6 +69,4 @@ export async function run(): Promise<unknown> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  run().then((r) => process.stdout.write(JSON.stringify({ machine: machineInfo(), results: { formats: r } }, null, 2) + "\n"));
-}
+runStandalone(import.meta.url, "formats", run);

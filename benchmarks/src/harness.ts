@@ -4,6 +4,7 @@
 
 import Benchmark from "benchmark";
 import { cpus, loadavg, totalmem } from "node:os";
+import { pathToFileURL } from "node:url";
 
 export interface Measurement {
   name: string;
@@ -62,4 +63,24 @@ export function machineInfo(): Record<string, unknown> {
     loadAvg1m: round(loadavg()[0], 3),
     date: new Date().toISOString(),
   };
+}
+
+/**
+ * Run a suite when its file is executed directly (`node --conditions=source --import=tsx
+ * benchmarks/src/NAME.bench.ts [args]`), not when run.ts imports it. Prints
+ * `{machine, results: {NAME: result}}`, or the result alone with `wrap: false` (suites whose
+ * result already carries its machine facts); a failure is one line on stderr and exit code 1.
+ */
+export function runStandalone(metaUrl: string, suite: string, run: (args: string[]) => Promise<unknown>, opts: { wrap?: boolean } = {}): void {
+  if (!process.argv[1] || metaUrl !== pathToFileURL(process.argv[1]).href) return;
+  run(process.argv.slice(2)).then(
+    (r) => {
+      const out = opts.wrap === false ? r : { machine: machineInfo(), results: { [suite]: r } };
+      process.stdout.write(JSON.stringify(out, null, 2) + "\n");
+    },
+    (e) => {
+      process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -4,14 +4,13 @@
 // the same matrix, plus the 2-thread worker backend, a 64-token prefill (GMAC/s) and the
 // worker dispatch round trip. Prints JSON; `run()` returns the same object.
 
-import { pathToFileURL } from "node:url";
 import { GGMLType, ggmlRowBytes, ggmlTypeInfo, ReferenceBackend, type WeightMatrix } from "@llamats/tensor";
 import { quantizeRows } from "@llamats/quant";
 import * as quant from "@llamats/quant";
 import { randomNormal } from "@llamats/testkit";
 import { WasmBackend, dequantizingKernels } from "@llamats/kernels";
 import { createWorkerBackend } from "@llamats/workers";
-import { machineInfo } from "./harness.js";
+import { machineInfo, runStandalone } from "./harness.js";
 import { effectiveCores } from "./machine-probe.js";
 
 const TYPES = [GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q5_0, GGMLType.Q5_1, GGMLType.Q8_0, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.F16, GGMLType.F32];
@@ -85,6 +84,4 @@ export async function run(args: string[] = []): Promise<unknown> {
   return { machine: machineInfo(), effectiveCores: cores, shape: [rows, cols], kernels, dispatch };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
-  run(process.argv.slice(2)).then((r) => process.stdout.write(JSON.stringify(r, null, 2) + "\n"));
-}
+runStandalone(import.meta.url, "kernels", run, { wrap: false });

@@ -13,9 +13,8 @@
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { loadavg } from "node:os";
-import { pathToFileURL } from "node:url";
 import { loadModel, writeSyntheticModel } from "@llamats/engine";
-import { machineInfo } from "./harness.js";
+import { machineInfo, runStandalone } from "./harness.js";
 import { effectiveCores, readBandwidth } from "./machine-probe.js";
 
 export const heavy = true;
@@ -121,6 +120,4 @@ export async function run(args: string[] = []): Promise<unknown> {
   return { machine, bandwidthGBps, settings: { p, n, reps, threads: threadCounts }, rows };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
-  run(process.argv.slice(2)).then((r) => process.stdout.write(JSON.stringify(r, null, 2) + "\n"));
-}
+runStandalone(import.meta.url, "llamacpp", run, { wrap: false });

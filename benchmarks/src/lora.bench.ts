@@ -11,10 +11,11 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 import { f32ToF16 } from "@llamats/tensor";
 import { writeSafetensors } from "@llamats/formats";
 import { mulberry32 } from "@llamats/testkit";
+import { runStandalone } from "./harness.js";
 
 interface Shape { dim: number; ffn: number; layers: number; heads: number; vocabBase: number; vocabLora: number; r: number }
 const SHAPES: Record<string, Shape> = {
@@ -132,9 +133,4 @@ export async function run(args: string[] = []): Promise<unknown> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  run(process.argv.slice(2)).then((r) => process.stdout.write(JSON.stringify(r, null, 2) + "\n"), (e) => {
-    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 1;
-  });
-}
+runStandalone(import.meta.url, "lora", run, { wrap: false });

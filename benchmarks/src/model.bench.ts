@@ -4,12 +4,11 @@
 // and Q4_0 weights (quantKernels: activations to Q8 as ggml). Ratios are against F32 in the
 // same run. Weights are seeded random; nothing touches the disk.
 
-import { pathToFileURL } from "node:url";
 import { RunState, buildLlamaConfig, buildWeights, forward, type LlamaConfig, type RawTensor } from "@llamats/model";
 import { quantKernels, quantizeRows } from "@llamats/quant";
 import { GGMLType, ReferenceBackend, ggmlTypeInfo } from "@llamats/tensor";
 import { randomNormal } from "@llamats/testkit";
-import { machineInfo, round } from "./harness.js";
+import { round, runStandalone } from "./harness.js";
 
 const CONFIG: LlamaConfig = buildLlamaConfig({ dim: 512, nLayers: 4, nHeads: 8, nKvHeads: 4, ffnDim: 1376, vocabSize: 8000, contextLength: 256 });
 
@@ -59,6 +58,4 @@ export async function run(): Promise<unknown> {
   return { config: CONFIG, backend: be.name, results: rows };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  run().then((r) => process.stdout.write(JSON.stringify({ machine: machineInfo(), results: { model: r } }, null, 2) + "\n"));
-}
+runStandalone(import.meta.url, "model", run);

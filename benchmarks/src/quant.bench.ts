@@ -10,11 +10,10 @@
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { GGMLType, decodeF16, encodeF16, ggmlTypeInfo, type WeightMatrix } from "@llamats/tensor";
 import { createQuantizePool, quantKernels, quantKernelsF32, quantizeRows } from "@llamats/quant";
 import { randomNormal, repoRoot } from "@llamats/testkit";
-import { machineInfo, round } from "./harness.js";
+import { round, runStandalone } from "./harness.js";
 
 const TYPES = [GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q5_0, GGMLType.Q5_1, GGMLType.Q8_0, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K];
 
@@ -114,6 +113,4 @@ export async function run(): Promise<unknown> {
   return { quantize, quantizeThreads: threaded, matvec, llamaCppReference: reference ? "libggml-base.so ggml_quantize_chunk (1 thread, via python3 ctypes)" : null };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  run().then((r) => process.stdout.write(JSON.stringify({ machine: machineInfo(), results: { quant: r } }, null, 2) + "\n"));
-}
+runStandalone(import.meta.url, "quant", run);

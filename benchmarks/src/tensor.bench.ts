@@ -4,8 +4,7 @@
 
 import { GGMLType, ReferenceBackend, type WeightMatrix } from "@llamats/tensor";
 import { randomNormal } from "@llamats/testkit";
-import { pathToFileURL } from "node:url";
-import { measure, machineInfo } from "./harness.js";
+import { measure, runStandalone } from "./harness.js";
 
 function f32Matrix(rows: number, cols: number, seed: number): WeightMatrix {
   const w = randomNormal(rows * cols, seed, 0.02);
@@ -34,6 +33,4 @@ export async function run(): Promise<unknown> {
   return out;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  run().then((r) => process.stdout.write(JSON.stringify({ machine: machineInfo(), results: { tensor: r } }, null, 2) + "\n"));
-}
+runStandalone(import.meta.url, "tensor", run);

@@ -7,10 +7,9 @@
 
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { pathToFileURL } from "node:url";
 import { fixturePath, haveFixtures } from "@llamats/testkit";
 import { loadTokenizer } from "@llamats/tokenizer";
-import { machineInfo, round } from "./harness.js";
+import { round, runStandalone } from "./harness.js";
 
 const MODEL = "tokenizers/chinese_llama/tokenizer.model";
 const TEXT = "text/zh_examples.txt";
@@ -194,6 +193,4 @@ export async function run(args: string[] = []): Promise<object> {
   };
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  run(process.argv.slice(2)).then((r) => process.stdout.write(JSON.stringify({ machine: machineInfo(), results: { tokenizer: r } }, null, 2) + "\n"));
-}
+runStandalone(import.meta.url, "tokenizer", run);

@@ -8,9 +8,8 @@
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { crc32, openTorchCheckpoint, writeTorchCheckpoint, type TorchTensorInput } from "@llamats/formats";
-import { machineInfo, measure, round } from "./harness.js";
+import { measure, round, runStandalone } from "./harness.js";
 
 export async function run(): Promise<unknown> {
   const dir = mkdtempSync(join(tmpdir(), "llamats-torch-bench-"));
@@ -65,6 +64,4 @@ export async function run(): Promise<unknown> {
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  run().then((r) => process.stdout.write(JSON.stringify({ machine: machineInfo(), results: { torch: r } }, null, 2) + "\n"));
-}
+runStandalone(import.meta.url, "torch", run);
