@@ -1,12 +1,15 @@
 // The streaming generation loop, written against two small interfaces so it can be tested
 // without a model file: a text codec (the tokenizer) and a logits runner (forward pass + KV
 // cache). Prefill evaluates the prompt in one batched call, then one token per step; every
-// step yields to the event loop, so an AbortSignal (or Ctrl-C) is seen between tokens.
+// step yields to the event loop, so an AbortSignal (or Ctrl-C) is seen between tokens. The
+// runner may answer asynchronously (a Sequence's runner goes through the model's batch
+// scheduler, which evaluates the steps of all running sequences together).
 // Pieces come from a streaming decoder (never half a UTF-8 character) through the stop-string
 // matcher (never a part of a stop string).
 
 import { LlamatsError } from "@llamats/tensor";
 import { Sampler, type SamplingOptions } from "./sampling/index.js";
+import { EvalAbortedError } from "./scheduler.js";
 import { StopStringMatcher } from "./stop.js";
 
 export interface StreamDecoder {
@@ -29,8 +32,12 @@ export interface LogitsRunner {
   readonly vocabSize: number;
   /** KV cache capacity in tokens. */
   readonly nCtx: number;
-  /** Evaluate tokens at positions pos.. (KV rows pos.. are overwritten); logits (vocab,) of the last one, a copy. */
-  evalLast(tokens: readonly number[], pos: number): Float32Array;
+  /**
+   * Evaluate tokens at positions pos.. (KV rows pos.. are overwritten); logits (vocab,) of the
+   * last one, a copy. An asynchronous runner rejects with EvalAbortedError when `signal` fires
+   * before it is done.
+   */
+  evalLast(tokens: readonly number[], pos: number, signal?: AbortSignal): Float32Array | Promise<Float32Array>;
 }
 
 export interface GenerateOptions extends SamplingOptions {
@@ -43,6 +50,13 @@ export interface GenerateOptions extends SamplingOptions {
   readonly bos?: boolean;
   /** Pass prompt ids instead of text (prompt then ignored). */
   readonly promptIds?: readonly number[];
+  /**
+   * Edits the logits in place before sampling (e.g. OpenAI's frequency / presence penalties),
+   * given every id of the sequence so far and the prompt length.
+   */
+  readonly logitsProcessor?: (logits: Float32Array, ids: readonly number[], promptTokens: number) => void;
+  /** Sees each sampled id (EOS included) with the logits it was drawn from (after logitsProcessor). */
+  readonly onToken?: (id: number, logits: Float32Array) => void;
 }
 
 export type StopReason = "eos" | "max-tokens" | "stop-string" | "context-full" | "aborted";
@@ -122,10 +136,18 @@ export async function* generateTokens(
   const reuse = reusablePrefix(session.cached, ids);
   session.cached = ids.slice(0, reuse); // rows past `reuse` are stale and get overwritten
   let t = performance.now();
-  let logits = runner.evalLast(ids.slice(reuse), reuse);
+  let logits: Float32Array;
+  try {
+    logits = await runner.evalLast(ids.slice(reuse), reuse, opts.signal);
+  } catch (err) {
+    if (!(err instanceof EvalAbortedError)) throw err;
+    stats.stopReason = "aborted";
+    return;
+  }
   session.cached = ids.slice();
   stats.promptTokensEvaluated = ids.length - reuse;
   stats.promptMs = performance.now() - t;
+  const promptTokens = ids.length;
 
   t = performance.now();
   try {
@@ -134,7 +156,9 @@ export async function* generateTokens(
         stats.stopReason = "aborted";
         return;
       }
+      opts.logitsProcessor?.(logits, ids, promptTokens);
       const id = sampler.sample(logits, ids);
+      opts.onToken?.(id, logits);
       if (id === eosId) {
         stats.stopReason = "eos";
         return;
@@ -147,7 +171,14 @@ export async function* generateTokens(
         stats.stopReason = "context-full";
         return;
       }
-      logits = runner.evalLast([id], ids.length - 1);
+      try {
+        logits = await runner.evalLast([id], ids.length - 1, opts.signal);
+      } catch (err) {
+        if (!(err instanceof EvalAbortedError)) throw err;
+        session.cached = ids.slice(0, -1); // the last id may not be in the cache
+        stats.stopReason = "aborted";
+        return;
+      }
       session.cached.push(id);
       await tick();
     }

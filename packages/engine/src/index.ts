@@ -5,4 +5,6 @@ export * from "./stop.js";
 export * from "./generate.js";
 export * from "./backends.js";
 export * from "./load.js";
+export * from "./scheduler.js";
+export * from "./sequence.js";
 export * from "./llm.js";

@@ -1,16 +1,22 @@
 // LlamaModel: the research / application API over one loaded model. It owns a backend, the
-// read-only weights and one run state (KV cache + scratch): one sequence at a time.
+// read-only weights, the run state (scratch) and the batch scheduler through which every
+// sequence's evaluations run (the decode steps of concurrent sequences share one forward).
 //   tokenize / detokenize    text <-> ids with the model's SentencePiece tokenizer
 //   forward(tokens, {pos})   logits (a copy) of the last token, or of all with logits: "all"
-//   generate(prompt, opts)   an async iterator of text pieces (see generate.ts)
+//                            (synchronous, on the default sequence)
+//   generate(prompt, opts)   an async iterator of text pieces (see generate.ts), default sequence
 //   generateIds(ids, opts)   the same at token level (no tokenizer needed)
-//   reset()                  forget the sequence (empties the KV cache)
-//   lastStats                speed and stop reason of the last generate()
+//   reset()                  forget the default sequence (empties its KV cache)
+//   createSequence()         another sequence with its own KV cache (sequence.ts); generations
+//                            on different sequences run concurrently, batched step by step
+//   lastStats                speed and stop reason of the last generate() on the default sequence
 
 import { LlamatsError, type Backend } from "@llamats/tensor";
 import { forward as modelForward, type Captured, type LlamaConfig, type LlamaWeights, type RunState } from "@llamats/model";
 import type { Tokenizer } from "@llamats/tokenizer";
-import { generateIdStream, generateText, type GenerateOptions, type GenerationSession, type GenerationStats, type LogitsRunner, type TextCodec } from "./generate.js";
+import type { GenerateOptions, GenerationStats, TextCodec } from "./generate.js";
+import { BatchScheduler } from "./scheduler.js";
+import { Sequence, type SequenceHost } from "./sequence.js";
 
 export interface ModelForwardOptions {
   /** Position of the first token (default: right after what the KV cache holds). */
@@ -31,18 +37,25 @@ export interface LlamaModelParts {
   readonly state: RunState;
 }
 
+export interface CreateSequenceOptions {
+  /** KV cache size in tokens (default: the model's nCtx). */
+  readonly nCtx?: number;
+}
+
 export class LlamaModel {
   readonly path: string;
   readonly format: string;
   readonly config: LlamaConfig;
   readonly backend: Backend;
-  /** Statistics of the last generate(), once it has finished or been cancelled. */
-  lastStats: GenerationStats | undefined;
+  /** Every evaluation of every sequence goes through this scheduler (one forward per step). */
+  readonly scheduler: BatchScheduler;
   private readonly tok: Tokenizer | undefined;
   private readonly weights: LlamaWeights;
   private readonly state: RunState;
-  private readonly session: GenerationSession = { cached: [] };
-  private busy = false;
+  private readonly host: SequenceHost;
+  private mainSeq: Sequence | undefined;
+  private readonly live = new Set<Sequence>();
+  private nextSeqId = 1;
   private disposed = false;
 
   constructor(parts: LlamaModelParts) {
@@ -53,6 +66,56 @@ export class LlamaModel {
     this.tok = parts.tokenizer;
     this.weights = parts.weights;
     this.state = parts.state;
+    this.scheduler = new BatchScheduler(this.weights, this.state);
+    const model = this;
+    this.host = {
+      scheduler: this.scheduler,
+      vocabSize: this.config.vocabSize,
+      codec: () => tokenizerCodec(model.tokenizer),
+      get eosId() {
+        return model.tok?.eosId;
+      },
+      release: (seq) => {
+        this.live.delete(seq);
+      },
+    };
+  }
+
+  /** Statistics of the last generate() on the default sequence, once it has finished or been cancelled. */
+  get lastStats(): GenerationStats | undefined {
+    return this.mainSeq?.lastStats;
+  }
+
+  /**
+   * A new sequence with its own KV cache over the shared weights. Generations on different
+   * sequences may run at the same time; their steps are batched. dispose() it when done.
+   */
+  createSequence(opts: CreateSequenceOptions = {}): Sequence {
+    this.checkUsable();
+    const nCtx = opts.nCtx ?? this.state.nCtx;
+    if (!Number.isInteger(nCtx) || nCtx < 1) throw new LlamatsError(`context size ${nCtx}: want a positive integer`);
+    const seq = new Sequence(this.host, this.state.newCache(nCtx), this.nextSeqId++);
+    this.live.add(seq);
+    return seq;
+  }
+
+  /** Sequences created by createSequence() and not yet disposed. */
+  get sequenceCount(): number {
+    return this.live.size;
+  }
+
+  /** Bytes of KV cache held by the default sequence and the live sequences. */
+  get kvBytes(): number {
+    let n = this.mainSeq ? this.mainSeq.cache.byteLength : 0;
+    for (const s of this.live) n += s.cache.byteLength;
+    return n;
+  }
+
+  /** The sequence that forward(), generate() and reset() work on (its KV cache is state.cache). */
+  get defaultSequence(): Sequence {
+    this.checkUsable();
+    this.mainSeq ??= new Sequence(this.host, this.state.cache, 0);
+    return this.mainSeq;
   }
 
   /** The model's tokenizer; a LlamatsError when the file carried none (llama2.c). */
@@ -65,14 +128,14 @@ export class LlamaModel {
     return this.tok !== undefined;
   }
 
-  /** KV cache capacity in tokens. */
+  /** KV cache capacity in tokens (of each sequence, unless created with another). */
   get nCtx(): number {
-    return this.state.cache.nCtx;
+    return this.state.nCtx;
   }
 
-  /** Tokens currently held by the KV cache. */
+  /** Tokens currently held by the default sequence's KV cache. */
   get nPast(): number {
-    return this.state.cache.length;
+    return this.mainSeq ? this.mainSeq.cache.length : 0;
   }
 
   /** What the last forward() captured (hidden states / attention weights), if asked. */
@@ -93,10 +156,12 @@ export class LlamaModel {
    * sequence) and return a copy of the logits. A pos below what the cache holds rewinds it.
    */
   forward(tokens: readonly number[] | Int32Array, opts: ModelForwardOptions = {}): Float32Array {
-    this.checkUsable();
-    const pos = opts.pos ?? this.state.cache.length;
-    if (pos < this.state.cache.length) this.state.cache.truncate(pos);
-    this.session.cached = []; // the generation prefix cache no longer describes the KV cache
+    const seq = this.defaultSequence;
+    if (seq.isGenerating) throw new LlamatsError("forward: the default sequence is generating");
+    const cache = seq.cache;
+    const pos = opts.pos ?? cache.length;
+    if (pos < cache.length) cache.truncate(pos);
+    seq.session.cached = []; // the generation prefix cache no longer describes the KV cache
     const out = modelForward(this.weights, this.state, tokens, pos, { capture: opts.capture, logits: opts.logits ?? "last" });
     return opts.logits === "all" ? out : Float32Array.from(out);
   }
@@ -107,14 +172,7 @@ export class LlamaModel {
    * holds the speeds. The KV cache is reused for the part of the prompt it already holds.
    */
   async *generate(prompt: string, opts: GenerateOptions = {}): AsyncGenerator<string, void, undefined> {
-    this.checkUsable();
-    if (this.busy) throw new LlamatsError("generate: this model is already generating (one sequence at a time)");
-    this.busy = true;
-    try {
-      yield* generateText(this.codec(), this.runner(), this.session, prompt, opts, (s) => (this.lastStats = s));
-    } finally {
-      this.busy = false;
-    }
+    yield* this.defaultSequence.generate(prompt, opts);
   }
 
   /**
@@ -123,21 +181,12 @@ export class LlamaModel {
    * tokenizer's EOS, none without a tokenizer), maxTokens, a full context or opts.signal.
    */
   async *generateIds(promptIds: readonly number[], opts: GenerateOptions & { eosId?: number } = {}): AsyncGenerator<number, void, undefined> {
-    this.checkUsable();
-    if (this.busy) throw new LlamatsError("generate: this model is already generating (one sequence at a time)");
-    this.busy = true;
-    try {
-      const eosId = "eosId" in opts ? opts.eosId : this.tok?.eosId;
-      yield* generateIdStream(this.runner(), this.session, promptIds, { ...opts, eosId }, (s) => (this.lastStats = s));
-    } finally {
-      this.busy = false;
-    }
+    yield* this.defaultSequence.generateIds(promptIds, opts);
   }
 
-  /** Forget the current sequence. */
+  /** Forget the default sequence. */
   reset(): void {
-    this.state.reset();
-    this.session.cached = [];
+    this.mainSeq?.reset();
   }
 
   dispose(): void {
@@ -148,22 +197,6 @@ export class LlamaModel {
 
   private checkUsable(): void {
     if (this.disposed) throw new LlamatsError("this model has been disposed");
-  }
-
-  private codec(): TextCodec {
-    return tokenizerCodec(this.tokenizer);
-  }
-
-  private runner(): LogitsRunner {
-    const { weights, state } = this;
-    return {
-      vocabSize: this.config.vocabSize,
-      nCtx: state.cache.nCtx,
-      evalLast: (tokens, pos) => {
-        if (pos < state.cache.length) state.cache.truncate(pos);
-        return Float32Array.from(modelForward(weights, state, tokens, pos, { logits: "last" }));
-      },
-    };
   }
 }
 

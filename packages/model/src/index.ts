@@ -6,4 +6,4 @@ export * from "./weights.js";
 export * from "./kv-cache.js";
 export * from "./state.js";
 export { linear } from "./linear.js";
-export { forward, type ForwardOptions } from "./forward.js";
+export { forward, forwardBatch, type BatchItem, type BatchResult, type ForwardOptions } from "./forward.js";

@@ -31,6 +31,11 @@ export class KVCache {
     }
   }
 
+  /** Bytes of K and V together. */
+  get byteLength(): number {
+    return this.k.byteLength + this.v.byteLength;
+  }
+
   /** Positions currently held. */
   get length(): number {
     return this.filled;

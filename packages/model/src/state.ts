@@ -1,8 +1,10 @@
-// RunState: everything forward() writes, allocated once per model instance: the KV cache
-// and scratch activations for up to maxBatch tokens per pass (a longer prompt is processed
-// in chunks of maxBatch). Buffers come from the backend so its kernels can address them.
+// RunState: everything forward() writes, allocated once per model instance: scratch
+// activations for up to maxBatch tokens per pass (a longer prompt is processed in chunks of
+// maxBatch, a batch of sequences shares the passes) and the KV cache of the default sequence
+// (allocated on first use; newCache() makes one for each further sequence). Buffers come from
+// the backend so its kernels can address them.
 
-import type { Backend } from "@llamats/tensor";
+import { type Backend, LlamatsError } from "@llamats/tensor";
 import type { LlamaConfig } from "./config.js";
 import { KVCache } from "./kv-cache.js";
 
@@ -24,7 +26,8 @@ export interface Captured {
 }
 
 export class RunState {
-  readonly cache: KVCache;
+  /** Context length of every cache this state makes. */
+  readonly nCtx: number;
   readonly maxBatch: number;
   readonly x: Float32Array; // (maxBatch, dim) residual stream
   readonly xb: Float32Array; // (maxBatch, dim) normed input / block output
@@ -38,15 +41,19 @@ export class RunState {
   /** LoRA scratch, grown on demand: (maxBatch, r) and (maxBatch, out). */
   loraMid: Float32Array;
   loraOut: Float32Array;
+  /** lm_head output of a batch's last rows, grown on demand: (rows, vocab). */
+  batchLogits: Float32Array;
   /** Filled by forward() when opts.capture asks for it; replaced on each call. */
   captured: Captured = {};
 
   constructor(readonly backend: Backend, readonly config: LlamaConfig, opts: RunStateOptions = {}) {
     const { dim, nHeads, headDim, nKvHeads, ffnDim, vocabSize, nLayers } = config;
     const kvDim = nKvHeads * headDim;
-    this.cache = new KVCache(backend, nLayers, opts.nCtx ?? config.contextLength, kvDim);
+    this.nCtx = opts.nCtx ?? config.contextLength;
+    if (!Number.isSafeInteger(this.nCtx) || this.nCtx < 1) throw new LlamatsError(`context size ${this.nCtx}: want a positive integer`);
+    if (nLayers * kvDim < 1) throw new LlamatsError(`run state: bad shape (${nLayers} layers, kvDim ${kvDim})`);
     // A pass never holds more tokens than the context.
-    this.maxBatch = Math.min(this.cache.nCtx, Math.max(1, Math.floor(opts.maxBatch ?? 64)));
+    this.maxBatch = Math.min(this.nCtx, Math.max(1, Math.floor(opts.maxBatch ?? 64)));
     const b = this.maxBatch;
     this.x = backend.allocF32(b * dim);
     this.xb = backend.allocF32(b * dim);
@@ -59,10 +66,25 @@ export class RunState {
     this.logits = backend.allocF32(vocabSize);
     this.loraMid = backend.allocF32(0);
     this.loraOut = backend.allocF32(0);
+    this.batchLogits = backend.allocF32(0);
   }
 
-  /** Reset the KV cache (start a new sequence). */
+  private defaultCache: KVCache | undefined;
+
+  /** The default sequence's KV cache (what forward() uses), allocated on first use. */
+  get cache(): KVCache {
+    this.defaultCache ??= this.newCache();
+    return this.defaultCache;
+  }
+
+  /** A fresh, empty KV cache for another sequence (nCtx positions unless given). */
+  newCache(nCtx: number = this.nCtx): KVCache {
+    const { nLayers, nKvHeads, headDim } = this.config;
+    return new KVCache(this.backend, nLayers, nCtx, nKvHeads * headDim);
+  }
+
+  /** Reset the default KV cache (start a new sequence). */
   reset(): void {
-    this.cache.reset();
+    this.defaultCache?.reset();
   }
 }
