@@ -1,12 +1,27 @@
 // Opening a PEFT adapter folder: config (peft.ts), tensors (adapter_model.safetensors or
-// adapter_model.bin), and the tokenizer the seed ships beside them, whose piece count must
-// equal the rows of the adapter's embed_tokens / lm_head.
+// adapter_model.bin, read by formats under their own keys), grouped per canonical tensor,
+// and the tokenizer the seed ships beside them, whose piece count must equal the rows of
+// the adapter's embed_tokens / lm_head.
+// PEFT factors were trained against Hugging Face's rotate-half Q/K rows; every canonical
+// tensor is in GGUF layout (Q/K interleaved). canonicalLoraRows is the one place that moves
+// the adapter's rows into that layout: delta = B·A has B's rows, so B (and a full
+// replacement of a Q/K weight) is permuted like the base weight, and A never is.
 
 import { existsSync, readFileSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
+import { GGMLType, LlamatsError } from "@llamats/tensor";
+import { openModelSourceSync, permuteQkRows, qkKind, toFloat32, type ModelSource } from "@llamats/formats";
 import { parseModelProto } from "@llamats/tokenizer";
 import { AdapterError, planAdapter, readAdapterConfig, type AdapterConfig, type AdapterPlan } from "./peft.js";
-import { openTensorFile, type TensorFile, type TensorRef } from "./tensor-files.js";
+
+/** One tensor of the adapter file, under its PEFT key. */
+export interface AdapterTensor {
+  readonly key: string;
+  readonly type: GGMLType;
+  readonly shape: readonly number[];
+  /** Raw little-endian bytes, as stored (HF row order). */
+  read(): Uint8Array;
+}
 
 export interface Adapter {
   readonly dir: string;
@@ -14,18 +29,44 @@ export interface Adapter {
   readonly name: string;
   readonly config: AdapterConfig;
   readonly weightsFile: string;
-  readonly byKey: ReadonlyMap<string, TensorRef>;
+  readonly byKey: ReadonlyMap<string, AdapterTensor>;
+  /** Keyed by canonical tensor names. */
   readonly plan: AdapterPlan;
   /** tokenizer.model in the folder, if any, and its piece count. */
   readonly tokenizerPath?: string;
   readonly tokenizerPieces?: number;
-  /** Rows of the replacement embed_tokens (the adapter's vocabulary), if it has one. */
+  /** Rows of the replacement token_embd (the adapter's vocabulary), if it has one. */
   readonly embedRows?: number;
   close(): void;
 }
 
-export const EMBED_KEY = "model.embed_tokens.weight";
-export const LM_HEAD_KEY = "lm_head.weight";
+export const EMBED_KEY = "token_embd.weight";
+export const LM_HEAD_KEY = "output.weight";
+
+/** Head counts of the model an adapter applies to (the Q/K permutation needs them). */
+export interface HeadCounts {
+  readonly nHeads: number;
+  readonly nKvHeads?: number;
+}
+
+/**
+ * Rows of an adapter tensor for canonical `name` (lora_B, or a full replacement) in GGUF
+ * layout: HF rotate-half -> interleaved for attn_q / attn_k, unchanged otherwise. Works on
+ * raw bytes of any element type (whole rows move).
+ */
+export function canonicalLoraRows(name: string, bytes: Uint8Array, rows: number, heads: HeadCounts): Uint8Array {
+  const kind = qkKind(name);
+  if (!kind) return bytes;
+  return permuteQkRows(bytes, rows, kind === "q" ? heads.nHeads : (heads.nKvHeads ?? heads.nHeads), "hfToInterleaved");
+}
+
+/** A float tensor's bytes as float32 values (f16 / bf16 / f32). */
+export function tensorF32(t: AdapterTensor, bytes: Uint8Array = t.read()): Float32Array {
+  if (t.type !== GGMLType.F16 && t.type !== GGMLType.BF16 && t.type !== GGMLType.F32) {
+    throw new LlamatsError(`tensor "${t.key}" has ggml type ${t.type}; a LoRA merge needs floating-point weights`);
+  }
+  return toFloat32(bytes, t.type, t.shape);
+}
 
 export function openAdapter(dirArg: string): Adapter {
   const dir = resolve(dirArg);
@@ -35,9 +76,10 @@ export function openAdapter(dirArg: string): Adapter {
   const bin = join(dir, "adapter_model.bin");
   const weightsFile = existsSync(st) ? st : existsSync(bin) ? bin : undefined;
   if (!weightsFile) throw new AdapterError(`${dir}: no adapter_model.safetensors or adapter_model.bin`);
-  const file: TensorFile = openTensorFile(weightsFile);
+  // formats passes PEFT keys through under their own names (format "peft" / plain safetensors).
+  const file: ModelSource = openModelSourceSync(weightsFile);
   try {
-    const byKey = new Map(file.tensors.map((t) => [t.name, t]));
+    const byKey = new Map<string, AdapterTensor>(file.tensors.map((t) => [t.name, { key: t.name, type: t.type, shape: t.shape, read: () => file.read(t.name) }]));
     const plan = planAdapter([...byKey.keys()], weightsFile);
     const tokPath = join(dir, "tokenizer.model");
     let tokenizerPieces: number | undefined;
@@ -53,6 +95,9 @@ export function openAdapter(dirArg: string): Adapter {
           `${weightsFile}: ${base} has lora_A ${JSON.stringify(ta.shape)} and lora_B ${JSON.stringify(tb.shape)}, ` +
             `but adapter_config.json says r = ${config.r}: the config does not belong to these weights`,
         );
+      }
+      if (config.fanInFanOut && qkKind(base)) {
+        throw new AdapterError(`${weightsFile}: fan_in_fan_out (Conv1D layout) on ${base}: LLaMA's q/k projections are Linear; this adapter is for another model`);
       }
     }
     return {

@@ -11,10 +11,13 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LlamatsError } from "@llamats/tensor";
+import { hfFromCanonical } from "@llamats/formats";
 import { parseModelProto } from "@llamats/tokenizer";
-import { EMBED_KEY, LM_HEAD_KEY, type Adapter } from "./adapter.js";
-import type { BaseModel } from "./base-model.js";
-import { firstNonFinite, toF32 } from "./tensor-files.js";
+import { EMBED_KEY, LM_HEAD_KEY, tensorF32, type Adapter } from "./adapter.js";
+import type { MergeBase } from "./base.js";
+
+/** A canonical name as users know it from the files: "model.layers.0.self_attn.q_proj.weight". */
+const hfName = (canonical: string): string => hfFromCanonical(canonical) ?? canonical;
 
 /** A merge input that cannot give a correct model; the message says how to fix it. */
 export class MergeCheckError extends LlamatsError {}
@@ -69,9 +72,9 @@ function checkTokenizer(a: Adapter): void {
 }
 
 /** Run every check that needs no merging. Throws MergeCheckError; returns the final vocab size. */
-export function checkMergeInputs(base: BaseModel, adapters: readonly Adapter[]): number {
-  const baseEmbed = base.byName.get(EMBED_KEY);
-  if (!baseEmbed || baseEmbed.shape.length !== 2) throw new MergeCheckError(`${base.dir}: no ${EMBED_KEY} matrix: not a LLaMA model`);
+export function checkMergeInputs(base: MergeBase, adapters: readonly Adapter[]): number {
+  const baseEmbed = base.source.tensors.find((t) => t.name === EMBED_KEY);
+  if (!baseEmbed || baseEmbed.shape.length !== 2) throw new MergeCheckError(`${base.dir}: no ${hfName(EMBED_KEY)} matrix: not a LLaMA model`);
   const baseDim = baseEmbed.shape[1];
   let vocab = baseEmbed.shape[0];
   adapters.forEach((a, idx) => {
@@ -86,7 +89,7 @@ export function checkMergeInputs(base: BaseModel, adapters: readonly Adapter[]):
     const emb = a.plan.full.get(EMBED_KEY);
     if (emb) adapterDim = a.byKey.get(emb)!.shape[1];
     for (const [k, { a: ak }] of a.plan.pairs) {
-      if (adapterDim === undefined && /self_attn\.[qkv]_proj/.test(k) && !a.config.fanInFanOut) adapterDim = a.byKey.get(ak)!.shape[1];
+      if (adapterDim === undefined && /\.attn_[qkv]\.weight$/.test(k) && !a.config.fanInFanOut) adapterDim = a.byKey.get(ak)!.shape[1];
     }
     if (adapterDim !== undefined && adapterDim !== baseDim) {
       throw new MergeCheckError(
@@ -114,13 +117,15 @@ export function checkMergeInputs(base: BaseModel, adapters: readonly Adapter[]):
   return vocab;
 }
 
-function checkShapesAndContent(base: BaseModel, a: Adapter, where: string, vocabBefore: number): void {
-  const nLayers = Number(base.config.num_hidden_layers);
+function checkShapesAndContent(base: MergeBase, a: Adapter, where: string, vocabBefore: number): void {
+  const nLayers = Number(base.source.config.blockCount);
+  const byName = new Map(base.source.tensors.map((t) => [t.name, t]));
   let anyNonZeroB = false;
-  for (const [key, { a: ak, b: bk }] of a.plan.pairs) {
-    const w = base.byName.get(key);
+  for (const [name, { a: ak, b: bk }] of a.plan.pairs) {
+    const key = hfName(name);
+    const w = byName.get(name);
     if (!w) {
-      const layer = /layers\.(\d+)\./.exec(key);
+      const layer = /^blk\.(\d+)\./.exec(name);
       if (layer && Number(layer[1]) >= nLayers) {
         throw new MergeCheckError(`${where} has layer ${layer[1]} but the base has ${nLayers} layers: the adapter is for another model size`);
       }
@@ -137,16 +142,17 @@ function checkShapesAndContent(base: BaseModel, a: Adapter, where: string, vocab
           `lora_B ${tb.shape.join("x")} (delta ${tb.shape[0]}x${ta.shape[1]}): the adapter is for another model`,
       );
     }
-    const bVals = toF32(tb.read(), tb.dtype, bk);
-    const bad = firstNonFinite(bVals);
+    const bVals = tensorF32(tb);
+    const bad = bVals.findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) throw new MergeCheckError(`${where}: ${bk} holds ${bVals[bad]} at element ${bad}: the adapter file is corrupt`);
     if (!anyNonZeroB) anyNonZeroB = bVals.some((v) => v !== 0);
   }
-  for (const [key, fk] of a.plan.full) {
-    const w = base.byName.get(key);
+  for (const [name, fk] of a.plan.full) {
+    const key = hfName(name);
+    const w = byName.get(name);
     const t = a.byKey.get(fk)!;
     if (!w) throw new MergeCheckError(`${where} replaces ${key}, which the base model does not have`);
-    const isVocab = key === EMBED_KEY || key === LM_HEAD_KEY;
+    const isVocab = name === EMBED_KEY || name === LM_HEAD_KEY;
     const sameShape = w.shape.length === t.shape.length && w.shape.every((d, i) => d === t.shape[i] || (isVocab && i === 0));
     if (!sameShape) {
       throw new MergeCheckError(`${where}: ${key} is ${w.shape.join("x")} in the base but ${t.shape.join("x")} in the adapter`);
@@ -162,7 +168,7 @@ function checkShapesAndContent(base: BaseModel, a: Adapter, where: string, vocab
 }
 
 /** The folder whose tokenizer files the output gets: the last LoRA with a tokenizer.model, else the base. */
-export function tokenizerSourceDir(base: BaseModel, adapters: readonly Adapter[]): string {
+export function tokenizerSourceDir(base: MergeBase, adapters: readonly Adapter[]): string {
   return [...adapters].reverse().find((a) => a.tokenizerPath)?.dir ?? base.dir;
 }
 
@@ -171,7 +177,7 @@ export function tokenizerSourceDir(base: BaseModel, adapters: readonly Adapter[]
  * vocabulary but ships no tokenizer.model would otherwise get an older, shorter one. A GGUF
  * cannot be written without one (its vocabulary is embedded).
  */
-export function checkOutputTokenizer(base: BaseModel, adapters: readonly Adapter[], vocabSize: number, needed: boolean): void {
+export function checkOutputTokenizer(base: MergeBase, adapters: readonly Adapter[], vocabSize: number, needed: boolean): void {
   const dir = tokenizerSourceDir(base, adapters);
   const path = join(dir, "tokenizer.model");
   if (!existsSync(path)) {

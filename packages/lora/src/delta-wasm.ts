@@ -5,26 +5,10 @@
 // what `Math.fround(acc + b * a)` does. Two f64x2 lanes per half of a v128 of four floats.
 // Used when inDim is a multiple of 4 (every LLaMA width); the TypeScript loop otherwise.
 
-import { ModuleBuilder, ValType, type FuncBuilder } from "@llamats/kernels";
+import { ModuleBuilder, ValType } from "@llamats/kernels";
 
 const PAGE = 65536;
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n) b |= 0x80;
-    out.push(b);
-  } while (n);
-  return out;
-}
-
-/** SIMD opcodes the kernels' table does not name (final SIMD spec numbering). */
-const SIMD = { v128_load: 0x00, v128_store: 0x0b, f64x2_splat: 0x14, f32x4_demote_f64x2_zero: 0x5e, f64x2_promote_low_f32x4: 0x5f, f64x2_add: 0xf0, f64x2_mul: 0xf2 };
-const simd = (f: FuncBuilder, op: keyof typeof SIMD): FuncBuilder => f.raw(0xfd, ...uleb(SIMD[op]));
-const vload = (f: FuncBuilder): FuncBuilder => f.raw(0xfd, ...uleb(SIMD.v128_load), 4, 0);
-const vstore = (f: FuncBuilder): FuncBuilder => f.raw(0xfd, ...uleb(SIMD.v128_store), 4, 0);
 const HIGH_HALF = [8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15];
 const JOIN_LOWS = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 
@@ -45,36 +29,22 @@ export function buildDeltaModule(shared = false): Uint8Array<ArrayBuffer> {
     f.forRange(k, () => f.i32(0), r, 1, () => {
       // bk = splat(f64(b[i*r + k]))
       f.get(bPtr).get(i).get(r).op("i32_mul").get(k).op("i32_add").i32(2).op("i32_shl").op("i32_add").mem("f32_load");
-      f.raw(0xbb); // f64.promote_f32
-      simd(f, "f64x2_splat").set(bk);
+      f.op("f64_promote_f32").v("f64x2_splat").set(bk);
       f.get(aPtr).get(k).get(inBytes).op("i32_mul").op("i32_add").set(aRow);
       f.forRange(jb, () => f.i32(0), inBytes, 16, () => {
-        f.get(aRow).get(jb).op("i32_add");
-        vload(f).set(x);
-        f.get(dRow).get(jb).op("i32_add");
-        vload(f).set(dv);
+        f.get(aRow).get(jb).op("i32_add").vmem("v128_load").set(x);
+        f.get(dRow).get(jb).op("i32_add").vmem("v128_load").set(dv);
         // lo = f64(d[0..1]) + f64(a[0..1]) * bk
-        f.get(dv);
-        simd(f, "f64x2_promote_low_f32x4");
-        f.get(x);
-        simd(f, "f64x2_promote_low_f32x4");
-        f.get(bk);
-        simd(f, "f64x2_mul");
-        simd(f, "f64x2_add");
-        simd(f, "f32x4_demote_f64x2_zero").set(lo);
+        f.get(dv).v("f64x2_promote_low_f32x4");
+        f.get(x).v("f64x2_promote_low_f32x4").get(bk).v("f64x2_mul");
+        f.v("f64x2_add").v("f32x4_demote_f64x2_zero").set(lo);
         // store address, then join(lo, demote(f64(d[2..3]) + f64(a[2..3]) * bk))
         f.get(dRow).get(jb).op("i32_add");
         f.get(lo);
-        f.get(dv).get(dv).shuffle(HIGH_HALF);
-        simd(f, "f64x2_promote_low_f32x4");
-        f.get(x).get(x).shuffle(HIGH_HALF);
-        simd(f, "f64x2_promote_low_f32x4");
-        f.get(bk);
-        simd(f, "f64x2_mul");
-        simd(f, "f64x2_add");
-        simd(f, "f32x4_demote_f64x2_zero");
-        f.shuffle(JOIN_LOWS);
-        vstore(f);
+        f.get(dv).get(dv).shuffle(HIGH_HALF).v("f64x2_promote_low_f32x4");
+        f.get(x).get(x).shuffle(HIGH_HALF).v("f64x2_promote_low_f32x4").get(bk).v("f64x2_mul");
+        f.v("f64x2_add").v("f32x4_demote_f64x2_zero");
+        f.shuffle(JOIN_LOWS).vmem("v128_store");
       });
     });
   });

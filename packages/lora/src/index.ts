@@ -1,15 +1,14 @@
-// @llamats/lora: PEFT LoRA adapters, the LoRA merger (HF / Meta .pth / GGUF outputs) and
-// runtime LoRA deltas for the forward pass.
+// @llamats/lora: PEFT LoRA adapters, the LoRA merger (a pure function over canonical tensor
+// sources; HF / Meta .pth / GGUF written by formats' writers) and runtime LoRA deltas.
 export * from "./merge.js";
 export * from "./peft.js";
-export * from "./meta-layout.js";
-export * from "./tensor-files.js";
 export * from "./adapter.js";
-export * from "./base-model.js";
+export * from "./base.js";
 export * from "./checks.js";
-export { mergeToHfFolder, copyTokenizerFiles, TOKENIZER_FILES, type MergeStats, type HfMergeOptions } from "./merge-hf.js";
-export { writeMetaFromHf, multipleOfFor, type PthWriteOptions } from "./write-pth.js";
-export { writeGgufFromMergedHf, ggmlTypeForDtype, type GgufWriteOptions } from "./write-gguf.js";
+export { mergedSource, type MergeStats, type MergedSourceOptions } from "./merged-source.js";
+export { writeHfFolder, copyTokenizerFiles, outputShardName, TOKENIZER_FILES, type HfWriteOptions } from "./write-hf.js";
+export { writePth, writeMetaFromHf, multipleOfFor, metaShardCount, type PthWriteOptions } from "./write-pth.js";
+export { writeMergedGguf, ggmlTypeForDtype, mergeTypePolicy, type GgufWriteOptions } from "./write-gguf.js";
 export * from "./merge-model.js";
 export * from "./verify.js";
 export * from "./sha256-table.js";

@@ -1,19 +1,21 @@
-// mergeLoras: the whole `llamats merge` job. Open the base and the adapters, run every check
-// (nothing is written if one fails), merge into a staged HF folder, then convert it to the
+// mergeLoras: the whole `llamats merge` job. Open the base (a canonical ModelSource) and the
+// adapters, run every check (nothing is written if one fails), then hand the merged source
+// (merged-source.ts: each tensor merged when the writer reads it) to the writer of the
 // requested output. Everything is written under `OUT.tmp-<pid>` and renamed onto OUT at the
-// end; on any failure the temp folders are removed, so no partial output is ever left.
+// end; on any failure the temp folder is removed, so no partial output is ever left.
 
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { basename, resolve } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { LlamatsError, type ProgressCallback } from "@llamats/tensor";
 import { openAdapter, type Adapter } from "./adapter.js";
-import { openBaseModel, type BaseModel } from "./base-model.js";
-import { checkMergeInputs, checkOutputTokenizer, MergeCheckError } from "./checks.js";
+import { openBaseModel, type MergeBase } from "./base.js";
+import { checkMergeInputs, checkOutputTokenizer, MergeCheckError, tokenizerSourceDir } from "./checks.js";
 import { setLoraThreads } from "./merge.js";
-import { mergeToHfFolder, type MergeStats } from "./merge-hf.js";
-import { writeGgufFromMergedHf, ggmlTypeForDtype } from "./write-gguf.js";
-import { writeMetaFromHf } from "./write-pth.js";
+import { mergedSource, type MergeStats } from "./merged-source.js";
+import { writeMergedGguf, ggmlTypeForDtype } from "./write-gguf.js";
+import { writeHfFolder } from "./write-hf.js";
+import { writePth } from "./write-pth.js";
 
 export type MergeOutputType = "huggingface" | "pth" | "gguf";
 
@@ -45,9 +47,10 @@ export interface MergeSummary extends MergeStats {
 }
 
 /**
- * The temp folders a merge into `out` by process `pid` writes before the final rename
- * (OUT.tmp-<pid>, and OUT.stage-<pid> for pth / gguf outputs): what a supervisor removes when
- * the merging process is killed.
+ * The temp folders a merge into `out` by process `pid` may leave when it is killed: what a
+ * supervisor removes. OUT.tmp-<pid> holds the output until the final rename; OUT.stage-<pid>
+ * is no longer written (the merge streams into the writers) but is still cleaned up, as
+ * merges of earlier versions staged an HF folder there.
  */
 export function mergeTempPaths(out: string, pid = process.pid): [tmp: string, stage: string] {
   const abs = resolve(out);
@@ -72,37 +75,34 @@ export function mergeLoras(opts: MergeLorasOptions): MergeSummary {
   if (opts.hfBin && opts.outputType !== "huggingface") throw new LlamatsError("--hf-bin applies to --output-type huggingface only");
   checkOutDir(out);
   const adapters: Adapter[] = [];
-  let base: BaseModel | undefined;
-  let merged: BaseModel | undefined;
-  const [tmp, stageDir] = mergeTempPaths(out);
-  const stage = opts.outputType === "huggingface" ? tmp : stageDir;
+  let base: MergeBase | undefined;
+  const [tmp] = mergeTempPaths(out);
   let threads = 1;
   try {
     for (const l of opts.loras) adapters.push(openAdapter(l));
     base = openBaseModel(resolve(opts.base), { preferBin: opts.hfBin });
     const vocabSize = checkMergeInputs(base, adapters);
     checkOutputTokenizer(base, adapters, vocabSize, opts.outputType === "gguf");
-    opts.log?.(`base ${base.dir} (${base.kind}, ${base.shards.length} shard(s)); LoRAs: ${adapters.map((a) => `${a.name} r=${a.config.r} alpha=${a.config.loraAlpha}`).join(", ")}`);
+    opts.log?.(`base ${base.dir} (${base.kind}, ${base.source.tensors.length} tensors); LoRAs: ${adapters.map((a) => `${a.name} r=${a.config.r} alpha=${a.config.loraAlpha}`).join(", ")}`);
     threads = setLoraThreads(opts.threads ?? availableParallelism());
     rmSync(tmp, { recursive: true, force: true });
     mkdirSync(tmp, { recursive: true });
-    if (stage !== tmp) mkdirSync(stage, { recursive: true });
-    const stats = mergeToHfFolder(base, adapters, stage, vocabSize, { hfBin: opts.hfBin, onProgress: opts.onProgress, log: opts.log });
+    const stats: MergeStats = { tensorsMerged: 0, tensorsReplaced: 0, changedPerLora: adapters.map(() => 0), peakRssBytes: 0 };
+    const tokenizerDir = tokenizerSourceDir(base, adapters);
+    const tokenizerPath = existsSync(join(tokenizerDir, "tokenizer.model")) ? join(tokenizerDir, "tokenizer.model") : undefined;
+    const merged = mergedSource(base.source, adapters, { vocabSize, tokenizerPath, log: opts.log }, stats);
+    let files: string[];
+    if (opts.outputType === "huggingface") {
+      files = writeHfFolder(merged, tmp, {
+        hfBin: opts.hfBin, config: { ...base.hfConfig, vocab_size: vocabSize }, generationConfigDir: base.dir, tokenizerDir, onProgress: opts.onProgress,
+      });
+    } else if (opts.outputType === "pth") files = writePth(merged, tmp, { shards: opts.pthShards, tokenizerDir, onProgress: opts.onProgress });
+    else files = [writeMergedGguf(merged, tmp, { dtype: opts.dtype, name: basename(out), onProgress: opts.onProgress })];
     adapters.forEach((a, i) => {
       if (a.plan.pairs.size > 0 && stats.changedPerLora[i] === 0) {
         throw new MergeCheckError(`LoRA ${i + 1} (${a.dir}) changes nothing: its deltas are below float16 resolution everywhere`);
       }
     });
-    let files: string[];
-    if (opts.outputType === "huggingface") files = readdirSync(tmp);
-    else {
-      merged = openBaseModel(stage);
-      if (opts.outputType === "pth") files = writeMetaFromHf(merged, tmp, { shards: opts.pthShards, onProgress: opts.onProgress });
-      else files = [writeGgufFromMergedHf(stage, tmp, { dtype: opts.dtype, name: basename(out), onProgress: opts.onProgress })];
-      merged.close();
-      merged = undefined;
-      rmSync(stage, { recursive: true, force: true });
-    }
     if (existsSync(out)) rmSync(out, { recursive: true }); // checked empty above
     renameSync(tmp, out);
     const rss = process.resourceUsage().maxRSS * 1024;
@@ -112,11 +112,9 @@ export function mergeLoras(opts: MergeLorasOptions): MergeSummary {
     };
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
-    if (stage !== tmp) rmSync(stage, { recursive: true, force: true });
     throw e;
   } finally {
     setLoraThreads(1);
-    merged?.close();
     base?.close();
     for (const a of adapters) a.close();
   }

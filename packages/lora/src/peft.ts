@@ -4,11 +4,13 @@
 // Keys: `base_model.model.<base key minus .weight>.lora_A.weight` (r, in) and `.lora_B.weight`
 // (out, r) for each target module, plus full tensors for `modules_to_save`
 // (`base_model.model.model.embed_tokens.weight`, `base_model.model.lm_head.weight`).
-// This file parses the config and the key names; reading the tensors is formats' job.
+// This file parses the config and groups the keys per canonical tensor; the key names are
+// formats' (canonicalFromPeft), reading the tensors too.
 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LlamatsError } from "@llamats/tensor";
+import { canonicalFromPeft } from "@llamats/formats";
 
 export interface AdapterConfig {
   readonly r: number;
@@ -83,42 +85,11 @@ export function readAdapterConfig(dir: string): AdapterConfig {
   return parseAdapterConfig(text, file);
 }
 
-/** What one adapter key holds, and which base tensor (HF name) it applies to. */
-export type PeftKey =
-  | { readonly kind: "lora_A" | "lora_B"; readonly baseKey: string; readonly module: string }
-  | { readonly kind: "full"; readonly baseKey: string; readonly module: string };
-
-const PREFIX = "base_model.model.";
-
-/**
- * Parse an adapter key. `base_model.model.model.layers.3.self_attn.q_proj.lora_A.weight` ->
- * {kind: "lora_A", baseKey: "model.layers.3.self_attn.q_proj.weight", module: "q_proj"}.
- * Newer PEFT spellings (`lora_A.default.weight`, `modules_to_save.default.weight`) are
- * accepted too. Returns undefined for keys that do not start with base_model.model.
- */
-export function parsePeftKey(key: string): PeftKey | undefined {
-  if (!key.startsWith(PREFIX)) return undefined;
-  let rest = key.slice(PREFIX.length);
-  const m = /^(.*)\.(lora_A|lora_B)(?:\.[A-Za-z0-9_-]+)?\.weight$/.exec(rest);
-  if (m) {
-    const path = m[1];
-    return { kind: m[2] as "lora_A" | "lora_B", baseKey: `${path}.weight`, module: lastPart(path) };
-  }
-  rest = rest.replace(/\.modules_to_save\.[A-Za-z0-9_-]+\./, ".");
-  const dot = rest.lastIndexOf(".");
-  return { kind: "full", baseKey: rest, module: lastPart(dot > 0 ? rest.slice(0, dot) : rest) };
-}
-
-function lastPart(path: string): string {
-  const i = path.lastIndexOf(".");
-  return i >= 0 ? path.slice(i + 1) : path;
-}
-
-/** The adapter tensors grouped per base key. */
+/** The adapter tensors grouped per canonical base tensor (formats' canonicalFromPeft). */
 export interface AdapterPlan {
-  /** Base HF key -> the lora_A / lora_B adapter key names. */
+  /** Canonical base name ("blk.3.attn_q.weight") -> the lora_A / lora_B adapter keys. */
   readonly pairs: Map<string, { a: string; b: string }>;
-  /** Base HF key -> adapter key of the full replacement tensor. */
+  /** Canonical base name -> adapter key of the full replacement tensor (modules_to_save). */
   readonly full: Map<string, string>;
 }
 
@@ -128,11 +99,9 @@ export function planAdapter(keys: readonly string[], where: string): AdapterPlan
   const bs = new Map<string, string>();
   const full = new Map<string, string>();
   for (const k of keys) {
-    const p = parsePeftKey(k);
-    if (!p) throw new AdapterError(`${where}: tensor "${k}" is not a PEFT key (expected base_model.model.*)`);
-    if (p.kind === "lora_A") as.set(p.baseKey, k);
-    else if (p.kind === "lora_B") bs.set(p.baseKey, k);
-    else full.set(p.baseKey, k);
+    const p = k.startsWith("base_model.model.") ? canonicalFromPeft(k) : undefined;
+    if (!p) throw new AdapterError(`${where}: tensor "${k}" is not a PEFT key of a LLaMA weight (expected base_model.model.<weight>[.lora_A|.lora_B].weight)`);
+    (p.part === "lora_A" ? as : p.part === "lora_B" ? bs : full).set(p.canonical, k);
   }
   const pairs = new Map<string, { a: string; b: string }>();
   for (const [base, a] of as) {

@@ -6,10 +6,9 @@
 // (embed_tokens, lm_head at the adapter's vocabulary) come back as replacements.
 // Unmerged results differ from merged f16 weights by rounding only (fixture study: 1e-3).
 
-import { f32ToF16 as f32ToF16Bits, GGMLType, LlamatsError, type WeightMatrix } from "@llamats/tensor";
-import { canonicalFromHf, permuteQkRows, qkKind } from "@llamats/formats";
-import { openAdapter } from "./adapter.js";
-import { toF32, type TensorRef } from "./tensor-files.js";
+import { GGMLType, LlamatsError, type WeightMatrix } from "@llamats/tensor";
+import { convertTensorBytes } from "@llamats/formats";
+import { canonicalLoraRows, openAdapter, type AdapterTensor, type HeadCounts } from "./adapter.js";
 
 /** One LoRA's delta for one linear (the shape packages/model's LoraDelta expects). */
 export interface RuntimeLoraDelta {
@@ -35,31 +34,17 @@ export interface RuntimeLora {
 }
 
 /** The head counts the Q/K permutation needs (packages/model's LlamaConfig fits). */
-export interface RuntimeLoraConfig {
-  readonly nHeads: number;
-  readonly nKvHeads?: number;
-}
+export type RuntimeLoraConfig = HeadCounts;
 
 export interface RuntimeLoraOptions {
   /** Element type of A and B: F32 (default) or F16 (half the memory; matmul supports both). */
   readonly type?: typeof GGMLType.F32 | typeof GGMLType.F16;
 }
 
-function asMatrix(t: TensorRef, rowsPerm: ((b: Uint8Array) => Uint8Array) | undefined, type: GGMLType): WeightMatrix {
+function asMatrix(t: AdapterTensor, type: GGMLType, canonicalRowsOf?: string, heads?: HeadCounts): WeightMatrix {
   const [rows, cols] = t.shape;
-  let bytes: Uint8Array;
-  if (type === GGMLType.F16 && t.dtype === "f16") bytes = t.read();
-  else if (type === GGMLType.F32 && t.dtype === "f32") bytes = t.read();
-  else {
-    const vals = toF32(t.read(), t.dtype, t.name);
-    if (type === GGMLType.F32) bytes = new Uint8Array(vals.buffer);
-    else {
-      bytes = new Uint8Array(vals.length * 2);
-      const dv = new DataView(bytes.buffer);
-      for (let i = 0; i < vals.length; i++) dv.setUint16(2 * i, f32ToF16Bits(vals[i]), true);
-    }
-  }
-  if (rowsPerm) bytes = rowsPerm(bytes);
+  let bytes = convertTensorBytes(t.read(), t.type, type, t.shape);
+  if (canonicalRowsOf) bytes = canonicalLoraRows(canonicalRowsOf, bytes, rows, heads!);
   if (bytes.byteOffset % 4 !== 0) bytes = bytes.slice(); // typed-array views need alignment
   return { type, rows, cols, bytes };
 }
@@ -85,26 +70,16 @@ export function loadLoraDeltas(adapterDir: string, config: RuntimeLoraConfig, op
   try {
     if (ad.config.fanInFanOut) throw new LlamatsError(`${ad.dir}: fan_in_fan_out adapters cannot be applied at runtime to LLaMA; merge them instead`);
     const deltas = new Map<string, RuntimeLoraDelta[]>();
-    for (const [hfKey, { a, b }] of ad.plan.pairs) {
-      const name = canonicalFromHf(hfKey);
-      if (!name) throw new LlamatsError(`${ad.weightsFile}: LoRA target ${hfKey} is not a LLaMA linear layer`);
-      const kind = qkKind(name);
-      const heads = kind === "q" ? config.nHeads : (config.nKvHeads ?? config.nHeads);
-      const ta = ad.byKey.get(a)!;
-      const tb = ad.byKey.get(b)!;
-      const perm = kind ? (bytes: Uint8Array) => permuteQkRows(bytes, tb.shape[0], heads, "hfToInterleaved") : undefined;
-      deltas.set(name, [{ a: asMatrix(ta, undefined, type), b: asMatrix(tb, perm, type), scale: ad.config.scale }]);
+    for (const [name, { a, b }] of ad.plan.pairs) {
+      deltas.set(name, [{ a: asMatrix(ad.byKey.get(a)!, type), b: asMatrix(ad.byKey.get(b)!, type, name, config), scale: ad.config.scale }]);
     }
     const replacements = new Map<string, ReplacementTensor>();
     let vocabSize: number | undefined;
-    for (const [hfKey, key] of ad.plan.full) {
-      const name = canonicalFromHf(hfKey);
-      if (!name) throw new LlamatsError(`${ad.weightsFile}: modules_to_save tensor ${hfKey} is not a LLaMA tensor`);
+    for (const [name, key] of ad.plan.full) {
       const t = ad.byKey.get(key)!;
-      const ggmlType = t.dtype === "f16" ? GGMLType.F16 : t.dtype === "bf16" ? GGMLType.BF16 : t.dtype === "f32" ? GGMLType.F32 : undefined;
-      if (ggmlType === undefined) throw new LlamatsError(`${ad.weightsFile}: ${key} has dtype ${t.dtype}`);
-      const bytes = t.read();
-      replacements.set(name, { type: ggmlType, shape: t.shape, bytes: bytes.byteOffset % 4 === 0 ? bytes : bytes.slice() });
+      if (t.type !== GGMLType.F16 && t.type !== GGMLType.BF16 && t.type !== GGMLType.F32) throw new LlamatsError(`${ad.weightsFile}: ${key} has ggml type ${t.type}`);
+      const bytes = canonicalLoraRows(name, t.read(), t.shape[0], config);
+      replacements.set(name, { type: t.type, shape: t.shape, bytes: bytes.byteOffset % 4 === 0 ? bytes : bytes.slice() });
       if (name === "token_embd.weight") vocabSize = t.shape[0];
     }
     return { deltas, replacements, vocabSize };

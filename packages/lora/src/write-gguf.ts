@@ -1,12 +1,11 @@
-// `--output-type gguf`: the merged model as one GGUF file (canonical names, Q/K interleaved,
-// tokenizer metadata from the last LoRA's tokenizer.model), F16 or any ggml type, through
-// formats' writeGgufFromSource, so merge -> quantise -> run is one command. Reads the
-// merged tensors from a staged HF safetensors folder one at a time.
+// `--output-type gguf`: the merged (canonical) source as one GGUF file (canonical names, Q/K
+// interleaved, tokenizer metadata from its tokenizer.model: the last LoRA's), F16 or any ggml
+// type, through formats' writeGgufFromSource, so merge -> quantise -> run is one command.
 
 import { basename, join } from "node:path";
 import { GGMLType, ggmlTypeByName, ggmlTypeInfo, LlamatsError, type ProgressCallback } from "@llamats/tensor";
 import { canQuantize, llamaQuantizeTypeFor } from "@llamats/quant";
-import { gguf, openModelSourceSync, writeGgufFromSource, type SourceTensor } from "@llamats/formats";
+import { gguf, writeGgufFromSource, type ModelSource, type SourceTensor } from "@llamats/formats";
 
 export interface GgufWriteOptions {
   /** "f16" (default), "f32", "q8_0", "q4_0", ... */
@@ -41,20 +40,15 @@ export function mergeTypePolicy(type: GGMLType, hasOutput: boolean): (t: SourceT
   return (t) => llamaQuantizeTypeFor(t.name, t.shape, type, { hasOutput, sourceType: t.type });
 }
 
-/** Write `<outDir>/<file>` from the merged HF folder `stagedHf`; returns the file name. */
-export function writeGgufFromMergedHf(stagedHf: string, outDir: string, opts: GgufWriteOptions = {}): string {
+/** Write `<outDir>/ggml-model-<dtype>.gguf` from `source`; returns the file name. */
+export function writeMergedGguf(source: ModelSource, outDir: string, opts: GgufWriteOptions = {}): string {
   const type = ggmlTypeForDtype(opts.dtype ?? "f16");
   const name = opts.name ?? basename(outDir);
   const file = `ggml-model-${(opts.dtype ?? "f16").toLowerCase()}.gguf`;
-  const src = openModelSourceSync(stagedHf, { format: "hf" });
-  try {
-    writeGgufFromSource(src, join(outDir, file), {
-      typeFor: mergeTypePolicy(type, src.tensors.some((t) => t.name === "output.weight")),
-      extraMetadata: [gguf.str("general.name", name)],
-      onProgress: opts.onProgress,
-    });
-  } finally {
-    src.close();
-  }
+  writeGgufFromSource(source, join(outDir, file), {
+    typeFor: mergeTypePolicy(type, source.tensors.some((t) => t.name === "output.weight")),
+    extraMetadata: [gguf.str("general.name", name)],
+    onProgress: opts.onProgress,
+  });
   return file;
 }

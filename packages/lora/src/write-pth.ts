@@ -1,22 +1,24 @@
-// `--output-type pth`: a merged model as Meta's consolidated.0{s}.pth + params.json, the way
-// the seed's merge script writes it: Meta names, wq/wk rows un-permuted to the interleaved
-// order, model-parallel shards split along FairScale's axes (shard count from the model
-// width: 7B 1, 13B 2, 33B 4, 65B 8, unless overridden), tokenizer files beside them.
-// Reads each merged HF tensor once from a staged HF folder; formats' writeMetaCheckpoint
-// cuts it and streams every shard side by side.
+// `--output-type pth`: a canonical (merged) source as Meta's consolidated.0{s}.pth +
+// params.json, the way the seed's merge script writes it: Meta names (formats' table),
+// Q/K rows interleaved (the canonical layout already is), tensors in the seed's state-dict
+// order, model-parallel shards split along FairScale's axes by formats' writeMetaCheckpoint
+// (shard count from the model width: 7B 1, 13B 2, 33B 4, 65B 8, unless overridden),
+// tokenizer files beside them.
 
-import { copyFileSync, existsSync } from "node:fs";
-import { basename, join } from "node:path";
-import { type ProgressCallback } from "@llamats/tensor";
-import { permuteQkRows, writeMetaCheckpoint, type MetaParams } from "@llamats/formats";
-import type { BaseModel } from "./base-model.js";
-import { TOKENIZER_FILES } from "./merge-hf.js";
-import { hfToMetaKey, metaShardCount } from "./meta-layout.js";
-import type { TensorRef } from "./tensor-files.js";
+import { basename } from "node:path";
+import { ggmlTypeInfo, LlamatsError, type ProgressCallback } from "@llamats/tensor";
+import { metaFromCanonical, torchDtypeOfGgml, writeMetaCheckpoint, type MetaParams, type ModelSource } from "@llamats/formats";
+import type { MergeBase } from "./base.js";
+import { copyTokenizerFiles } from "./write-hf.js";
+
+/** Meta shard count per model width (§1 of the seed notes); other widths: one shard. */
+export function metaShardCount(dim: number): number {
+  return ({ 4096: 1, 5120: 2, 6656: 4, 8192: 8 } as Record<number, number>)[dim] ?? 1;
+}
 
 const LAYER_ORDER = ["attention.wq", "attention.wk", "attention.wv", "attention.wo", "feed_forward.w1", "feed_forward.w2", "feed_forward.w3", "attention_norm", "ffn_norm"];
 
-/** Meta's state-dict order: tok_embeddings, each layer's tensors, norm, output. */
+/** The seed's state-dict order: tok_embeddings, each layer's tensors, norm, output. */
 function metaOrder(a: string, b: string): number {
   const rank = (k: string): [number, number, number] => {
     if (k.startsWith("tok_embeddings")) return [0, 0, 0];
@@ -38,43 +40,37 @@ export function multipleOfFor(dim: number, ffn: number): number {
 
 export interface PthWriteOptions {
   shards?: number;
+  /** Folder whose tokenizer files are copied beside the shards. */
+  tokenizerDir?: string;
   onProgress?: ProgressCallback;
 }
 
-/** Write the Meta checkpoint of the merged HF model `merged` into `outDir`; returns file names. */
-export function writeMetaFromHf(merged: BaseModel, outDir: string, opts: PthWriteOptions = {}): string[] {
-  const cfg = merged.config;
-  const dim = Number(cfg.hidden_size);
-  const nHeads = Number(cfg.num_attention_heads);
-  const nKvHeads = Number(cfg.num_key_value_heads ?? nHeads);
-  const nLayers = Number(cfg.num_hidden_layers);
-  const entries: { meta: string; t: TensorRef }[] = [];
-  for (const [name, t] of merged.byName) {
-    const meta = hfToMetaKey(name);
-    if (meta) entries.push({ meta, t });
-  }
-  entries.sort((a, b) => metaOrder(a.meta, b.meta));
+/** Write `source` into `outDir` as a Meta checkpoint; returns the file names. */
+export function writePth(source: ModelSource, outDir: string, opts: PthWriteOptions = {}): string[] {
+  const hp = source.config;
+  const dim = hp.embeddingLength, nHeads = hp.headCount, nLayers = hp.blockCount, ffn = hp.feedForwardLength;
+  if (!dim || !nHeads || !nLayers || !ffn) throw new LlamatsError(`${source.path}: width, heads, layers or FFN width unknown: cannot write params.json`);
+  const nKvHeads = hp.headCountKv ?? nHeads;
   // Key order as the seed's json.dump writes it.
   const params: MetaParams = {
-    dim, multiple_of: multipleOfFor(dim, Number(cfg.intermediate_size)), n_heads: nHeads, n_layers: nLayers,
+    dim, multiple_of: multipleOfFor(dim, ffn), n_heads: nHeads, n_layers: nLayers,
     ...(nKvHeads !== nHeads ? { n_kv_heads: nKvHeads } : {}),
-    norm_eps: Number(cfg.rms_norm_eps ?? 1e-6), vocab_size: -1,
+    norm_eps: hp.rmsEps ?? 1e-6, vocab_size: -1,
   };
-  // Each merged tensor is read (and its wq/wk rows re-interleaved) once, then cut into the
-  // shards by formats' writeMetaCheckpoint.
-  const tensors = entries.map(({ meta, t }) => ({
-    name: meta, dtype: t.dtype, shape: t.shape,
-    data: () => /\.attention\.w[qk]\.weight$/.test(meta)
-      ? permuteQkRows(t.read(), t.shape[0], meta.includes(".wk.") ? nKvHeads : nHeads, "hfToInterleaved")
-      : t.read(),
-  }));
+  const tensors = source.tensors.flatMap((t) => {
+    const name = metaFromCanonical(t.name);
+    if (!name) return [];
+    const dtype = torchDtypeOfGgml(t.type);
+    if (!dtype) throw new LlamatsError(`${t.name}: ${ggmlTypeInfo(t.type)?.name ?? t.type} cannot be stored in a .pth`);
+    return [{ name, dtype, shape: t.shape, data: () => source.read(t.name) }];
+  }).sort((a, b) => metaOrder(a.name, b.name));
   const written = writeMetaCheckpoint(outDir, params, tensors, { nShards: opts.shards ?? metaShardCount(dim), onProgress: opts.onProgress });
   const files = written.map((f) => basename(f));
-  for (const f of TOKENIZER_FILES) {
-    if (existsSync(join(merged.dir, f))) {
-      copyFileSync(join(merged.dir, f), join(outDir, f));
-      files.push(f);
-    }
-  }
+  if (opts.tokenizerDir) files.push(...copyTokenizerFiles(opts.tokenizerDir, outDir));
   return files;
+}
+
+/** A merge base (or any model folder opened by openBaseModel) as a Meta checkpoint. */
+export function writeMetaFromHf(base: MergeBase, outDir: string, opts: PthWriteOptions = {}): string[] {
+  return writePth(base.source, outDir, { tokenizerDir: base.dir, ...opts });
 }

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { AdapterError, parseAdapterConfig, parsePeftKey, planAdapter } from "@llamats/lora";
+import { AdapterError, parseAdapterConfig, planAdapter } from "@llamats/lora";
 
 const good = {
   fan_in_fan_out: false, lora_alpha: 32.0, modules_to_save: ["embed_tokens", "lm_head"], peft_type: "LORA", r: 8,
@@ -30,20 +30,24 @@ describe("PEFT adapter config and keys", () => {
     expect(() => parseAdapterConfig("{", "x/adapter_config.json")).to.throw(AdapterError, /x\/adapter_config.json: not valid JSON/);
   });
 
-  it("parses LoRA and modules_to_save keys", () => {
-    expect(parsePeftKey("base_model.model.model.layers.12.self_attn.q_proj.lora_A.weight")).to.deep.equal({
-      kind: "lora_A", baseKey: "model.layers.12.self_attn.q_proj.weight", module: "q_proj",
+  it("groups LoRA and modules_to_save keys (old and new PEFT spellings) under canonical names", () => {
+    const p = planAdapter([
+      "base_model.model.model.layers.12.self_attn.q_proj.lora_A.weight",
+      "base_model.model.model.layers.12.self_attn.q_proj.lora_B.weight",
+      "base_model.model.model.layers.0.mlp.down_proj.lora_A.default.weight",
+      "base_model.model.model.layers.0.mlp.down_proj.lora_B.default.weight",
+      "base_model.model.model.embed_tokens.weight",
+      "base_model.model.lm_head.modules_to_save.default.weight",
+    ], "ad");
+    expect(Object.fromEntries(p.pairs)).to.deep.equal({
+      "blk.12.attn_q.weight": { a: "base_model.model.model.layers.12.self_attn.q_proj.lora_A.weight", b: "base_model.model.model.layers.12.self_attn.q_proj.lora_B.weight" },
+      "blk.0.ffn_down.weight": { a: "base_model.model.model.layers.0.mlp.down_proj.lora_A.default.weight", b: "base_model.model.model.layers.0.mlp.down_proj.lora_B.default.weight" },
     });
-    expect(parsePeftKey("base_model.model.model.layers.0.mlp.down_proj.lora_B.default.weight")).to.deep.equal({
-      kind: "lora_B", baseKey: "model.layers.0.mlp.down_proj.weight", module: "down_proj",
+    expect(Object.fromEntries(p.full)).to.deep.equal({
+      "token_embd.weight": "base_model.model.model.embed_tokens.weight",
+      "output.weight": "base_model.model.lm_head.modules_to_save.default.weight",
     });
-    expect(parsePeftKey("base_model.model.model.embed_tokens.weight")).to.deep.equal({
-      kind: "full", baseKey: "model.embed_tokens.weight", module: "embed_tokens",
-    });
-    expect(parsePeftKey("base_model.model.lm_head.modules_to_save.default.weight")).to.deep.equal({
-      kind: "full", baseKey: "lm_head.weight", module: "lm_head",
-    });
-    expect(parsePeftKey("model.layers.0.q_proj.weight")).to.equal(undefined);
+    expect(() => planAdapter(["model.layers.0.self_attn.q_proj.weight"], "ad")).to.throw(AdapterError, /not a PEFT key/);
   });
 
   it("groups keys into pairs and full tensors, and rejects an unpaired factor", () => {
@@ -52,8 +56,8 @@ describe("PEFT adapter config and keys", () => {
       "base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight",
       "base_model.model.lm_head.weight",
     ], "ad");
-    expect([...p.pairs.keys()]).to.deep.equal(["model.layers.0.self_attn.q_proj.weight"]);
-    expect([...p.full.keys()]).to.deep.equal(["lm_head.weight"]);
+    expect([...p.pairs.keys()]).to.deep.equal(["blk.0.attn_q.weight"]);
+    expect([...p.full.keys()]).to.deep.equal(["output.weight"]);
     expect(() => planAdapter(["base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"], "ad")).to.throw(AdapterError, /no matching lora_B/);
     expect(() => planAdapter(["foo.weight"], "ad")).to.throw(AdapterError, /not a PEFT key/);
   });

@@ -4,5 +4,5 @@ export { writeGgufFromSource, dtypePolicy, defaultGgufType, type WriteGgufFromSo
 export {
   writeSafetensorsFromSource, writeHfFromSource, hfConfig, torchLayoutTypes, writeTokenizerBeside, hparamMetadata, type WriteSafetensorsFromSourceOptions,
 } from "./to-safetensors.js";
-export { writeMetaFromSource, metaParamsFromSource, type WriteMetaFromSourceOptions } from "./to-pth.js";
+export { writeMetaFromSource, metaParamsFromSource, torchDtypeOfGgml, type WriteMetaFromSourceOptions } from "./to-pth.js";
 export { modelProtoFromGguf, tokenizerModelFromGguf } from "./tokenizer-export.js";

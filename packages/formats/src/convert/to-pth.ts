@@ -15,6 +15,11 @@ const GGML_TO_TORCH: Partial<Record<number, TorchDType>> = {
   [GGMLType.I64]: "i64", [GGMLType.I32]: "i32", [GGMLType.I16]: "i16", [GGMLType.I8]: "i8",
 };
 
+/** The torch dtype that stores a ggml float/int type, or undefined (quantised types). */
+export function torchDtypeOfGgml(type: GGMLType): TorchDType | undefined {
+  return GGML_TO_TORCH[type];
+}
+
 export interface WriteMetaFromSourceOptions {
   typeFor?(t: SourceTensor): GGMLType;
   /** Model-parallel shards (default 1). */

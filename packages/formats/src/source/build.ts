@@ -4,7 +4,7 @@
 
 import { FormatError } from "@llamats/tensor";
 import { permuteQkRows } from "../permute.js";
-import type { LlamaHParams, ModelSource, SourceFormat, SourceTensor } from "./types.js";
+import type { ExtraTensor, LlamaHParams, ModelSource, SourceFormat, SourceTensor } from "./types.js";
 
 export interface SourceEntry {
   readonly tensor: SourceTensor;
@@ -20,6 +20,7 @@ export function buildSource(args: {
   config: LlamaHParams;
   entries: readonly SourceEntry[];
   tokenizerPath?: string;
+  extras?: readonly ExtraTensor[];
   close(): void;
 }): ModelSource {
   const byName = new Map<string, SourceEntry>();
@@ -36,6 +37,7 @@ export function buildSource(args: {
     config: args.config,
     tensors: args.entries.map((e) => e.tensor),
     ...(args.tokenizerPath ? { tokenizerPath: args.tokenizerPath } : {}),
+    ...(args.extras?.length ? { extras: args.extras } : {}),
     read(name: string, dst?: Uint8Array): Uint8Array {
       const e = byName.get(name);
       if (!e) throw new FormatError(args.path, "tensor", 0, `no tensor named "${name}"`);

@@ -5,12 +5,12 @@
 // HF stores Q/K in rotate-half order: they are permuted to interleaved on read.
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { FormatError, type GGMLType } from "@llamats/tensor";
 import { canonicalFromHf, canonicalOrder, qkKind } from "../names.js";
 import { ggmlTypeOfSafetensors, openSafetensors, type SafetensorsFile } from "../safetensors.js";
 import { buildSource, completeHParams, numField, type SourceEntry } from "./build.js";
-import type { LlamaHParams, ModelSource } from "./types.js";
+import type { ExtraTensor, LlamaHParams, ModelSource } from "./types.js";
 
 /** Parse a JSON file (config.json, params.json, index json) into an object, or FormatError. */
 export function readJsonFile(path: string): Record<string, unknown> {
@@ -67,16 +67,24 @@ export function findTokenizer(...dirs: string[]): string | undefined {
   return undefined;
 }
 
-/** Map HF-named tensors of opened files to canonical entries. */
+/** Map HF-named tensors of opened files to canonical entries; tensors without a canonical
+ *  name (rotary_emb.inv_freq and other buffers) go to `extras` when given. */
 export function hfEntries(
   path: string,
-  tensors: { name: string; type: GGMLType | undefined; shape: readonly number[]; byteLength: number; read(dst?: Uint8Array): Uint8Array }[],
+  tensors: { name: string; type: GGMLType | undefined; shape: readonly number[]; byteLength: number; file?: string; read(dst?: Uint8Array): Uint8Array }[],
   hp: LlamaHParams,
+  extras?: ExtraTensor[],
 ): SourceEntry[] {
   const entries: SourceEntry[] = [];
+  const fileOf = (t: { file?: string }) => (t.file !== undefined ? { file: basename(t.file) } : {});
   for (const t of tensors) {
     const name = canonicalFromHf(t.name);
-    if (!name) continue; // rotary_emb.inv_freq and other buffers
+    if (!name) {
+      if (extras && t.type !== undefined) {
+        extras.push({ name: t.name, type: t.type, shape: t.shape, byteLength: t.byteLength, sourceName: t.name, ...fileOf(t), read: () => t.read() });
+      }
+      continue;
+    }
     if (t.type === undefined) throw new FormatError(path, `tensor "${t.name}"`, 0, "dtype has no ggml equivalent");
     const qk = qkKind(name);
     let permuteHeads: number | undefined;
@@ -88,7 +96,7 @@ export function hfEntries(
       }
     }
     entries.push({
-      tensor: { name, type: t.type, shape: t.shape, byteLength: t.byteLength, sourceName: t.name },
+      tensor: { name, type: t.type, shape: t.shape, byteLength: t.byteLength, sourceName: t.name, ...fileOf(t) },
       readRaw: (dst) => t.read(dst),
       ...(permuteHeads ? { permuteHeads } : {}),
     });
@@ -103,6 +111,7 @@ function safetensorsTensors(files: SafetensorsFile[]) {
       type: ggmlTypeOfSafetensors(t.dtype),
       shape: t.shape,
       byteLength: t.end - t.begin,
+      file: f.path,
       read: (dst?: Uint8Array) => f.readTensor(t, dst),
     })),
   );
@@ -182,11 +191,12 @@ export function openHfSafetensorsFolder(dir: string): ModelSource | undefined {
   const opened: SafetensorsFile[] = [];
   try {
     for (const f of files) opened.push(openSafetensors(join(dir, f)));
-    const entries = hfEntries(dir, safetensorsTensors(opened), hp);
+    const extras: ExtraTensor[] = [];
+    const entries = hfEntries(dir, safetensorsTensors(opened), hp, extras);
     return buildSource({
       format: "hf", path: dir, metadata: cfg,
       config: completeHParams(dir, hp, entries.map((e) => e.tensor)),
-      entries, tokenizerPath: findTokenizer(dir), close: () => opened.forEach((f) => f.close()),
+      entries, extras, tokenizerPath: findTokenizer(dir), close: () => opened.forEach((f) => f.close()),
     });
   } catch (err) {
     opened.forEach((f) => f.close());

@@ -14,7 +14,7 @@ import { openTorchCheckpoint } from "../torch/checkpoint.js";
 import type { TorchCheckpoint, TorchDType } from "../torch/types.js";
 import { buildSource, completeHParams, type SourceEntry } from "./build.js";
 import { findTokenizer, hfEntries, hparamsFromHfConfig, readJsonFile } from "./hf.js";
-import type { LlamaHParams, ModelSource, SourceFormat } from "./types.js";
+import type { ExtraTensor, LlamaHParams, ModelSource, SourceFormat } from "./types.js";
 
 const TORCH_TO_GGML: Partial<Record<TorchDType, GGMLType>> = {
   f64: GGMLType.F64, f32: GGMLType.F32, f16: GGMLType.F16, bf16: GGMLType.BF16,
@@ -27,7 +27,7 @@ export function ggmlTypeOfTorch(dtype: TorchDType): GGMLType | undefined {
 
 function torchTensors(ck: TorchCheckpoint) {
   return ck.tensors.map((t) => ({
-    name: t.name, type: ggmlTypeOfTorch(t.dtype), shape: t.shape, byteLength: t.byteLength,
+    name: t.name, type: ggmlTypeOfTorch(t.dtype), shape: t.shape, byteLength: t.byteLength, file: t.file,
     read: (dst?: Uint8Array) => ck.read(t.name, dst),
   }));
 }
@@ -37,10 +37,11 @@ function hfFromCheckpoint(path: string, ck: TorchCheckpoint, cfgDir: string, for
   if (!existsSync(cfgPath)) throw new FormatError(path, "config.json", 0, "Hugging Face tensors need config.json beside them (head counts)");
   const cfg = readJsonFile(cfgPath);
   const hp = hparamsFromHfConfig(cfgPath, cfg);
-  const entries = hfEntries(path, torchTensors(ck), hp);
+  const extras: ExtraTensor[] = [];
+  const entries = hfEntries(path, torchTensors(ck), hp, extras);
   return buildSource({
     format, path, metadata: cfg, config: completeHParams(path, hp, entries.map((e) => e.tensor)),
-    entries, tokenizerPath: findTokenizer(cfgDir), close: () => ck.close(),
+    entries, extras, tokenizerPath: findTokenizer(cfgDir), close: () => ck.close(),
   });
 }
 

@@ -17,6 +17,15 @@ export interface SourceTensor {
   readonly byteLength: number;
   /** The name in the file it came from, e.g. "model.layers.0.self_attn.q_proj.weight". */
   readonly sourceName: string;
+  /** Sharded Hugging Face sources: the file (base name) holding it, for writers that mirror
+   *  the input's shards (the LoRA merge's Hugging Face output). */
+  readonly file?: string;
+}
+
+/** A tensor of a Hugging Face source's files with no canonical name (`rotary_emb.inv_freq`
+ *  buffers of old checkpoints), under its own name, passed through as stored. */
+export interface ExtraTensor extends SourceTensor {
+  read(): Uint8Array;
 }
 
 /**
@@ -49,6 +58,8 @@ export interface ModelSource {
   readonly config: LlamaHParams;
   /** Canonical names, GGUF layout (Q/K interleaved). Unmapped foreign tensors are dropped. */
   readonly tensors: readonly SourceTensor[];
+  /** Hugging Face sources: the files' tensors that have no canonical name (not in `tensors`). */
+  readonly extras?: readonly ExtraTensor[];
   /** GGUF sources only: the metadata with its exact value types (copied by the GGUF writer). */
   readonly kv?: readonly GgufKV[];
   /** A SentencePiece `tokenizer.model` next to the weights, when there is one. */

@@ -1,0 +1,141 @@
+// The merged model as a canonical ModelSource: the base's tensors (GGUF names, Q/K
+// interleaved) where each one, when a writer reads it, is, for each LoRA in order,
+// replaced by the adapter's full copy (modules_to_save, `.half()`) and/or merged:
+//
+//   W16 <- f16( f32(W16) + scale · B·A )            (mergeTensor, merge.ts)
+//
+// with B's rows in the canonical layout (canonicalLoraRows). Tensors no LoRA touches pass
+// through as the base's bytes. The writers (formats, via write-*.ts) do names and layouts;
+// they read one tensor at a time, so memory holds one tensor (plus its f32 delta block).
+
+import { f32ToF16, GGMLType, LlamatsError } from "@llamats/tensor";
+import type { ModelSource, SourceTensor } from "@llamats/formats";
+import { canonicalLoraRows, tensorF32, type Adapter, type HeadCounts } from "./adapter.js";
+import { mergeTensor, type LoraFactors } from "./merge.js";
+
+export interface MergeStats {
+  tensorsMerged: number;
+  tensorsReplaced: number;
+  /** Per LoRA: elements whose f16 bits its delta changed. */
+  changedPerLora: number[];
+  peakRssBytes: number;
+}
+
+export interface MergedSourceOptions {
+  /** The merged vocabulary (rows of the last replacement token_embd). */
+  vocabSize: number;
+  /** tokenizer.model the output gets (the last LoRA's that has one, else the base's). */
+  tokenizerPath?: string;
+  /** Verbose per-tensor log (the seed's --verbose). */
+  log?: (line: string) => void;
+}
+
+/** Index of the first NaN/Inf in f16 bits (exponent all ones), or -1. */
+function firstNonFiniteF16(bits: Uint16Array): number {
+  for (let i = 0; i < bits.length; i++) if ((bits[i] & 0x7c00) === 0x7c00) return i;
+  return -1;
+}
+
+function sampleRss(stats: MergeStats): void {
+  const rss = process.memoryUsage.rss();
+  if (rss > stats.peakRssBytes) stats.peakRssBytes = rss;
+}
+
+/** f16 bits of little-endian bytes, as a fresh array (the merge updates it in place). */
+function f16Bits(bytes: Uint8Array): Uint16Array {
+  const out = new Uint16Array(bytes.length >> 1);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
+/**
+ * The merge of `adapters` (in order) into `base`, as a ModelSource. `stats` is filled as the
+ * tensors are read (each once by a writer).
+ */
+export function mergedSource(base: ModelSource, adapters: readonly Adapter[], opts: MergedSourceOptions, stats: MergeStats): ModelSource {
+  const heads: HeadCounts = { nHeads: base.config.headCount ?? 0, nKvHeads: base.config.headCountKv };
+  const planned = new Map<string, SourceTensor>();
+  for (const t of base.tensors) {
+    let type = t.type;
+    let shape = t.shape;
+    for (const a of adapters) {
+      const fk = a.plan.full.get(t.name);
+      if (fk) {
+        type = GGMLType.F16;
+        shape = a.byKey.get(fk)!.shape;
+      }
+      if (a.plan.pairs.has(t.name)) type = GGMLType.F16;
+    }
+    const byteLength = type === t.type && shape === t.shape ? t.byteLength : 2 * shape.reduce((x, d) => x * d, 1);
+    planned.set(t.name, { ...t, type, shape, byteLength });
+  }
+  const counted = new Set<string>();
+
+  const merged = (t: SourceTensor): Uint8Array => {
+    const count = !counted.has(t.name);
+    counted.add(t.name);
+    let type = t.type;
+    let shape = t.shape;
+    let bits: Uint16Array | undefined; // undefined: still the base's bytes, not read yet
+    adapters.forEach((a, l) => {
+      const fullKey = a.plan.full.get(t.name);
+      if (fullKey) {
+        // modules_to_save: the seed does state_dict[k] = lora_sd[key].half(); nothing is resized.
+        const ft = a.byKey.get(fullKey)!;
+        const raw = canonicalLoraRows(t.name, ft.read(), ft.shape[0], heads);
+        bits = ft.type === GGMLType.F16 ? f16Bits(raw) : Uint16Array.from(tensorF32(ft, raw), (v) => f32ToF16(v));
+        const bad = firstNonFiniteF16(bits);
+        if (bad >= 0) throw new LlamatsError(`LoRA ${l + 1} (${a.dir}): ${fullKey} holds NaN/Inf at element ${bad}: the adapter file is corrupt`);
+        type = GGMLType.F16;
+        shape = ft.shape;
+        if (count) stats.tensorsReplaced++;
+        opts.log?.(`${a.name}: replace ${t.name} ${JSON.stringify(shape)}`);
+      }
+      const pair = a.plan.pairs.get(t.name);
+      if (pair) {
+        const ta = a.byKey.get(pair.a)!;
+        const tb = a.byKey.get(pair.b)!;
+        const factors: LoraFactors = {
+          a: tensorF32(ta), b: tensorF32(tb, canonicalLoraRows(t.name, tb.read(), tb.shape[0], heads)),
+          r: a.config.r, scale: a.config.scale, fanInFanOut: a.config.fanInFanOut,
+        };
+        let w: Uint16Array | Float32Array;
+        if (bits) w = bits;
+        else {
+          const bytes = base.read(t.name);
+          w = type === GGMLType.F16 ? f16Bits(bytes) : tensorF32({ key: t.name, type, shape, read: () => bytes }, bytes);
+        }
+        const res = mergeTensor(w, shape[0], shape[1], [factors], t.name, { inPlace: true });
+        sampleRss(stats);
+        bits = res.f16;
+        type = GGMLType.F16;
+        if (count) {
+          stats.changedPerLora[l] += res.changed[0];
+          stats.tensorsMerged++;
+        }
+        opts.log?.(`${a.name}: merge ${t.name} scale ${a.config.scale}, ${res.changed[0]} elements changed`);
+      }
+    });
+    sampleRss(stats);
+    return bits ? new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength) : base.read(t.name);
+  };
+
+  return {
+    format: base.format,
+    path: base.path,
+    metadata: base.metadata,
+    config: { ...base.config, vocabSize: opts.vocabSize },
+    tensors: [...planned.values()],
+    ...(base.extras ? { extras: base.extras } : {}),
+    ...(opts.tokenizerPath ? { tokenizerPath: opts.tokenizerPath } : {}),
+    read(name: string, dst?: Uint8Array): Uint8Array {
+      const t = base.tensors.find((x) => x.name === name);
+      if (!t) throw new LlamatsError(`${base.path}: no tensor named "${name}"`);
+      const bytes = merged(t);
+      if (!dst) return bytes;
+      dst.set(bytes);
+      return dst.subarray(0, bytes.length);
+    },
+    close: () => base.close(),
+  };
+}
