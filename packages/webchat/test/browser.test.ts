@@ -2,6 +2,7 @@
 // chat-completions stream. Every test leaves a screenshot in packages/webchat/test-output.
 
 import { expect } from "chai";
+import { readFileSync } from "node:fs";
 import type { Page, Request } from "playwright-core";
 import { buildWebchat } from "../src/build.js";
 import { describeBrowser, launchBrowser, screenshot, type Browser } from "./helpers/browser.js";
@@ -187,6 +188,30 @@ describeBrowser("webchat page in Chromium", function (this: Mocha.Suite) {
     await page.waitForSelector(".msg.assistant");
     expect(await page.locator(".msg .body").allTextContents()).to.deep.equal(before);
     expect(await page.locator("#conversation option").first().textContent()).to.equal(question);
+  });
+
+  it("New chat keeps the old conversation; Export JSON downloads all of them", async () => {
+    await ask(page, question);
+    await idle(page);
+    await page.click("#new-chat");
+    expect(await page.locator(".msg").count()).to.equal(0);
+    await ask(page, "第二个对话");
+    await idle(page);
+    expect(await page.locator("#conversation option").allTextContents()).to.deep.equal(["第二个对话", question]);
+    // Back to the first one from the keyboard.
+    await page.focus("#conversation");
+    await page.selectOption("#conversation", { label: question });
+    expect(await page.locator(".msg.user .body").textContent()).to.equal(question);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#export")]);
+    expect(download.suggestedFilename()).to.match(/^llamats-chat-\d{8}\d{6}\.json$/);
+    const path = await download.path();
+    const exported = JSON.parse(readFileSync(path, "utf8")) as { format: string; conversations: { messages: { role: string; content: string }[] }[] };
+    expect(exported.format).to.equal("llamats-webchat");
+    expect(exported.conversations.map((c) => c.messages.map((m) => m.role))).to.deep.equal([["user", "assistant"], ["user", "assistant"]]);
+    // The exported reply is the Markdown source; the page shows it rendered: same letters.
+    const letters = (t: string): string => t.replace(/[^\p{L}]/gu, "");
+    const shown = await replies(page);
+    expect(letters(exported.conversations[1].messages[1].content)).to.equal(letters(shown[0]));
   });
 
   it("model output with HTML shows as text; code blocks render with a copy button", async () => {
