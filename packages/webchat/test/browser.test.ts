@@ -94,12 +94,25 @@ describeBrowser("webchat page in Chromium", function (this: Mocha.Suite) {
     const partial = (await replies(page))[0];
     expect(partial.length).to.be.greaterThan(0);
     expect(await server.activeSequences()).to.equal(0);
+    // Esc in the message box stops too.
+    await page.click("#regenerate");
+    await page.waitForFunction(() => (document.querySelector(".msg.assistant.streaming .body")?.textContent?.length ?? 0) > 0);
+    await page.press("#input", "Escape");
+    await idle(page);
+    expect(await page.locator(".msg.assistant .stats").textContent()).to.contain("stopped");
+    expect(await server.activeSequences()).to.equal(0);
   });
 
   it("Regenerate asks again with the same history and replaces the reply", async () => {
     await ask(page, question);
     await idle(page);
-    await page.click("#regenerate");
+    // Keyboard only: Tab from the message box reaches Send, then Regenerate; Enter presses it.
+    await page.focus("#input");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.id)).to.equal("send");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate(() => document.activeElement?.id)).to.equal("regenerate");
+    await page.keyboard.press("Enter");
     await idle(page);
     expect(bodies).to.have.length(2);
     expect(bodies[1].messages).to.deep.equal(bodies[0].messages);

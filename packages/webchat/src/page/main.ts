@@ -154,6 +154,8 @@ function updateControls(): void {
   ui.clear.disabled = busy || msgs.length === 0;
   ui.newChat.disabled = busy;
   ui.conversation.disabled = busy;
+  // Screen readers announce the log once the reply is complete, not at every token.
+  ui.messages.setAttribute("aria-busy", String(busy));
 }
 
 function queueReplyRender(): void {
@@ -342,6 +344,11 @@ ui.composer.addEventListener("submit", (e) => {
 ui.input.addEventListener("compositionstart", () => { composing = true; });
 ui.input.addEventListener("compositionend", () => { composing = false; });
 ui.input.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && streaming && !composing && !e.isComposing) {
+    e.preventDefault();
+    stop();
+    return;
+  }
   if (!isSendKey(e, composing)) return;
   e.preventDefault();
   // While a reply streams the box stays editable, but Enter does not queue a second request.
