@@ -16,6 +16,7 @@ describeBrowser("webchat page in Chromium", function (this: Mocha.Suite) {
   let browser: Browser;
   let page: Page;
   let bodies: Record<string, unknown>[];
+  let authorizations: (string | undefined)[];
 
   before(async () => {
     await buildWebchat(); // the page under test is the one in this checkout
@@ -29,8 +30,11 @@ describeBrowser("webchat page in Chromium", function (this: Mocha.Suite) {
   beforeEach(async () => {
     page = await browser.context.newPage();
     bodies = [];
+    authorizations = [];
     page.on("request", (r: Request) => {
-      if (r.method() === "POST" && r.url().endsWith("/v1/chat/completions")) bodies.push(r.postDataJSON() as Record<string, unknown>);
+      if (r.method() !== "POST" || !r.url().endsWith("/v1/chat/completions")) return;
+      bodies.push(r.postDataJSON() as Record<string, unknown>);
+      authorizations.push(r.headers().authorization);
     });
     await page.goto(server.url);
     await page.evaluate(() => localStorage.clear());
@@ -142,10 +146,16 @@ describeBrowser("webchat page in Chromium", function (this: Mocha.Suite) {
     await idle(page);
     expect(bodies[0]).to.include({ top_k: 20, max_tokens: 64, repetition_penalty: 1.3, top_p: 0.9, temperature: 0.5 });
     expect((bodies[0].messages as unknown[])[0]).to.deep.equal({ role: "system", content: "你是一个乐于助人的助手。" });
+    expect(authorizations[0]).to.equal(undefined);
     await page.uncheck("#do-sample");
+    await page.fill("#api-key", "sk-webchat-test");
+    await page.press("#api-key", "Tab");
     await page.click("#regenerate");
     await idle(page);
     expect(bodies[1]).to.include({ temperature: 0, top_k: 20 });
+    expect(authorizations[1]).to.equal("Bearer sk-webchat-test");
+    // The key is a secret: kept for this tab only, never in localStorage (or the export).
+    expect(await page.evaluate(() => JSON.stringify(localStorage))).not.to.contain("sk-webchat-test");
   });
 
   it("the defaults are the seed's: ranges, steps and values of every slider", async () => {

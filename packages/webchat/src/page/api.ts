@@ -38,10 +38,15 @@ async function errorMessage(res: Response): Promise<string> {
  * Stream one chat completion. Resolves when the stream ends; rejects with the fetch's
  * AbortError when `signal` aborts, and with ApiError for HTTP or stream errors.
  */
-export async function streamChat(body: Record<string, unknown>, signal: AbortSignal, cb: StreamCallbacks): Promise<StreamStats> {
+/** Headers for a server started with --api-key (none when the key is empty). */
+export function authHeaders(apiKey: string): Record<string, string> {
+  return apiKey ? { authorization: `Bearer ${apiKey}` } : {};
+}
+
+export async function streamChat(body: Record<string, unknown>, apiKey: string, signal: AbortSignal, cb: StreamCallbacks): Promise<StreamStats> {
   const res = await fetch("v1/chat/completions", {
     method: "POST",
-    headers: { "content-type": "application/json", accept: "text/event-stream" },
+    headers: { "content-type": "application/json", accept: "text/event-stream", ...authHeaders(apiKey) },
     body: JSON.stringify(body),
     signal,
   });
@@ -82,9 +87,9 @@ export async function streamChat(body: Record<string, unknown>, signal: AbortSig
 }
 
 /** The first model the server lists (sent as `model`), or null when it lists none. */
-export async function firstModelId(): Promise<string | null> {
+export async function firstModelId(apiKey: string): Promise<string | null> {
   try {
-    const res = await fetch("v1/models");
+    const res = await fetch("v1/models", { headers: authHeaders(apiKey) });
     if (!res.ok) return null;
     const json = (await res.json()) as { data?: { id?: unknown }[] };
     const id = json.data?.[0]?.id;

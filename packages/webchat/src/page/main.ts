@@ -32,7 +32,20 @@ const ui = {
   sliders: byId<HTMLDivElement>("sliders"),
   doSample: byId<HTMLInputElement>("do-sample"),
   resetSettings: byId<HTMLButtonElement>("reset-settings"),
+  apiKey: byId<HTMLInputElement>("api-key"),
 };
+
+// The API key (servers started with --api-key) lives in sessionStorage only: it is a secret,
+// so it is neither kept across browser sessions nor exported with the conversations.
+const apiKeyStorage = "llamats.webchat.apiKey";
+function readApiKey(): string {
+  try {
+    return sessionStorage.getItem(apiKeyStorage) ?? "";
+  } catch {
+    return "";
+  }
+}
+let apiKey = readApiKey();
 
 const state = loadState();
 let model: string | null = null;
@@ -201,7 +214,7 @@ async function generate(): Promise<void> {
     ...samplingFields(state.settings),
   };
   try {
-    const stats = await streamChat(body, controller.signal, {
+    const stats = await streamChat(body, apiKey, controller.signal, {
       onDelta(text) {
         reply.content += text;
         queueReplyRender();
@@ -402,7 +415,20 @@ renderConversationList();
 renderMessages();
 updateControls();
 ui.input.focus();
-void firstModelId().then((id) => {
-  model = id;
-  ui.model.textContent = id ? `model: ${id}` : "";
+function showModel(): void {
+  void firstModelId(apiKey).then((id) => {
+    model = id;
+    ui.model.textContent = id ? `model: ${id}` : "";
+  });
+}
+ui.apiKey.value = apiKey;
+ui.apiKey.addEventListener("change", () => {
+  apiKey = ui.apiKey.value.trim();
+  try {
+    sessionStorage.setItem(apiKeyStorage, apiKey);
+  } catch {
+    // storage disabled: the key lasts as long as the page
+  }
+  showModel();
 });
+showModel();
