@@ -255,6 +255,30 @@ describeBrowser("webchat page in Chromium", function (this: Mocha.Suite) {
     expect(await body.locator("button.copy-code").count()).to.equal(1);
   });
 
+  it("an HTTP error and a stream cut short are shown, and the next question still works", async () => {
+    let call = 0;
+    await page.route("**/v1/chat/completions", (route) => {
+      call++;
+      if (call === 1) {
+        return route.fulfill({ status: 400, contentType: "application/json", body: JSON.stringify({ error: { message: "prompt is longer than the context (2048 tokens)", type: "invalid_request_error", param: "messages", code: null } }) });
+      }
+      return route.fulfill({ status: 200, contentType: "text/event-stream", body: `data: ${JSON.stringify({ choices: [{ index: 0, delta: { content: "半句" }, finish_reason: null }] })}\n\n` });
+    });
+    await ask(page, question);
+    await idle(page);
+    expect(await page.locator("#status").textContent()).to.equal("Error: 400: prompt is longer than the context (2048 tokens)");
+    await page.click("#regenerate");
+    await idle(page);
+    expect(await page.locator("#status").textContent()).to.equal("Error: the stream ended before the reply was complete");
+    expect((await replies(page))[0]).to.equal("半句");
+    await page.unroute("**/v1/chat/completions");
+    await page.click("#regenerate");
+    await idle(page);
+    expect(await page.locator("#status").textContent()).to.match(/^Last reply: /);
+    // The failed replies were replaced, not kept: the history is one question, one answer.
+    expect(await page.locator(".msg").count()).to.equal(2);
+  });
+
   it("is readable at phone width", async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.reload();

@@ -82,6 +82,8 @@ export async function streamChat(body: Record<string, unknown>, apiKey: string, 
   } finally {
     if (done) await reader.cancel().catch(() => {});
   }
+  // A server that dies mid-reply closes the connection without "[DONE]" or a finish reason.
+  if (!done && finishReason === null) throw new ApiError("the stream ended before the reply was complete");
   const seconds = chunks > 0 ? (performance.now() - firstAt) / 1000 : 0;
   return { tokens: usageTokens ?? chunks, seconds, finishReason };
 }
