@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import {
-  Rng, Sampler, applyRepetitionPenalty, applyTemperature, applyTopK, applyTopP, softmax, drawFrom, argmax,
+  Rng, Sampler, applyRepetitionPenalty, applyFrequencyPresencePenalty, penaltyWindow, applyTemperature, applyTopK, applyTopP, softmax, drawFrom, argmax,
 } from "@llamats/engine";
 
 const scoresArb = fc
@@ -14,21 +14,35 @@ describe("sampling: repetition penalty", () => {
     applyRepetitionPenalty(s, [0, 1, 1, 1, 2], 2);
     expect(Array.from(s)).to.deep.equal([1, -4, 0.25, 3]);
   });
-  it("property: the sign rule, untouched ids unchanged", () => {
+  it("property: a penalty > 1 lowers every repeated id by the factor p (either sign), once; others unchanged", () => {
+    // The exact float32 bits are held to the PyTorch goldens (sampling-reference.test.ts);
+    // here the rule's shape: positive scores shrink toward 0, negative ones move away from it.
     fc.assert(
-      fc.property(scoresArb, fc.array(fc.nat(80)), fc.float({ min: 1, max: 3, noNaN: true }), (scores, hist, p) => {
+      fc.property(scoresArb, fc.array(fc.nat(80)), fc.float({ min: Math.fround(1.01), max: 3, noNaN: true }), (scores, hist, p) => {
         const out = Float32Array.from(scores);
         applyRepetitionPenalty(out, hist, p);
         const inHist = new Set(hist);
         for (let i = 0; i < scores.length; i++) {
           const s = scores[i];
-          const want = inHist.has(i) ? Math.fround(s < 0 ? s * p : s / p) : s;
-          expect(out[i]).to.equal(want);
-          if (inHist.has(i)) expect(out[i]).to.be.at.most(s); // p >= 1 never raises a score
+          if (!inHist.has(i) || s === 0) {
+            expect(out[i]).to.equal(s);
+            continue;
+          }
+          expect(out[i]).to.be.at.most(s);
+          expect(Math.sign(out[i])).to.equal(Math.sign(s));
+          if (Math.abs(s) < 1e-30) continue; // subnormals: too few bits for the factor
+          const factor = s > 0 ? s / out[i] : out[i] / s; // p, up to float32 rounding
+          expect(factor).to.be.closeTo(p, p * 1e-6);
         }
       }),
       { numRuns: 100 },
     );
+  });
+  it("frequency / presence: minus count * f + p for ids in the window only", () => {
+    const s = Float32Array.from([1, 1, 1, 1]);
+    applyFrequencyPresencePenalty(s, penaltyWindow([0, 0, 1, 1, 1, 2], 4), 0.5, 0.25);
+    // window [1, 1, 1, 2]: id 1 three times, id 2 once, id 0 outside
+    expect(Array.from(s)).to.deep.equal([1, 1 - 1.5 - 0.25, 1 - 0.5 - 0.25, 1]);
   });
 });
 
@@ -62,13 +76,17 @@ describe("sampling: temperature, top-k, top-p", () => {
       { numRuns: 150 },
     );
   });
-  it("top-p example: drops the tail whose ascending cumsum <= 1 - p", () => {
-    // probabilities 0.5, 0.3, 0.15, 0.05 (as logits)
-    const probs = [0.5, 0.3, 0.15, 0.05];
-    const s = Float32Array.from(probs.map(Math.log));
-    applyTopP(s, 0.8);
-    // ascending cumsum: 0.05, 0.20, 0.50, 1.0 -> remove those <= 0.2 (0.05 and 0.15)
-    expect(Array.from(s).map((v) => v === -Infinity)).to.deep.equal([false, false, true, true]);
+  it("top-p example: a cumulative sum exactly equal to 1 - p is removed (<=, not <)", () => {
+    // four equal scores: probabilities exactly 0.25, ascending sums exactly 0.25, 0.5, 0.75, 1
+    const kept = (p: number) => {
+      const s = Float32Array.from([0, 0, 0, 0, -Infinity]);
+      applyTopP(s, p);
+      return Array.from(s).map((v) => v !== -Infinity);
+    };
+    expect(kept(0.75)).to.deep.equal([true, true, true, false, false]); // 0.25 <= 0.25: one goes
+    expect(kept(0.5)).to.deep.equal([true, true, false, false, false]);
+    expect(kept(0.76)).to.deep.equal([true, true, true, true, false]);
+    expect(kept(0.01)).to.deep.equal([true, false, false, false, false]); // at least one stays
   });
   it("property: top-p keeps the most likely token and a set of mass >= p", () => {
     fc.assert(

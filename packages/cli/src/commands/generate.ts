@@ -1,5 +1,8 @@
 // `llamats generate`: the inference_hf.py workflow (CHINESE-LLAMA-ALPACA.md §4).
 //   -p TEXT | -f FILE   stream the continuation to stdout, a speed line to stderr;
+//   --ids 1,5,9         the prompt as token ids (BOS included if wanted; for models without a
+//                       tokenizer, e.g. llama2.c): the new ids stream to stdout, comma-separated
+//                       on one line (the form --ids and detokenize take);
 //   --with-prompt       wrap the text in the Alpaca template first;
 //   --data-file FILE    batch mode: one instruction per line (stripped; blank lines skipped),
 //                       predictions JSON [{"Input", "Output"}] (indent 2, UTF-8 as is) and
@@ -17,9 +20,11 @@ import { LlamatsError } from "@llamats/tensor";
 import { alpacaPrompt, extractResponse, loadModel, DEFAULT_SAMPLING, DEFAULT_MAX_TOKENS, type LlamaModel, type GenerateOptions, type GenerationStats } from "@llamats/engine";
 import { addModelOptions, addSamplingOptions, loadOptionsFrom, samplingFrom, type ModelCliOptions, type SamplingCliOptions } from "./model-options.js";
 import { onStdoutClosed } from "../stdout.js";
+import { parseIds } from "./logits.js";
 
 interface GenerateCliOptions extends ModelCliOptions, SamplingCliOptions {
   prompt?: string;
+  ids?: string;
   file?: string;
   withPrompt?: boolean;
   dataFile?: string;
@@ -32,18 +37,21 @@ export function register(program: Command): void {
     .description("generate text from a prompt (streams to stdout; speed on stderr)")
     .option("-p, --prompt <text>", "prompt text")
     .option("-f, --file <file>", "read the prompt from a file")
+    .option("--ids <ids>", "the prompt as comma-separated token ids (prints the new ids)")
     .option("--with-prompt", "wrap the prompt in the Alpaca instruction template")
     .option("--data-file <file>", "batch mode: one instruction per line")
     .option("--predictions-file <file>", "batch mode output", "./predictions.json");
   addModelOptions(cmd);
   addSamplingOptions(cmd, { temp: DEFAULT_SAMPLING.temperature, maxTokens: DEFAULT_MAX_TOKENS });
   cmd.action(async (o: GenerateCliOptions) => {
-    const sources = [o.prompt !== undefined, o.file !== undefined, o.dataFile !== undefined].filter(Boolean).length;
-    if (sources !== 1) throw new LlamatsError("generate: give exactly one of -p TEXT, -f FILE or --data-file FILE");
+    const sources = [o.prompt !== undefined, o.file !== undefined, o.dataFile !== undefined, o.ids !== undefined].filter(Boolean).length;
+    if (sources !== 1) throw new LlamatsError("generate: give exactly one of -p TEXT, -f FILE, --ids IDS or --data-file FILE");
     const sampling = samplingFrom(o);
+    const promptIds = o.ids !== undefined ? parseIds(o.ids) : undefined;
     const model = await loadModel(o.model, loadOptionsFrom(o));
     try {
-      if (o.dataFile !== undefined) await batch(model, o, sampling);
+      if (promptIds) await streamIds(model, promptIds, sampling);
+      else if (o.dataFile !== undefined) await batch(model, o, sampling);
       else {
         const text = o.prompt ?? readText(o.file!);
         await streamOne(model, o.withPrompt ? alpacaPrompt(text) : text, sampling);
@@ -92,6 +100,20 @@ async function streamOne(model: LlamaModel, prompt: string, sampling: GenerateOp
     sig.release();
   }
   if (!last.endsWith("\n")) process.stdout.write("\n");
+  process.stderr.write(speedLine(model.lastStats, sampling.seed) + "\n");
+}
+
+async function streamIds(model: LlamaModel, promptIds: number[], sampling: GenerateOptions): Promise<void> {
+  const bad = promptIds.find((id) => id >= model.config.vocabSize);
+  if (bad !== undefined) throw new LlamatsError(`--ids: id ${bad} is outside the vocabulary (${model.config.vocabSize})`);
+  const sig = abortOnSigint();
+  let n = 0;
+  try {
+    for await (const id of model.generateIds(promptIds, { ...sampling, signal: sig.signal })) process.stdout.write(`${n++ ? "," : ""}${id}`);
+  } finally {
+    sig.release();
+  }
+  process.stdout.write("\n");
   process.stderr.write(speedLine(model.lastStats, sampling.seed) + "\n");
 }
 

@@ -79,6 +79,9 @@ export interface SamplingCliOptions {
   topK: string;
   topP: string;
   repeatPenalty: string;
+  frequencyPenalty?: string;
+  presencePenalty?: string;
+  repeatLastN?: string;
   seed?: string;
 }
 
@@ -90,10 +93,13 @@ export function addSamplingOptions(cmd: Command, d: { temp: number; maxTokens: n
     .option("--top-k <k>", "top-k (0 = off)", String(d.topK ?? 40))
     .option("--top-p <p>", "top-p (1 = off)", String(d.topP ?? 0.9))
     .option("--repeat-penalty <p>", "repetition penalty (1 = off)", String(d.repeat ?? 1.1))
+    .option("--frequency-penalty <f>", "llama.cpp/OpenAI frequency penalty: minus count * f (0 = off)", "0")
+    .option("--presence-penalty <p>", "llama.cpp/OpenAI presence penalty: minus p once present (0 = off)", "0")
+    .option("--repeat-last-n <n>", "ids the penalties look at: the last n (-1 = the whole sequence, as HF; 0 = none)", "-1")
     .option("--seed <n>", "sampling seed (default: random)");
 }
 
-export function samplingFrom(o: SamplingCliOptions): GenerateOptions & { seed: number; maxTokens: number; temperature: number; topK: number; topP: number; repeatPenalty: number } {
+export function samplingFrom(o: SamplingCliOptions): GenerateOptions & { seed: number; maxTokens: number; temperature: number; topK: number; topP: number; repeatPenalty: number; frequencyPenalty: number; presencePenalty: number; penaltyLastN: number } {
   const seed = o.seed !== undefined ? parseIntArg("--seed", o.seed, 0) : Math.floor(Math.random() * 2 ** 32);
   const r = {
     maxTokens: parseIntArg("-n", o.nPredict, 0),
@@ -101,6 +107,9 @@ export function samplingFrom(o: SamplingCliOptions): GenerateOptions & { seed: n
     topK: parseIntArg("--top-k", o.topK, 0),
     topP: parseFloatArg("--top-p", o.topP)!,
     repeatPenalty: parseFloatArg("--repeat-penalty", o.repeatPenalty)!,
+    frequencyPenalty: parseFloatArg("--frequency-penalty", o.frequencyPenalty) ?? 0,
+    presencePenalty: parseFloatArg("--presence-penalty", o.presencePenalty) ?? 0,
+    penaltyLastN: o.repeatLastN !== undefined ? parseIntArg("--repeat-last-n", o.repeatLastN, -1) : -1,
     seed,
   };
   validateSampling(r);

@@ -1,10 +1,12 @@
 // The sampler: HF's processing chain (repetition penalty -> temperature -> top-k -> top-p ->
-// multinomial draw) with a seeded PRNG, or greedy argmax (after the penalty) when the
-// temperature is 0. One Sampler per generation; it owns its PRNG state.
+// multinomial draw) with a seeded PRNG, or greedy argmax (after the penalties) when the
+// temperature is 0. llama.cpp's frequency / presence penalties and its penalty window
+// (repeat_last_n) join the repetition penalty in the first step, as in llama.cpp's chain.
+// One Sampler per generation; it owns its PRNG state.
 
 import { LlamatsError } from "@llamats/tensor";
 import { Rng } from "./rng.js";
-import { applyRepetitionPenalty, applyTemperature, applyTopK, applyTopP, argmax, softmax } from "./steps.js";
+import { applyFrequencyPresencePenalty, applyRepetitionPenalty, applyTemperature, applyTopK, applyTopP, argmax, penaltyWindow, softmax } from "./steps.js";
 
 export interface SamplingOptions {
   /** 0 = greedy. inference_hf.py's default is 0.2. */
@@ -15,6 +17,15 @@ export interface SamplingOptions {
   readonly topP?: number;
   /** 1 disables. Default 1.1. */
   readonly repeatPenalty?: number;
+  /** llama.cpp / OpenAI: minus count * f for every id in the penalty window. Default 0. */
+  readonly frequencyPenalty?: number;
+  /** llama.cpp / OpenAI: minus p for every id present in the penalty window. Default 0. */
+  readonly presencePenalty?: number;
+  /**
+   * How many of the last ids (prompt and generated) the penalties look at: -1 (default) the
+   * whole sequence, as HF's repetition penalty does; 0 none; llama.cpp's default is 64.
+   */
+  readonly penaltyLastN?: number;
   /** PRNG seed. Default 0 (deterministic unless the caller passes something else). */
   readonly seed?: number;
 }
@@ -25,6 +36,9 @@ export const DEFAULT_SAMPLING = Object.freeze({
   topK: 40,
   topP: 0.9,
   repeatPenalty: 1.1,
+  frequencyPenalty: 0,
+  presencePenalty: 0,
+  penaltyLastN: -1,
   seed: 0,
 });
 
@@ -35,6 +49,9 @@ export function validateSampling(o: SamplingOptions): Required<SamplingOptions> 
   if (!Number.isInteger(r.topK)) throw bad(`top-k ${r.topK} (want an integer)`);
   if (!(r.topP > 0 && r.topP <= 1)) throw bad(`top-p ${r.topP} (want 0 < p <= 1)`);
   if (!(r.repeatPenalty > 0) || !Number.isFinite(r.repeatPenalty)) throw bad(`repeat penalty ${r.repeatPenalty} (want > 0)`);
+  if (!Number.isFinite(r.frequencyPenalty)) throw bad(`frequency penalty ${r.frequencyPenalty} (want a number)`);
+  if (!Number.isFinite(r.presencePenalty)) throw bad(`presence penalty ${r.presencePenalty} (want a number)`);
+  if (!Number.isInteger(r.penaltyLastN) || r.penaltyLastN < -1) throw bad(`penalty window ${r.penaltyLastN} (want an integer >= -1)`);
   if (!Number.isFinite(r.seed)) throw bad(`seed ${r.seed}`);
   return r;
 }
@@ -52,11 +69,16 @@ export class Sampler {
     this.rng = new Rng(this.options.seed);
   }
 
-  /** The processed scores (vocab,) HF would hand to the draw; -Infinity = removed. */
+  /**
+   * The processed scores (vocab,) HF would hand to the draw; -Infinity = removed. `history`
+   * is every id of the sequence so far: the prompt's and the generated ones.
+   */
   process(logits: Float32Array, history: ArrayLike<number>): Float32Array {
     const scores = Float32Array.from(logits);
     const o = this.options;
-    applyRepetitionPenalty(scores, history, o.repeatPenalty);
+    const window = penaltyWindow(history, o.penaltyLastN);
+    applyRepetitionPenalty(scores, window, o.repeatPenalty);
+    applyFrequencyPresencePenalty(scores, window, o.frequencyPenalty, o.presencePenalty);
     if (o.temperature === 0) return scores;
     applyTemperature(scores, o.temperature);
     applyTopK(scores, o.topK);

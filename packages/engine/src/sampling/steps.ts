@@ -1,8 +1,12 @@
 // The logits processors of Hugging Face's sampling, as composable steps over a full-vocabulary
 // score vector (vocab,) in float32. A removed token holds -Infinity, as HF's masked_fill does,
 // so the steps compose in any order and the final draw sees exactly HF's candidate set.
-// Order used by generate (HF's, as inference_hf.py runs it): repetition penalty ->
-// temperature -> top-k -> top-p -> draw (CHINESE-LLAMA-ALPACA.md §4).
+// Order used by generate (HF's, as inference_hf.py runs it): penalties -> temperature ->
+// top-k -> top-p -> draw (CHINESE-LLAMA-ALPACA.md §4). The arithmetic is PyTorch's float32
+// (the penalty and temperature rounded to float32 first, one rounding per operation), so the
+// processed scores equal the reference's bit for bit (fixtures/sampling/goldens.json).
+
+const f32 = Math.fround;
 
 /**
  * HF RepetitionPenaltyLogitsProcessor: every id that occurs anywhere in `history` (prompt and
@@ -10,21 +14,49 @@
  */
 export function applyRepetitionPenalty(scores: Float32Array, history: ArrayLike<number>, penalty: number): void {
   if (penalty === 1) return;
+  const p = f32(penalty);
   const seen = new Set<number>();
   for (let i = 0; i < history.length; i++) {
     const id = history[i];
     if (id < 0 || id >= scores.length || seen.has(id)) continue;
     seen.add(id);
     const s = scores[id];
-    scores[id] = s < 0 ? s * penalty : s / penalty;
+    scores[id] = s < 0 ? s * p : s / p;
   }
 }
 
-/** HF TemperatureLogitsWarper: scores / t (t > 0; greedy decoding handles t = 0). */
+/**
+ * llama.cpp's frequency and presence penalties (llama_sampler_penalties): an id that occurs
+ * c > 0 times in `history` loses c * frequency + presence. OpenAI defines the same terms.
+ */
+export function applyFrequencyPresencePenalty(scores: Float32Array, history: ArrayLike<number>, frequency: number, presence: number): void {
+  if (frequency === 0 && presence === 0) return;
+  const counts = new Map<number, number>();
+  for (let i = 0; i < history.length; i++) {
+    const id = history[i];
+    if (id >= 0 && id < scores.length) counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  const f = f32(frequency);
+  const pr = f32(presence);
+  for (const [id, c] of counts) scores[id] = scores[id] - f32(f32(c * f) + pr);
+}
+
+/**
+ * The ids the penalties look at: the last `lastN` of the sequence (llama.cpp's
+ * repeat_last_n); lastN < 0 means the whole sequence (HF's rule), 0 none.
+ */
+export function penaltyWindow(history: ArrayLike<number>, lastN: number): ArrayLike<number> {
+  if (lastN < 0 || lastN >= history.length) return history;
+  if (lastN === 0) return [];
+  return Array.prototype.slice.call(history, history.length - lastN) as number[];
+}
+
+/** HF TemperatureLogitsWarper: scores / t in float32 (t > 0; greedy decoding handles t = 0). */
 export function applyTemperature(scores: Float32Array, temperature: number): void {
   if (temperature === 1) return;
-  const inv = 1 / temperature;
-  for (let i = 0; i < scores.length; i++) scores[i] *= inv;
+  // A division, not a product with 1/t: float32 s / t rounds differently from s * (1/t).
+  const t = f32(temperature);
+  for (let i = 0; i < scores.length; i++) scores[i] = scores[i] / t;
 }
 
 /**
@@ -47,18 +79,40 @@ export function applyTopK(scores: Float32Array, k: number, minKeep = 1): void {
  */
 export function applyTopP(scores: Float32Array, p: number, minKeep = 1): void {
   if (p >= 1) return;
+  const { order, cumulative } = topPCumulative(scores);
+  const removed = topPRemovedCount(cumulative, p, minKeep);
+  for (let j = 0; j < removed; j++) scores[order[j]] = -Infinity;
+}
+
+/**
+ * The finite tokens in ascending order of score and their running probability sums, as
+ * PyTorch computes them for HF: float32 softmax (exp(x - max) times 1 / sum), the sums
+ * accumulated in double and rounded to float32 at every prefix. PyTorch's sort is not
+ * stable, so among tied scores HF removes an arbitrary one first; ties here go by
+ * descending id (the lower id sits later and is kept first), a kept set independent of the
+ * sort's stability.
+ */
+export function topPCumulative(scores: Float32Array): { order: number[]; cumulative: Float32Array } {
   const order = finiteIndices(scores);
-  // Ascending by score; ties broken by descending id so that among equal scores the lower id
-  // sits later (kept first), which makes the kept set independent of sort stability.
   order.sort((x, y) => scores[x] - scores[y] || y - x);
   const probs = softmaxOf(scores, order);
-  const cut = 1 - p;
+  const cumulative = new Float32Array(order.length);
   let cum = 0;
-  const keepFrom = Math.max(0, order.length - minKeep);
-  for (let j = 0; j < order.length; j++) {
-    cum += probs[j];
-    if (cum <= cut && j < keepFrom) scores[order[j]] = -Infinity;
-  }
+  for (let j = 0; j < order.length; j++) cumulative[j] = cum += probs[j];
+  return { order, cumulative };
+}
+
+/**
+ * HF's rule over ascending cumulative sums: how many of the least likely go, namely those
+ * with cumsum <= 1 - p (1 - p rounded to float32, as PyTorch compares), so a sum landing
+ * exactly on 1 - p is removed; the last `minKeep` always stay.
+ */
+export function topPRemovedCount(cumulative: ArrayLike<number>, p: number, minKeep = 1): number {
+  const cut = f32(1 - p);
+  const limit = Math.max(0, cumulative.length - minKeep);
+  let n = 0;
+  while (n < limit && cumulative[n] <= cut) n++; // the sums only grow
+  return n;
 }
 
 /** Probabilities (float64) of the finite scores, zero elsewhere; sums to 1 if any is finite. */
@@ -98,16 +152,18 @@ function finiteIndices(scores: Float32Array): number[] {
   return idx;
 }
 
-function softmaxOf(scores: Float32Array, order: number[]): Float64Array {
-  const probs = new Float64Array(order.length);
+/** float32 softmax of the scores in `order` (PyTorch's: exp(x - max) each, times 1 / sum). */
+function softmaxOf(scores: Float32Array, order: number[]): Float32Array {
+  const probs = new Float32Array(order.length);
   if (order.length === 0) return probs;
   const max = scores[order[order.length - 1]];
   let sum = 0;
   for (let j = 0; j < order.length; j++) {
-    probs[j] = Math.exp(scores[order[j]] - max);
+    probs[j] = Math.exp(f32(scores[order[j]] - max));
     sum += probs[j];
   }
-  for (let j = 0; j < order.length; j++) probs[j] /= sum;
+  const inv = f32(1 / f32(sum));
+  for (let j = 0; j < order.length; j++) probs[j] *= inv;
   return probs;
 }
 
