@@ -8,3 +8,4 @@ export * from "./load.js";
 export * from "./scheduler.js";
 export * from "./sequence.js";
 export * from "./llm.js";
+export * from "./embeddings.js";
