@@ -9,3 +9,4 @@ export * from "./scheduler.js";
 export * from "./sequence.js";
 export * from "./llm.js";
 export * from "./embeddings.js";
+export * from "./eval/index.js";

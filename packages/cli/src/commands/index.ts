@@ -12,6 +12,7 @@ import * as convert from "./convert.js";
 import * as tokenize from "./tokenize.js";
 import * as vocabMerge from "./vocab-merge.js";
 import * as bench from "./bench.js";
+import * as perplexity from "./perplexity.js";
 
 export function registerCommands(program: Command): void {
   void program;
@@ -23,4 +24,5 @@ export function registerCommands(program: Command): void {
   tokenize.register(program);
   vocabMerge.register(program);
   bench.register(program);
+  perplexity.register(program);
 }
