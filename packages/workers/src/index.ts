@@ -2,4 +2,4 @@
 // of @llamats/kernels on N threads over shared memories; createWorkerBackend is the engine's
 // "wasm" backend factory.
 export { WorkerBackend, createWorkerBackend, type WorkerBackendOptions, type DispatchStats } from "./backend.js";
-export { share } from "./control.js";
+export { share } from "@llamats/tensor";

@@ -1,24 +1,29 @@
-// What a thread does with a job: shared by the main thread (thread 0) and the workers.
-// Matmul jobs call the kernel instance over the job's memory; attention jobs build views
-// on the job's memory and run a range of heads.
+// What a thread does with its share of an inference job: the same code on the main thread
+// (thread 0) and the workers (task.ts). Matmul jobs call the kernel instance over the job's
+// memory; attention jobs build views on the job's memory and run a range of heads.
 
 import { ReferenceBackend } from "@llamats/tensor";
 import { instantiateKernels, type KernelExports } from "@llamats/kernels";
 import { HeadAttention } from "./attention.js";
-import { ARGS, JobOp, KERNEL, MEMORY, OP, ROWS, share } from "./control.js";
 
-// Matmul args layout in the control block: the kernel's own arguments; rowStart/rowEnd
-// (indices 2 and 3) are replaced by this thread's share.
+/** The inference task's job kinds (the pool's OP). */
+export const JobOp = { matmul: 1, attention: 2, swiglu: 5 } as const;
+
+// Args (the pool's ARGS slots). Matmul: the kernel's own arguments (0 .. 10); rowStart/rowEnd
+// (indices 2 and 3) are replaced by this thread's share. Every job: its memory index at
+// MEMORY_ARG, a matmul's kernel (index into kernelNames) at KERNEL_ARG.
 // Attention args: q, k, v, out offsets (bytes), nTokens, pos0, nHeads, nKvHeads, headDim,
-// rows of the cache; the scale is a float64 at ARGS + SCALE_F64 (two ints).
+// rows of the cache; the scale is a float64 at args SCALE_F64 (two ints).
 export const ATT = { q: 0, k: 1, v: 2, out: 3, nTokens: 4, pos0: 5, nHeads: 6, nKvHeads: 7, headDim: 8, cacheRows: 9 } as const;
 // Swiglu args: out, gate, up offsets (bytes); ROWS = elements.
 export const SWIGLU = { out: 0, gate: 1, up: 2 } as const;
-export const SCALE_F64 = 12; // ints ARGS+12, ARGS+13 (byte offset 112: 8-aligned)
+export const SCALE_F64 = 12; // args 12, 13 (byte offset 112 of the control block: 8-aligned)
+export const KERNEL_ARG = 14;
+export const MEMORY_ARG = 15;
 
-/** The float64 view of control ints ARGS + SCALE_F64 .. + 1. */
-export function scaleSlot(ctl: Int32Array): Float64Array {
-  return new Float64Array(ctl.buffer, (ARGS + SCALE_F64) * 4, 1);
+/** The float64 view of args SCALE_F64 .. + 1. */
+export function scaleSlot(args: Int32Array): Float64Array {
+  return new Float64Array(args.buffer, args.byteOffset + SCALE_F64 * 4, 1);
 }
 
 export class JobRunner {
@@ -39,29 +44,29 @@ export class JobRunner {
     return this.instances[m]!;
   }
 
-  run(ctl: Int32Array, index: number, nThreads: number): void {
-    const [a, b] = share(ctl[ROWS]!, index, nThreads);
+  /** Rows (or heads, or elements) [a, b) of job `op`. */
+  run(op: number, argv: Int32Array, a: number, b: number): void {
     if (a >= b) return;
-    const m = ctl[MEMORY]!;
-    if (ctl[OP] === JobOp.matmul) {
+    const m = argv[MEMORY_ARG]!;
+    if (op === JobOp.matmul) {
       const args = this.args;
       args.length = 11;
-      for (let i = 0; i < 11; i++) args[i] = ctl[ARGS + i]!;
+      for (let i = 0; i < 11; i++) args[i] = argv[i]!;
       // Offsets above 2^31 arrive as negative i32; wasm reads them as u32, as intended.
       args[2] = a;
       args[3] = b;
-      this.kernels(m)[this.kernelNames[ctl[KERNEL]!]!]!(...args);
+      this.kernels(m)[this.kernelNames[argv[KERNEL_ARG]!]!]!(...args);
       return;
     }
-    if (ctl[OP] === JobOp.swiglu) {
+    if (op === JobOp.swiglu) {
       const buf = this.memories[m]!.buffer;
-      const view = (i: number) => new Float32Array(buf, (ctl[ARGS + i]! >>> 0) + 4 * a, b - a);
+      const view = (i: number) => new Float32Array(buf, (argv[i]! >>> 0) + 4 * a, b - a);
       this.ref.swiglu(view(SWIGLU.out), view(SWIGLU.gate), view(SWIGLU.up));
       return;
     }
-    if (ctl[OP] === JobOp.attention) {
+    if (op === JobOp.attention) {
       const buf = this.memories[m]!.buffer;
-      const g = (i: number) => ctl[ARGS + i]!;
+      const g = (i: number) => argv[i]!;
       const nTokens = g(ATT.nTokens);
       const nHeads = g(ATT.nHeads);
       const nKvHeads = g(ATT.nKvHeads);
@@ -72,7 +77,7 @@ export class JobRunner {
       const out = new Float32Array(buf, u(ATT.out), nTokens * nHeads * headDim);
       const k = new Float32Array(buf, u(ATT.k), cacheLen);
       const v = new Float32Array(buf, u(ATT.v), cacheLen);
-      this.attn.run(out, q, k, v, { nTokens, pos0: g(ATT.pos0), nHeads, nKvHeads, headDim, scale: (this.scale ??= scaleSlot(ctl))[0]! }, a, b);
+      this.attn.run(out, q, k, v, { nTokens, pos0: g(ATT.pos0), nHeads, nKvHeads, headDim, scale: (this.scale ??= scaleSlot(argv))[0]! }, a, b);
     }
   }
 }
