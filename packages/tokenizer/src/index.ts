@@ -11,3 +11,7 @@ export { mergeVocab, type MergeOptions, type MergeResult } from "./merge.js";
 export { loadTokenizer, readModelProto } from "./load.js";
 export { readGgufMetadata } from "./gguf-header.js";
 export { writeModelProto } from "./save.js";
+export {
+  trainSentencePiece, vocabText, splitAsCsv, TRAIN_DEFAULTS, SPM_SAMPLER_SEED,
+  type TrainOptions, type TrainResult, type TrainProgress, type TrainStage,
+} from "./train/index.js";

@@ -11,6 +11,7 @@ import * as inspect from "./inspect.js";
 import * as convert from "./convert.js";
 import * as tokenize from "./tokenize.js";
 import * as vocabMerge from "./vocab-merge.js";
+import * as vocabTrain from "./vocab-train.js";
 import * as bench from "./bench.js";
 import * as perplexity from "./perplexity.js";
 
@@ -23,6 +24,7 @@ export function registerCommands(program: Command): void {
   convert.register(program);
   tokenize.register(program);
   vocabMerge.register(program);
+  vocabTrain.register(program);
   bench.register(program);
   perplexity.register(program);
 }

@@ -1,0 +1,91 @@
+// vocab-train against spm_train 0.1.97: the golden models in fixtures/vocab-train were
+// trained by the Debian spm_train (gen.sh); our .model must be the same bytes.
+import { expect } from "chai";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { describeConformance, fixturePath, repoRoot } from "@llamats/testkit";
+import { encodeModelProto } from "@llamats/tokenizer";
+import { trainSentencePiece, TRAIN_DEFAULTS, type TrainOptions } from "../src/train/index.js";
+// @ts-expect-error plain JS generator shared with gen.sh
+import { mixed, synth } from "../../../fixtures/vocab-train/corpus.mjs";
+
+interface GoldenCase {
+  name: string;
+  corpus: "zh" | "mixed" | "synth";
+  modelType: "bpe" | "unigram";
+  vocabSize: number;
+  characterCoverage?: number;
+  maxSentenceLength?: number;
+  inputSentenceSize?: number;
+  byteFallback?: boolean;
+  splitDigits?: boolean;
+  userDefinedSymbols?: string[];
+  normalization?: "nmt_nfkc" | "identity";
+}
+
+const dir = join(repoRoot(), "fixtures", "vocab-train");
+const cases = JSON.parse(readFileSync(join(dir, "cases.json"), "utf8")) as GoldenCase[];
+const goldens = JSON.parse(readFileSync(join(dir, "goldens.json"), "utf8")) as {
+  cases: Record<string, { sha256: string; bytes: number }>;
+};
+
+export function optionsFor(c: GoldenCase, corpusFile: string): TrainOptions {
+  return {
+    ...TRAIN_DEFAULTS,
+    ...c,
+    inputs: [corpusFile],
+    recordedInputs: [`${c.corpus}.txt`],
+    modelPrefix: c.name,
+  };
+}
+
+function checkCase(c: GoldenCase, corpusFile: () => string): void {
+  it(`${c.name}: the .model is spm_train's, byte for byte`, function () {
+    this.timeout(120_000);
+    const { model } = trainSentencePiece(optionsFor(c, corpusFile()));
+    const bytes = encodeModelProto(model);
+    const golden = goldens.cases[c.name];
+    const sha = createHash("sha256").update(bytes).digest("hex");
+    if (sha !== golden.sha256) {
+      // Say where the pieces part ways before failing on the hash.
+      const vocab = gunzipSync(readFileSync(join(dir, "goldens", `${c.name}.vocab.gz`))).toString("utf8").split("\n");
+      const ours = model.pieces.map((p) => `${p.piece}\t${p.score}`);
+      const at = ours.findIndex((line, i) => line !== vocab[i]);
+      expect(ours[at], `first different piece, at id ${at}`).to.equal(vocab[at]);
+      expect(bytes.length).to.equal(golden.bytes);
+    }
+    expect(sha).to.equal(golden.sha256);
+    if (c.normalization === "identity") {
+      const whole = gunzipSync(readFileSync(join(dir, "goldens", `${c.name}.model.gz`)));
+      expect(Buffer.from(bytes).equals(whole)).to.equal(true);
+    }
+  });
+}
+
+describe("vocab-train: BPE, byte-identical to spm_train 0.1.97 (generated corpus)", () => {
+  let work = "";
+  before(() => {
+    work = mkdtempSync(join(tmpdir(), "vocab-train-"));
+    writeFileSync(join(work, "synth.txt"), synth());
+  });
+  after(() => rmSync(work, { recursive: true, force: true }));
+  for (const c of cases.filter((c) => c.corpus === "synth" && c.modelType === "bpe")) checkCase(c, () => join(work, "synth.txt"));
+});
+
+describeConformance(
+  "vocab-train: BPE, byte-identical to spm_train 0.1.97 (Chinese and mixed corpora)",
+  ["text/zh_examples.txt", "text/zh_heldout.txt"],
+  () => {
+    let work = "";
+    before(() => {
+      work = mkdtempSync(join(tmpdir(), "vocab-train-"));
+      writeFileSync(join(work, "mixed.txt"), mixed(fixturePath("text")));
+      symlinkSync(fixturePath("text/zh_examples.txt"), join(work, "zh.txt"));
+    });
+    after(() => rmSync(work, { recursive: true, force: true }));
+    for (const c of cases.filter((c) => c.corpus !== "synth" && c.modelType === "bpe")) checkCase(c, () => join(work, `${c.corpus}.txt`));
+  },
+);
