@@ -1,4 +1,5 @@
-// Ctrl-C / SIGTERM for commands whose library call is one long synchronous job (merge): a
+// Ctrl-C / SIGTERM for commands whose library call is one long synchronous job (merge,
+// quantize, convert, synth): a
 // signal handler would only run once the job had finished, and without one Node dies at
 // once, leaving the job's `OUT.tmp-<pid>` behind. So such a command re-runs itself in a
 // child process (same node flags, same arguments, LLAMATS_SUPERVISED=1) and supervises it:
@@ -9,6 +10,9 @@ import { spawn } from "node:child_process";
 import { rmSync } from "node:fs";
 import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
+import type { Command } from "commander";
+import { tempPathsFor } from "@llamats/tensor";
+import { ExitStatus } from "./exit.js";
 
 const CHILD_ENV = "LLAMATS_SUPERVISED";
 
@@ -54,4 +58,20 @@ export async function runSupervised(args: readonly string[], tempPathsOf: (child
     process.off("SIGINT", forward);
     process.off("SIGTERM", forward);
   }
+}
+
+/**
+ * For a command that writes `out` (a file or folder, through @llamats/tensor's atomic
+ * writers): in the process the user started, re-run the command supervised and return true
+ * (it is done; a non-zero status is thrown as ExitStatus); in the supervised child return
+ * false, and the caller does the work.
+ */
+export async function supervisedWrite(cmd: Command, out: string): Promise<boolean> {
+  if (isSupervisedChild()) return false;
+  let root = cmd;
+  while (root.parent) root = root.parent;
+  const args = (root as unknown as { rawArgs: string[] }).rawArgs; // as given to main()
+  const status = await runSupervised(args, (pid) => tempPathsFor(out, pid));
+  if (status !== 0) throw new ExitStatus(status);
+  return true;
 }

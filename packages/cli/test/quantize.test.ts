@@ -12,8 +12,8 @@ import { dequantizeRows, quantizeRows } from "@llamats/quant";
 import { openGguf, openModelSourceSync, rowsCols, toFloat32 } from "@llamats/formats";
 import { loadModel } from "@llamats/engine";
 import { describeConformance, fixturePath } from "@llamats/testkit";
-import { quantizeModelFile } from "../src/commands/quantize.js";
-import { main } from "../src/main.js";
+import { quantizeModel as quantizeModelFile } from "@llamats/formats";
+import { runMain } from "./helpers/run-main.js";
 
 const TINY = "tiny/base";
 const prompt = [1, 450, 4996, 17354, 1701, 322, 263, 29871];
@@ -132,10 +132,10 @@ describeConformance("cli quantize: tiny model, llama.cpp interop", [`${TINY}/con
 
   it("CLI: TYPE is case-insensitive, a bad TYPE or a missing input exits 2 without leaving files", async () => {
     const out = join(dir, "cli-q8.gguf");
-    expect(await main(["quantize", fixturePath(TINY), out, "Q8_0", "--threads", "2"])).to.equal(0);
+    expect((await runMain(["quantize", fixturePath(TINY), out, "Q8_0", "--threads", "2"])).code).to.equal(0);
     expect(readFileSync(out).equals(readFileSync(file("q8_0"))), "--threads 2 writes the same bytes").to.equal(true);
-    expect(await main(["quantize", fixturePath(TINY), join(dir, "bad.gguf"), "q9_9"])).to.equal(2);
-    expect(await main(["quantize", join(dir, "missing"), join(dir, "bad.gguf"), "q4_0"])).to.equal(2);
+    expect((await runMain(["quantize", fixturePath(TINY), join(dir, "bad.gguf"), "q9_9"])).code).to.equal(2);
+    expect((await runMain(["quantize", join(dir, "missing"), join(dir, "bad.gguf"), "q4_0"])).code).to.equal(2);
     expect(readdirSync(dir).filter((f) => f.includes("bad") || f.includes(".tmp-"))).to.deep.equal([]);
   });
 
@@ -149,15 +149,9 @@ describeConformance("cli quantize: tiny model, llama.cpp interop", [`${TINY}/con
     const fd = openSync(poisoned, "r+");
     writeSync(fd, new Uint8Array([0x00, 0x7e]), 0, 2, at); // f16 NaN
     closeSync(fd);
-    const err: string[] = [];
-    const write = process.stderr.write.bind(process.stderr);
-    process.stderr.write = ((s: string) => (err.push(String(s)), true)) as typeof process.stderr.write;
-    let code: number;
-    try {
-      code = await main(["quantize", poisoned, join(dir, "bad-nan.gguf"), "q4_0"]);
-    } finally {
-      process.stderr.write = write;
-    }
+    const r = await runMain(["quantize", poisoned, join(dir, "bad-nan.gguf"), "q4_0"]);
+    const code = r.code;
+    const err = [r.err];
     expect(code).to.equal(2);
     expect(err.join("")).to.match(/blk\.1\.attn_v\.weight.*row 3, column 37 \(block 1\)/);
     expect(readdirSync(dir).filter((f) => f.includes("bad") || f.includes(".tmp-"))).to.deep.equal([]);

@@ -12,8 +12,7 @@
 
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { FormatError, LlamatsError, type ProgressCallback } from "@llamats/tensor";
-import { writeAtomically } from "./io/atomic.js";
+import { FormatError, LlamatsError, writeAtomically, type ProgressCallback } from "@llamats/tensor";
 import { openTorchCheckpoint } from "./torch/checkpoint.js";
 import { torchElementBytes } from "./torch/dtype.js";
 import type { OpenTorchOptions, TorchCheckpoint, TorchDType, TorchTensorInput } from "./torch/types.js";
@@ -232,6 +231,18 @@ export function pythonFloat(x: number): string {
     return `${m}e${en < 0 ? "-" : "+"}${String(Math.abs(en)).padStart(2, "0")}`;
   }
   return String(x);
+}
+
+/**
+ * The multiple_of that makes Meta's FeedForward formula (`multiple_of * ceil(int(8 * dim / 3) /
+ * multiple_of)`) give the ffn width `ffn`: 256 for the published models, smaller for small
+ * ones; undefined when no power of two up to 256 does.
+ */
+export function multipleOfFor(dim: number, ffn: number): number | undefined {
+  for (let m = 256; m >= 1; m /= 2) {
+    if (m * Math.ceil(Math.floor((8 * dim) / 3) / m) === ffn) return m;
+  }
+  return undefined;
 }
 
 /** params.json text in Python's json.dump style: `{"dim": 4096, "multiple_of": 256, ...}`. */

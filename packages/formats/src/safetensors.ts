@@ -6,8 +6,7 @@
 // prod(shape) x dtype size, offsets sorted and contiguous from 0 covering the whole data
 // section (no holes, no overlap, no trailing bytes). Tensor bytes are read lazily.
 
-import { FormatError, GGMLType } from "@llamats/tensor";
-import { writeAtomically } from "./io/atomic.js";
+import { FormatError, GGMLType, writeAtomically } from "@llamats/tensor";
 import { RandomAccessFile } from "./io/file.js";
 import { parseStrictJson } from "./io/json.js";
 

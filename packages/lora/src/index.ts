@@ -7,7 +7,7 @@ export * from "./base.js";
 export * from "./checks.js";
 export { mergedSource, type MergeStats, type MergedSourceOptions } from "./merged-source.js";
 export { writeHfFolder, copyTokenizerFiles, outputShardName, TOKENIZER_FILES, type HfWriteOptions } from "./write-hf.js";
-export { writePth, writeMetaFromHf, multipleOfFor, metaShardCount, type PthWriteOptions } from "./write-pth.js";
+export { writePth, writeMetaFromHf, metaShardCount, type PthWriteOptions } from "./write-pth.js";
 export { writeMergedGguf, ggmlTypeForDtype, mergeTypePolicy, type GgufWriteOptions } from "./write-gguf.js";
 export * from "./merge-model.js";
 export * from "./verify.js";

@@ -7,7 +7,7 @@
 
 import { basename } from "node:path";
 import { ggmlTypeInfo, LlamatsError, type ProgressCallback } from "@llamats/tensor";
-import { metaFromCanonical, torchDtypeOfGgml, writeMetaCheckpoint, type MetaParams, type ModelSource } from "@llamats/formats";
+import { metaFromCanonical, multipleOfFor, torchDtypeOfGgml, writeMetaCheckpoint, type MetaParams, type ModelSource } from "@llamats/formats";
 import type { MergeBase } from "./base.js";
 import { copyTokenizerFiles } from "./write-hf.js";
 
@@ -30,14 +30,6 @@ function metaOrder(a: string, b: string): number {
   return ra[0] - rb[0] || ra[1] - rb[1] || ra[2] - rb[2] || (a < b ? -1 : a > b ? 1 : 0);
 }
 
-/** The multiple_of that makes Meta's ffn formula give intermediate_size (256 for real models). */
-export function multipleOfFor(dim: number, ffn: number): number {
-  for (let m = 256; m >= 1; m /= 2) {
-    if (m * Math.ceil(Math.floor((8 * dim) / 3) / m) === ffn) return m;
-  }
-  return 256;
-}
-
 export interface PthWriteOptions {
   shards?: number;
   /** Folder whose tokenizer files are copied beside the shards. */
@@ -53,7 +45,7 @@ export function writePth(source: ModelSource, outDir: string, opts: PthWriteOpti
   const nKvHeads = hp.headCountKv ?? nHeads;
   // Key order as the seed's json.dump writes it.
   const params: MetaParams = {
-    dim, multiple_of: multipleOfFor(dim, ffn), n_heads: nHeads, n_layers: nLayers,
+    dim, multiple_of: multipleOfFor(dim, ffn) ?? 256, n_heads: nHeads, n_layers: nLayers,
     ...(nKvHeads !== nHeads ? { n_kv_heads: nKvHeads } : {}),
     norm_eps: hp.rmsEps ?? 1e-6, vocab_size: -1,
   };

@@ -15,5 +15,8 @@ export { dequantizeRowQ2_K, dequantizeRowQ3_K, quantizeRowQ2_K, quantizeRowQ3_K 
 export { dotQ4_0Q8_0, dotQ4_1Q8_1, dotQ5_0Q8_0, dotQ5_1Q8_1, dotQ8_0Q8_0 } from "./dot-legacy.js";
 export { dotQ2_KQ8_K, dotQ3_KQ8_K, dotQ4_KQ8_K, dotQ5_KQ8_K, dotQ6_KQ8_K } from "./dot-k.js";
 export { quantKernels, quantKernelsF32, vecDotPlans, type VecDotPlan, type BlockDot } from "./matmul.js";
-export { llamaQuantizeTypeFor, parseQuantizeType, parseTensorType, quantizeFileTypes, type QuantizeTypeOptions } from "./select.js";
+export {
+  llamaQuantizeChoice, llamaQuantizeTypeFor, parseQuantizeType, parseTensorType, quantizeFileTypes,
+  type QuantizeChoice, type QuantizeFileType, type QuantMixture, type QuantizeTypeOptions,
+} from "./select.js";
 export { createQuantizePool, type QuantizePool } from "./pool.js";

@@ -2,16 +2,20 @@
 // model in another layout. Without --dtype every tensor keeps its bytes (Q/K permuted
 // between layouts as needed); with it, matrices take that dtype (GGUF keeps 1-D norms in
 // F32, as llama.cpp's converters do). --to defaults from OUT's extension (.gguf,
-// .safetensors; otherwise gguf). Output goes to OUT.tmp-<pid> and is renamed when complete;
-// progress and the summary on stderr, nothing on stdout.
+// .safetensors; otherwise gguf; a .pth / .bin / .pt file name is refused: Meta and HF
+// outputs are folders). Output goes to OUT.tmp-<pid> and is renamed when complete; the work
+// runs in a supervised child (Ctrl-C / SIGTERM: exit 130 / 143, nothing left behind).
+// PEFT adapters are refused (they are not models), and a GGUF written without a tokenizer
+// gets a warning (llama.cpp refuses to load it). Progress and the summary on stderr.
 
 import type { Command } from "commander";
 import { GGMLType, LlamatsError } from "@llamats/tensor";
 import {
-  dtypePolicy, openModelSource, writeGgufFromSource, writeHfFromSource, writeMetaFromSource, writeSafetensorsFromSource,
+  dtypePolicy, openGguf, openModelSource, refuseAdapter, writeGgufFromSource, writeHfFromSource, writeMetaFromSource, writeSafetensorsFromSource,
   type SourceFormat,
 } from "@llamats/formats";
 import { ProgressBar } from "../progress.js";
+import { supervisedWrite } from "../supervise.js";
 
 const TARGETS = ["gguf", "safetensors", "hf", "pth"] as const;
 type Target = (typeof TARGETS)[number];
@@ -24,6 +28,9 @@ export function targetFor(out: string, to?: string): Target {
     return to as Target;
   }
   if (out.endsWith(".safetensors")) return "safetensors";
+  if (/\.(pth|pt|bin)$/i.test(out)) {
+    throw new LlamatsError(`${out}: a Meta (.pth) or Hugging Face (.bin) model is a folder: give a folder name with --to pth or --to hf (or a .gguf / .safetensors file name)`);
+  }
   return "gguf";
 }
 
@@ -36,7 +43,7 @@ export function register(program: Command): void {
     .option("--to <target>", `output layout: ${TARGETS.join(", ")} (default: from OUT's extension, else gguf)`)
     .option("--dtype <dtype>", "convert tensors to f32, f16 or bf16 (default: keep each tensor's bytes)")
     .option("--format <format>", `force the input format (${FORMATS.join(", ")})`)
-    .action(async (inPath: string, outPath: string, opts: { to?: string; dtype?: string; format?: string }) => {
+    .action(async (inPath: string, outPath: string, opts: { to?: string; dtype?: string; format?: string }, cmd: Command) => {
       const target = targetFor(outPath, opts.to);
       let dtype: GGMLType | undefined;
       if (opts.dtype !== undefined) {
@@ -46,10 +53,12 @@ export function register(program: Command): void {
       if (opts.format !== undefined && !FORMATS.includes(opts.format as SourceFormat)) {
         throw new LlamatsError(`--format must be one of ${FORMATS.join(", ")}, got "${opts.format}"`);
       }
+      if (await supervisedWrite(cmd, outPath)) return;
       const source = await openModelSource(inPath, { format: opts.format as SourceFormat | undefined });
       const bar = new ProgressBar(`convert -> ${target}`);
       const t0 = Date.now();
       try {
+        refuseAdapter(source);
         if (source.tensors.length === 0) throw new LlamatsError(`${inPath}: no tensors to convert`);
         const uniform = dtype === undefined ? undefined : () => dtype!;
         switch (target) {
@@ -70,6 +79,18 @@ export function register(program: Command): void {
         bar.done();
         source.close();
       }
+      if (target === "gguf" && !hasTokenizer(outPath)) {
+        process.stderr.write(`llamats: warning: ${outPath} has no tokenizer (no tokenizer.ggml.* metadata; ${inPath} has none beside it): llama.cpp refuses to load it; llamats runs it with --tokenizer PATH or token ids\n`);
+      }
       process.stderr.write(`llamats: wrote ${outPath} (${target}, ${source.tensors.length} tensors from ${source.format}) in ${((Date.now() - t0) / 1000).toFixed(1)}s\n`);
     });
+}
+
+function hasTokenizer(gguf: string): boolean {
+  const g = openGguf(gguf);
+  try {
+    return g.metadata["tokenizer.ggml.tokens"] !== undefined;
+  } finally {
+    g.close();
+  }
 }

@@ -6,10 +6,9 @@
 
 import type { Command } from "commander";
 import { LlamatsError } from "@llamats/tensor";
-import { formatVerifyLine, mergeLoras, mergeTempPaths, verifyInputs, type MergeOutputType } from "@llamats/lora";
-import { ExitStatus } from "../exit.js";
+import { formatVerifyLine, mergeLoras, verifyInputs, type MergeOutputType } from "@llamats/lora";
 import { ProgressBar } from "../progress.js";
-import { isSupervisedChild, runSupervised } from "../supervise.js";
+import { supervisedWrite } from "../supervise.js";
 
 interface MergeCliOptions {
   base: string;
@@ -43,12 +42,7 @@ export function register(program: Command): void {
     .option("--threads <n>", "threads for the LoRA delta product (default: all cores)")
     .option("--verbose", "log every tensor merged or replaced")
     .action(async (o: MergeCliOptions, cmd: Command) => {
-      if (!isSupervisedChild()) {
-        const args = (cmd.parent as unknown as { rawArgs: string[] }).rawArgs; // as given to main()
-        const status = await runSupervised(args, (pid) => mergeTempPaths(o.out, pid));
-        if (status !== 0) throw new ExitStatus(status);
-        return;
-      }
+      if (await supervisedWrite(cmd, o.out)) return;
       const outputType = o.outputType.toLowerCase();
       if (!OUTPUT_TYPES.includes(outputType)) throw new LlamatsError(`--output-type must be one of ${OUTPUT_TYPES.join(", ")}, got ${o.outputType}`);
       const loras = o.lora.split(",").map((s) => s.trim()).filter((s) => s.length > 0); // as the seed: strip, drop empties

@@ -1,9 +1,9 @@
 // writeMetaFromSource: a model as Meta's consolidated.NN.pth + params.json (through the
 // torch writer in ../meta.ts), Meta names, Q/K already interleaved as in every source.
 
-import { mkdirSync } from "node:fs";
-import { GGMLType, LlamatsError, ggmlTypeInfo, type ProgressCallback } from "@llamats/tensor";
-import { writeMetaCheckpoint, type MetaParams } from "../meta.js";
+import { basename, join } from "node:path";
+import { GGMLType, LlamatsError, ggmlTypeInfo, writeDirAtomically, type ProgressCallback } from "@llamats/tensor";
+import { multipleOfFor, writeMetaCheckpoint, type MetaParams } from "../meta.js";
 import { metaFromCanonical } from "../names.js";
 import type { ModelSource, SourceTensor } from "../source/types.js";
 import type { TorchDType, TorchTensorInput } from "../torch/types.js";
@@ -30,7 +30,12 @@ export interface WriteMetaFromSourceOptions {
 export function metaParamsFromSource(source: ModelSource): MetaParams {
   const hp = source.config;
   if (!hp.embeddingLength || !hp.headCount || !hp.blockCount) throw new LlamatsError(`${source.path}: dim, head count or layer count unknown, cannot write params.json`);
-  const p: MetaParams = { dim: hp.embeddingLength, multiple_of: 256, n_heads: hp.headCount, n_layers: hp.blockCount, norm_eps: hp.rmsEps ?? 1e-6, vocab_size: -1 };
+  // Meta's loader derives the ffn width from dim and multiple_of: pick the multiple_of that
+  // gives this model's width (256 only fits the published sizes).
+  const ffn = hp.feedForwardLength ?? source.tensors.find((t) => t.name === "blk.0.ffn_gate.weight")?.shape[0];
+  const multipleOf = ffn === undefined ? 256 : multipleOfFor(hp.embeddingLength, ffn);
+  if (multipleOf === undefined) throw new LlamatsError(`${source.path}: ffn width ${ffn} is not what Meta's formula gives for dim ${hp.embeddingLength} with any multiple_of; params.json cannot describe it`);
+  const p: MetaParams = { dim: hp.embeddingLength, multiple_of: multipleOf, n_heads: hp.headCount, n_layers: hp.blockCount, norm_eps: hp.rmsEps ?? 1e-6, vocab_size: -1 };
   if (hp.headCountKv !== undefined && hp.headCountKv !== hp.headCount) p.n_kv_heads = hp.headCountKv;
   if (hp.ropeFreqBase !== undefined && hp.ropeFreqBase !== 10000) p.rope_theta = hp.ropeFreqBase;
   return p;
@@ -46,8 +51,10 @@ export function writeMetaFromSource(source: ModelSource, outDir: string, opts: W
     if (!dtype) throw new LlamatsError(`tensor ${t.name}: ${ggmlTypeInfo(type)?.name ?? type} cannot be stored in a .pth (choose --dtype f32, f16 or bf16)`);
     return [{ name, dtype, shape: t.shape, data: () => convertTensorBytes(source.read(t.name), t.type, type, t.shape) }];
   });
-  mkdirSync(outDir, { recursive: true });
-  const files = writeMetaCheckpoint(outDir, metaParamsFromSource(source), tensors, { nShards: opts.nShards ?? 1, onProgress: opts.onProgress });
-  writeTokenizerBeside(source, outDir);
-  return files;
+  const params = metaParamsFromSource(source);
+  return writeDirAtomically(outDir, (tmp) => {
+    const files = writeMetaCheckpoint(tmp, params, tensors, { nShards: opts.nShards ?? 1, onProgress: opts.onProgress });
+    writeTokenizerBeside(source, tmp);
+    return files.map((f) => join(outDir, basename(f)));
+  });
 }

@@ -5,9 +5,9 @@
 //   Q/K permuted back to rotate-half, tokenizer.model copied), written into OUT.tmp-<pid>
 //   and renamed onto OUT when complete.
 
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { GGMLType, LlamatsError, ggmlTypeInfo, type ProgressCallback } from "@llamats/tensor";
+import { GGMLType, LlamatsError, ggmlTypeInfo, writeDirAtomically, type ProgressCallback } from "@llamats/tensor";
 import { hfFromCanonical, qkKind } from "../names.js";
 import { permuteQkRows } from "../permute.js";
 import { safetensorsDtypeOfGgml, writeSafetensors, type SafetensorsWriteTensor } from "../safetensors.js";
@@ -126,18 +126,10 @@ export function writeHfFromSource(source: ModelSource, outDir: string, opts: Wri
   const config = source.format === "hf" && opts.typeFor === undefined ? source.metadata : hfConfig(hp, torchDtype, tied);
 
   if (existsSync(outDir)) throw new LlamatsError(`${outDir}: already exists`);
-  const tmp = `${outDir}.tmp-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp, { recursive: true });
-  try {
+  writeDirAtomically(outDir, (tmp) => {
     writeFileSync(join(tmp, "config.json"), JSON.stringify(config, null, 2) + "\n");
     writeSafetensors(join(tmp, "model.safetensors"), tensors, { format: "pt" }, progress(opts.onProgress));
     writeTokenizerBeside(source, tmp);
-    if (existsSync(outDir)) throw new LlamatsError(`${outDir}: already exists`);
-    renameSync(tmp, outDir);
-  } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw err;
-  }
+  });
   return outDir;
 }

@@ -3,8 +3,7 @@
 // produced on demand by a function, written, and dropped, so a model never has to be held in
 // memory whole. Output goes to OUT.tmp-<pid> and is renamed onto OUT when complete.
 
-import { ggmlTypeInfo, type ProgressCallback } from "@llamats/tensor";
-import { writeAtomically } from "../io/atomic.js";
+import { ggmlTypeInfo, writeAtomically, type ProgressCallback } from "@llamats/tensor";
 import { ByteBuilder } from "../io/bytes.js";
 import {
   GGML_MAX_DIMS, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GgufValueType,

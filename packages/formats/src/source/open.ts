@@ -5,7 +5,7 @@
 
 import { existsSync, statSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { FormatError } from "@llamats/tensor";
+import { FormatError, LlamatsError } from "@llamats/tensor";
 import { RandomAccessFile } from "../io/file.js";
 import { openGgufSource } from "./gguf.js";
 import { openHfSafetensorsFolder, openSafetensorsSource, readJsonFile } from "./hf.js";
@@ -38,7 +38,12 @@ export async function openModelSource(path: string, opts: OpenSourceOptions = {}
 
 export function openModelSourceSync(path: string, opts: OpenSourceOptions = {}): ModelSource {
   if (!existsSync(path)) throw new FormatError(path, "path", 0, "no such file or folder");
-  if (statSync(path).isDirectory()) return openFolder(path, opts);
+  if (statSync(path).isDirectory()) {
+    if (opts.format === "gguf" || opts.format === "safetensors" || opts.format === "llama2c") {
+      throw new LlamatsError(`${path} is a folder, but --format ${opts.format} names a single file: give the file, or a folder format (hf, meta, peft)`);
+    }
+    return openFolder(path, opts);
+  }
   switch (opts.format) {
     case "llama2c": return openLlama2cSource(path);
     case "gguf": return openGgufSource(path);

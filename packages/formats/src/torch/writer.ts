@@ -4,8 +4,7 @@
 // file name without extension, as torch 1.13 names it. Written to a temp file and renamed.
 
 import { basename, extname } from "node:path";
-import { LlamatsError, contiguousStrides } from "@llamats/tensor";
-import { AtomicFileWriter } from "../io/atomic.js";
+import { AtomicFileWriter, LlamatsError, contiguousStrides } from "@llamats/tensor";
 import { torchElementBytes } from "./dtype.js";
 import { pickleStateDict, type PickledTensor } from "./pickle-writer.js";
 import type { TorchTensorInput, WriteTorchOptions } from "./types.js";
