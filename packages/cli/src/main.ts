@@ -21,6 +21,11 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ outputError: (str, write) => write(`llamats: ${str.replace(/\s*\n\s*/g, " ").trim()}\n`) })
     .exitOverride();
   registerCommands(program);
+  if (argv.length === 0) {
+    // No command: the usage on stderr (nothing was asked for, so nothing on stdout), exit 1.
+    process.stderr.write(program.helpInformation());
+    return 1;
+  }
   try {
     await program.parseAsync(argv, { from: "user" });
     return 0;
@@ -38,6 +43,12 @@ function reportError(err: unknown): number {
   }
   if (err instanceof LlamatsError) {
     process.stderr.write(`llamats: ${err.message}\n`);
+    return 2;
+  }
+  const sys = err as NodeJS.ErrnoException;
+  if (typeof sys?.code === "string" && /^E[A-Z]+$/.test(sys.code) && typeof sys.path === "string") {
+    // A file the system refused (missing, not readable, not writable): bad input, one line.
+    process.stderr.write(`llamats: ${sys.path}: ${sys.message.replace(/^[A-Z]+: /, "")}\n`);
     return 2;
   }
   process.stderr.write(`llamats: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

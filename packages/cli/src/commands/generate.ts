@@ -13,10 +13,10 @@
 // Defaults are the script's generation_config: temp 0.2, top-k 40, top-p 0.9, repetition
 // penalty 1.1, 400 new tokens; the seed is random unless --seed is given (stderr shows it).
 
-import { readFileSync, renameSync, writeFileSync, mkdirSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import type { Command } from "commander";
-import { LlamatsError } from "@llamats/tensor";
+import { LlamatsError, writeFileAtomic } from "@llamats/tensor";
 import { alpacaPrompt, extractResponse, loadModel, DEFAULT_SAMPLING, DEFAULT_MAX_TOKENS, type LlamaModel, type GenerateOptions, type GenerationStats } from "@llamats/engine";
 import { addModelOptions, addSamplingOptions, loadOptionsFrom, samplingFrom, type ModelCliOptions, type SamplingCliOptions } from "./model-options.js";
 import { onStdoutClosed } from "../stdout.js";
@@ -138,18 +138,12 @@ async function batch(model: LlamaModel, o: GenerateCliOptions, sampling: Generat
   }
   const out = o.predictionsFile;
   const dir = dirname(out) || ".";
-  mkdirSync(dir, { recursive: true });
-  writeAtomic(out, JSON.stringify(results, null, 2));
+  writeFileAtomic(out, JSON.stringify(results, null, 2)); // missing folders are created, as the script's makedirs
   const config = {
-    temperature: sampling.temperature, top_k: sampling.topK, top_p: sampling.topP, do_sample: true,
+    // transformers samples only with do_sample; temperature 0 here means greedy decoding.
+    temperature: sampling.temperature, top_k: sampling.topK, top_p: sampling.topP, do_sample: (sampling.temperature ?? 0) > 0,
     num_beams: 1, repetition_penalty: sampling.repeatPenalty, max_new_tokens: sampling.maxTokens,
   };
-  writeAtomic(join(dir, "generation_config.json"), JSON.stringify(config, null, 2));
+  writeFileAtomic(join(dir, "generation_config.json"), JSON.stringify(config, null, 2));
   process.stderr.write(`wrote ${results.length} predictions to ${out}\n`);
-}
-
-export function writeAtomic(path: string, data: string | Uint8Array): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
 }

@@ -1,24 +1,26 @@
-// `llamats logits -m MODEL --ids 1,5,9 [--out FILE]`: the logits of every position of an id
-// sequence (evaluated from position 0 in one batched pass), as float32 little-endian,
-// row-major (nIds, vocab), to --out (temp file + rename) or stdout. For research and for
-// checking llamats against other engines. Takes the same model options as generate.
+// `llamats logits -m MODEL (--ids 1,5,9 | --ids-file FILE | --ids -) [--out FILE]`: the
+// logits of every position of an id sequence (evaluated from position 0 in one batched
+// pass), as float32 little-endian, row-major (nIds, vocab), to --out (temp file + rename) or
+// stdout; refused when stdout is a terminal (binary). For research and for checking llamats
+// against other engines. Takes the same model options as generate.
 
 import { endianness } from "node:os";
 import type { Command } from "commander";
-import { LlamatsError } from "@llamats/tensor";
+import { LlamatsError, writeFileAtomic } from "@llamats/tensor";
 import { loadModel } from "@llamats/engine";
 import { addModelOptions, loadOptionsFrom, type ModelCliOptions } from "./model-options.js";
-import { writeAtomic } from "./generate.js";
+import { addIdsOptions, requireIds, type IdsCliOptions } from "../ids.js";
 
 export function register(program: Command): void {
   const cmd = program
     .command("logits")
     .description("write float32 little-endian logits (nIds, vocab) for a sequence of token ids")
-    .requiredOption("--ids <ids>", "comma-separated token ids, e.g. 1,5,9")
-    .option("--out <file>", "output file (default: stdout)");
+    .option("--out <file>", "output file (default: stdout, when it is not a terminal)");
+  addIdsOptions(cmd);
   addModelOptions(cmd);
-  cmd.action(async (o: ModelCliOptions & { ids: string; out?: string }) => {
-    const ids = parseIds(o.ids);
+  cmd.action(async (o: ModelCliOptions & IdsCliOptions & { out?: string }) => {
+    const ids = requireIds(o);
+    if (!o.out && process.stdout.isTTY) throw new LlamatsError("logits are binary float32: give --out FILE or redirect stdout to a file or pipe");
     const load = loadOptionsFrom(o);
     // The KV cache only needs the sequence itself unless --ctx says otherwise.
     const model = await loadModel(o.model, { ...load, nCtx: load.nCtx ?? ids.length });
@@ -26,22 +28,13 @@ export function register(program: Command): void {
       if (ids.length > model.nCtx) throw new LlamatsError(`${ids.length} ids do not fit the context of ${model.nCtx} (use --ctx)`);
       const logits = model.forward(ids, { pos: 0, logits: "all" }); // (nIds, vocab)
       const bytes = littleEndianBytes(logits);
-      if (o.out) writeAtomic(o.out, bytes);
+      if (o.out) writeFileAtomic(o.out, bytes);
       else await writeStdout(bytes);
       process.stderr.write(`logits: ${ids.length} x ${model.config.vocabSize} float32\n`);
     } finally {
       model.dispose();
     }
   });
-}
-
-export function parseIds(s: string): number[] {
-  const parts = s.split(",").map((p) => p.trim());
-  const ids = parts.map(Number);
-  if (parts.length === 0 || parts.some((p, i) => !/^\d+$/.test(p) || !Number.isSafeInteger(ids[i]))) {
-    throw new LlamatsError(`--ids ${s}: want comma-separated non-negative integers`);
-  }
-  return ids;
 }
 
 function littleEndianBytes(x: Float32Array): Uint8Array {

@@ -1,5 +1,5 @@
 // `llamats tokenize -t MODEL [--bos] [--eos] [-p TEXT | --jsonl] [--pieces]` and
-// `llamats detokenize -t MODEL --ids 1,2,3`. MODEL is a SentencePiece `tokenizer.model` or a
+// `llamats detokenize -t MODEL (--ids 1,2,3 | --ids-file FILE | --ids -)`. MODEL is a SentencePiece `tokenizer.model` or a
 // `.gguf` file (its tokenizer.ggml.* metadata, read with @llamats/formats).
 // Output: `-p` prints the ids comma-separated on one line (the form --ids takes), plus, with
 // --pieces, a JSON array of the pieces on a second line; `--jsonl` reads `{"text": ...}` lines
@@ -12,6 +12,7 @@ import { createInterface } from "node:readline";
 import { LlamatsError } from "@llamats/tensor";
 import { openGguf } from "@llamats/formats";
 import { Tokenizer, loadTokenizer } from "@llamats/tokenizer";
+import { addIdsOptions, requireIds, type IdsCliOptions } from "../ids.js";
 
 function isGguf(path: string): boolean {
   const head = new Uint8Array(4);
@@ -70,16 +71,6 @@ async function tokenizeJsonl(tok: Tokenizer, bos: boolean, eos: boolean): Promis
   flush();
 }
 
-function parseIds(spec: string, vocabSize: number): number[] {
-  const parts = spec.split(/[\s,]+/).filter((s) => s !== "");
-  return parts.map((s) => {
-    if (!/^\d+$/.test(s)) throw new LlamatsError(`--ids: "${s}" is not a token id`);
-    const id = Number(s);
-    if (id >= vocabSize) throw new LlamatsError(`--ids: ${id} is outside the vocabulary (${vocabSize} pieces)`);
-    return id;
-  });
-}
-
 export function register(program: Command): void {
   program
     .command("tokenize")
@@ -103,13 +94,13 @@ export function register(program: Command): void {
       if (o.pieces) process.stdout.write(JSON.stringify(ids.map((id) => tok.idToPiece(id))) + "\n");
     });
 
-  program
+  const detok = program
     .command("detokenize")
     .description("SentencePiece token ids -> text")
-    .requiredOption("-t, --tokenizer <MODEL>", "tokenizer.model or .gguf file")
-    .requiredOption("--ids <IDS>", "comma-separated token ids, e.g. 1,2,3")
-    .action((o: { tokenizer: string; ids: string }) => {
+    .requiredOption("-t, --tokenizer <MODEL>", "tokenizer.model or .gguf file");
+  addIdsOptions(detok)
+    .action((o: { tokenizer: string } & IdsCliOptions) => {
       const tok = openTokenizer(o.tokenizer);
-      process.stdout.write(tok.decode(parseIds(o.ids, tok.vocabSize)) + "\n");
+      process.stdout.write(tok.decode(requireIds(o, tok.vocabSize)) + "\n");
     });
 }
