@@ -2,12 +2,13 @@
 // adapters, run every check (nothing is written if one fails), then hand the merged source
 // (merged-source.ts: each tensor merged when the writer reads it) to the writer of the
 // requested output. Everything is written under `OUT.tmp-<pid>` and renamed onto OUT at the
-// end; on any failure the temp folder is removed, so no partial output is ever left.
+// end (@llamats/tensor writeDirAtomically); on any failure the temp folder is removed, so no
+// partial output is ever left.
 
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, join, resolve } from "node:path";
-import { LlamatsError, type ProgressCallback } from "@llamats/tensor";
+import { LlamatsError, tempPathsFor, writeDirAtomically, type ProgressCallback } from "@llamats/tensor";
 import { openAdapter, type Adapter } from "./adapter.js";
 import { openBaseModel, type MergeBase } from "./base.js";
 import { checkMergeInputs, checkOutputTokenizer, MergeCheckError, tokenizerSourceDir } from "./checks.js";
@@ -52,9 +53,8 @@ export interface MergeSummary extends MergeStats {
  * is no longer written (the merge streams into the writers) but is still cleaned up, as
  * merges of earlier versions staged an HF folder there.
  */
-export function mergeTempPaths(out: string, pid = process.pid): [tmp: string, stage: string] {
-  const abs = resolve(out);
-  return [`${abs}.tmp-${pid}`, `${abs}.stage-${pid}`];
+export function mergeTempPaths(out: string, pid = process.pid): string[] {
+  return tempPathsFor(out, pid);
 }
 
 function checkOutDir(out: string): void {
@@ -76,7 +76,6 @@ export function mergeLoras(opts: MergeLorasOptions): MergeSummary {
   checkOutDir(out);
   const adapters: Adapter[] = [];
   let base: MergeBase | undefined;
-  const [tmp] = mergeTempPaths(out);
   let threads = 1;
   try {
     for (const l of opts.loras) adapters.push(openAdapter(l));
@@ -85,34 +84,31 @@ export function mergeLoras(opts: MergeLorasOptions): MergeSummary {
     checkOutputTokenizer(base, adapters, vocabSize, opts.outputType === "gguf");
     opts.log?.(`base ${base.dir} (${base.kind}, ${base.source.tensors.length} tensors); LoRAs: ${adapters.map((a) => `${a.name} r=${a.config.r} alpha=${a.config.loraAlpha}`).join(", ")}`);
     threads = setLoraThreads(opts.threads ?? availableParallelism());
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp, { recursive: true });
     const stats: MergeStats = { tensorsMerged: 0, tensorsReplaced: 0, changedPerLora: adapters.map(() => 0), peakRssBytes: 0 };
     const tokenizerDir = tokenizerSourceDir(base, adapters);
     const tokenizerPath = existsSync(join(tokenizerDir, "tokenizer.model")) ? join(tokenizerDir, "tokenizer.model") : undefined;
     const merged = mergedSource(base.source, adapters, { vocabSize, tokenizerPath, log: opts.log }, stats);
-    let files: string[];
-    if (opts.outputType === "huggingface") {
-      files = writeHfFolder(merged, tmp, {
-        hfBin: opts.hfBin, config: { ...base.hfConfig, vocab_size: vocabSize }, generationConfigDir: base.dir, tokenizerDir, onProgress: opts.onProgress,
+    const baseModel = base;
+    const files = writeDirAtomically(out, (tmp) => {
+      let files: string[];
+      if (opts.outputType === "huggingface") {
+        files = writeHfFolder(merged, tmp, {
+          hfBin: opts.hfBin, config: { ...baseModel.hfConfig, vocab_size: vocabSize }, generationConfigDir: baseModel.dir, tokenizerDir, onProgress: opts.onProgress,
+        });
+      } else if (opts.outputType === "pth") files = writePth(merged, tmp, { shards: opts.pthShards, tokenizerDir, onProgress: opts.onProgress });
+      else files = [writeMergedGguf(merged, tmp, { dtype: opts.dtype, name: basename(out), onProgress: opts.onProgress })];
+      adapters.forEach((a, i) => {
+        if (a.plan.pairs.size > 0 && stats.changedPerLora[i] === 0) {
+          throw new MergeCheckError(`LoRA ${i + 1} (${a.dir}) changes nothing: its deltas are below float16 resolution everywhere`);
+        }
       });
-    } else if (opts.outputType === "pth") files = writePth(merged, tmp, { shards: opts.pthShards, tokenizerDir, onProgress: opts.onProgress });
-    else files = [writeMergedGguf(merged, tmp, { dtype: opts.dtype, name: basename(out), onProgress: opts.onProgress })];
-    adapters.forEach((a, i) => {
-      if (a.plan.pairs.size > 0 && stats.changedPerLora[i] === 0) {
-        throw new MergeCheckError(`LoRA ${i + 1} (${a.dir}) changes nothing: its deltas are below float16 resolution everywhere`);
-      }
-    });
-    if (existsSync(out)) rmSync(out, { recursive: true }); // checked empty above
-    renameSync(tmp, out);
+      return files;
+    }); // OUT was checked absent or empty above
     const rss = process.resourceUsage().maxRSS * 1024;
     return {
       ...stats, peakRssBytes: Math.max(stats.peakRssBytes, rss), out, outputType: opts.outputType,
       files: files.sort(), vocabSize, seconds: (Date.now() - t0) / 1000, threads,
     };
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw e;
   } finally {
     setLoraThreads(1);
     base?.close();
