@@ -20,7 +20,7 @@ import { LlamatsError, writeFileAtomic } from "@llamats/tensor";
 import { alpacaPrompt, extractResponse, loadModel, DEFAULT_SAMPLING, DEFAULT_MAX_TOKENS, type LlamaModel, type GenerateOptions, type GenerationStats } from "@llamats/engine";
 import { addModelOptions, addSamplingOptions, loadOptionsFrom, samplingFrom, type ModelCliOptions, type SamplingCliOptions } from "./model-options.js";
 import { onStdoutClosed } from "../stdout.js";
-import { parseIds } from "./logits.js";
+import { idsFrom } from "../ids.js";
 
 interface GenerateCliOptions extends ModelCliOptions, SamplingCliOptions {
   prompt?: string;
@@ -37,7 +37,7 @@ export function register(program: Command): void {
     .description("generate text from a prompt (streams to stdout; speed on stderr)")
     .option("-p, --prompt <text>", "prompt text")
     .option("-f, --file <file>", "read the prompt from a file")
-    .option("--ids <ids>", "the prompt as comma-separated token ids (prints the new ids)")
+    .option("--ids <ids>", "the prompt as comma-separated token ids (prints the new ids; \"-\": from stdin)")
     .option("--with-prompt", "wrap the prompt in the Alpaca instruction template")
     .option("--data-file <file>", "batch mode: one instruction per line")
     .option("--predictions-file <file>", "batch mode output", "./predictions.json");
@@ -47,7 +47,7 @@ export function register(program: Command): void {
     const sources = [o.prompt !== undefined, o.file !== undefined, o.dataFile !== undefined, o.ids !== undefined].filter(Boolean).length;
     if (sources !== 1) throw new LlamatsError("generate: give exactly one of -p TEXT, -f FILE, --ids IDS or --data-file FILE");
     const sampling = samplingFrom(o);
-    const promptIds = o.ids !== undefined ? parseIds(o.ids) : undefined;
+    const promptIds = idsFrom({ ids: o.ids });
     const model = await loadModel(o.model, loadOptionsFrom(o));
     try {
       if (promptIds) await streamIds(model, promptIds, sampling);
