@@ -14,7 +14,7 @@ import { LlamatsError } from "@llamats/tensor";
 import { forwardBatch, type BatchItem, type KVCache, type LlamaWeights, type RunState } from "@llamats/model";
 
 /** What a request wants back once its last token has been evaluated. */
-export type EvalWant = "logits" | "hidden" | "none";
+export type EvalWant = "logits" | "all" | "hidden" | "none";
 
 export interface EvalRequest {
   readonly cache: KVCache;
@@ -45,6 +45,7 @@ interface Pending {
   readonly req: EvalRequest;
   done: number; // tokens already evaluated
   hidden?: Float32Array;
+  all?: Float32Array;
   resolve(v: Float32Array): void;
   reject(e: unknown): void;
 }
@@ -82,7 +83,8 @@ export class BatchScheduler {
 
   /**
    * Evaluate tokens of one sequence at pos.. in the next step(s). Resolves with the last
-   * token's logits (vocab), the final-normed hidden states (nTokens, dim), or an empty array.
+   * token's logits (vocab), every token's logits (nTokens, vocab) for "all", the final-normed
+   * hidden states (nTokens, dim), or an empty array.
    * The cache's rows from pos on are dropped now. One request per cache at a time.
    */
   submit(req: EvalRequest): Promise<Float32Array> {
@@ -108,6 +110,7 @@ export class BatchScheduler {
     return new Promise((resolve, reject) => {
       const p: Pending = { req, done: 0, resolve, reject };
       if (req.want === "hidden") p.hidden = new Float32Array(n * cfg.dim);
+      if (req.want === "all") p.all = new Float32Array(n * cfg.vocabSize);
       this.queue.push(p);
       this.schedule();
     });
@@ -156,7 +159,7 @@ export class BatchScheduler {
       return {
         cache: r.cache, tokens: r.tokens.slice(p.done, p.done + n), pos: r.pos + p.done,
         ropeLength: r.pos + r.tokens.length, // chunks rotate as the whole prompt would
-        logits: last && r.want === "logits" ? "last" : "none", hidden: r.want === "hidden",
+        logits: r.want === "all" ? "all" : last && r.want === "logits" ? "last" : "none", hidden: r.want === "hidden",
       };
     });
     const t = performance.now();
@@ -174,6 +177,7 @@ export class BatchScheduler {
     const finished = new Set<Pending>();
     picked.forEach(({ p, n }, i) => {
       if (p.hidden) p.hidden.set(results[i].hidden!, p.done * this.weights.config.dim);
+      if (p.all) p.all.set(results[i].logits, p.done * this.weights.config.vocabSize);
       p.done += n;
       if (p.done === p.req.tokens.length) finished.add(p);
     });
@@ -182,7 +186,7 @@ export class BatchScheduler {
     this.onStep?.({ rows: picked.map((x) => x.n), ms: performance.now() - t });
     picked.forEach(({ p }, i) => {
       if (!finished.has(p)) return;
-      p.resolve(p.req.want === "logits" ? results[i].logits : p.hidden ?? new Float32Array(0));
+      p.resolve(p.req.want === "logits" ? results[i].logits : p.hidden ?? p.all ?? new Float32Array(0));
     });
   }
 }

@@ -52,14 +52,20 @@ export class Sequence {
 
   /**
    * Evaluate tokens at pos.. (default: after what the cache holds) in the next batch step.
-   * want "logits" (default): the last token's logits (vocab); "hidden": the final-normed
-   * hidden states (nTokens, dim); "none": an empty array.
+   * want "logits" (default): the last token's logits (vocab); "all": every token's logits
+   * (nTokens, vocab); "hidden": the final-normed hidden states (nTokens, dim); "none": an
+   * empty array. Afterwards the cache holds the ids before pos plus these tokens, and a
+   * following generate() reuses them as a prompt prefix.
    */
-  evaluate(tokens: readonly number[], opts: { pos?: number; want?: EvalWant; signal?: AbortSignal } = {}): Promise<Float32Array> {
+  async evaluate(tokens: readonly number[], opts: { pos?: number; want?: EvalWant; signal?: AbortSignal } = {}): Promise<Float32Array> {
     this.checkUsable();
+    if (this.busy) throw new LlamatsError("evaluate: this sequence is generating");
     const pos = opts.pos ?? this.cache.length;
-    this.session.cached = []; // the generation prefix cache no longer describes the KV cache
-    return this.host.scheduler.submit({ cache: this.cache, tokens, pos, want: opts.want ?? "logits", signal: opts.signal });
+    const before = this.session.cached.length >= pos ? this.session.cached.slice(0, pos) : undefined;
+    this.session.cached = []; // until the evaluation is done
+    const out = await this.host.scheduler.submit({ cache: this.cache, tokens, pos, want: opts.want ?? "logits", signal: opts.signal });
+    if (before) this.session.cached = [...before, ...tokens];
+    return out;
   }
 
   /** The final-normed hidden states (nTokens, dim) of ids from position 0; the cache is emptied after. */

@@ -118,6 +118,18 @@ describe("engine/sequences and the batch scheduler", function () {
     b.dispose();
   });
 
+  it("evaluate 'all' gives every position's logits, ending with the last-token logits; generate then reuses the prefix", async () => {
+    const s = m.createSequence();
+    const all = await s.evaluate([1, 300, 400], { pos: 0, want: "all" });
+    const V = m.config.vocabSize;
+    expect(all.length).to.equal(3 * V);
+    const last = await s.evaluate([1, 300, 400], { pos: 0 });
+    expect(Array.from(all.subarray(2 * V))).to.deep.equal(Array.from(last));
+    await ids(s, [1, 300, 400], 1);
+    expect(s.lastStats!.promptTokensEvaluated).to.equal(1);
+    s.dispose();
+  });
+
   it("embed returns (nTokens, dim) final hidden states and leaves the cache empty; errors are typed", async () => {
     const s = m.createSequence({ nCtx: 16 });
     const h = await s.embed([1, 2, 3]);
@@ -135,6 +147,6 @@ describe("engine/sequences and the batch scheduler", function () {
     const before = m.kvBytes;
     s.dispose();
     expect(m.kvBytes).to.equal(before - s.cache.byteLength);
-    expect(() => s.evaluate([1])).to.throw(LlamatsError, /disposed/);
+    await s.evaluate([1]).then(() => expect.fail("no error"), (e) => expect(String(e)).to.match(/disposed/));
   });
 });

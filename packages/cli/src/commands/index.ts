@@ -14,6 +14,7 @@ import * as vocabMerge from "./vocab-merge.js";
 import * as vocabTrain from "./vocab-train.js";
 import * as bench from "./bench.js";
 import * as perplexity from "./perplexity.js";
+import * as serve from "./serve.js";
 
 export function registerCommands(program: Command): void {
   void program;
@@ -27,4 +28,5 @@ export function registerCommands(program: Command): void {
   vocabTrain.register(program);
   bench.register(program);
   perplexity.register(program);
+  serve.register(program);
 }
