@@ -28,6 +28,12 @@ export function buildApp(core: ServerCore): FastifyInstance {
     bodyLimit: opts.bodyLimit ?? DEFAULTS.bodyLimit,
     return503OnClosing: true,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } },
+    // Requests node's HTTP parser rejects (bad request line, bad Content-Length): 400 in OpenAI's shape.
+    clientErrorHandler: (err, socket) => {
+      if (!socket.writable) return socket.destroy();
+      const body = JSON.stringify(errorBody(`Malformed HTTP request (${(err as { code?: string }).code ?? "parse error"})`, "invalid_request_error", null, "bad_request"));
+      socket.end(`HTTP/1.1 400 Bad Request\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    },
   });
 
   app.addHook("onRequest", async (req, reply) => {
@@ -112,9 +118,11 @@ export function buildApp(core: ServerCore): FastifyInstance {
 
 function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
-  const e = err as FastifyError & { validation?: { instancePath: string; message?: string; params?: Record<string, unknown> }[] };
+  const e = err as FastifyError & { validation?: { instancePath: string; keyword?: string; message?: string; params?: Record<string, unknown> }[] };
   if (e.validation && e.validation.length) {
-    const v = e.validation[0];
+    // For a field with several accepted forms (anyOf), say so rather than quote the first form.
+    const any = e.validation.find((x) => x.keyword === "anyOf");
+    const v = any ? { ...any, message: "has none of the accepted types / shapes" } : e.validation[0];
     const path = v.instancePath.replace(/^\//, "").split("/").filter(Boolean).map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : (i ? "." : "") + p)).join("");
     const missing = v.params && typeof v.params.missingProperty === "string" ? v.params.missingProperty : undefined;
     const param = missing ? (path ? `${path}.${missing}` : missing) : path || null;
