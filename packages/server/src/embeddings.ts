@@ -5,24 +5,11 @@
 // inputs are used as given. `encoding_format: "base64"` is the little-endian float32 bytes.
 
 import type { FastifyReply, FastifyRequest } from "fastify";
+import { meanPoolNormalize } from "@llamats/engine";
 import { ApiError, badRequest } from "./errors.js";
 import type { ServerCore } from "./core.js";
 
 type Body = { model?: string; input: string | string[] | number[] | number[][]; encoding_format?: "float" | "base64"; dimensions?: number };
-
-/** Mean over rows of (nTokens, dim), then L2-normalised (float64 sums). */
-export function meanPoolNormalize(hidden: Float32Array, nTokens: number, dim: number): Float32Array {
-  const acc = new Float64Array(dim);
-  for (let t = 0; t < nTokens; t++) for (let i = 0; i < dim; i++) acc[i] += hidden[t * dim + i];
-  let norm = 0;
-  for (let i = 0; i < dim; i++) {
-    acc[i] /= nTokens;
-    norm += acc[i] * acc[i];
-  }
-  // torch.nn.functional.normalize: divide by max(||x||, 1e-12).
-  const scale = 1 / Math.max(Math.sqrt(norm), 1e-12);
-  return Float32Array.from(acc, (v) => v * scale);
-}
 
 export async function handleEmbeddings(core: ServerCore, req: FastifyRequest, reply: FastifyReply): Promise<void> {
   const { model, pool } = core.ready();

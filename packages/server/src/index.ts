@@ -6,5 +6,4 @@ export { ServerCore } from "./core.js";
 export { DEFAULTS as SERVER_DEFAULTS, TEMPLATE_NAMES, type ServerOptions, type TemplateName } from "./options.js";
 export { ApiError, errorBody, type ErrorBody } from "./errors.js";
 export { buildChatPrompt, normalizeMessages, seedCompletionPrompt, type ChatMessage } from "./prompt.js";
-export { meanPoolNormalize } from "./embeddings.js";
 export { keyMatches } from "./auth.js";

@@ -77,13 +77,12 @@ export async function runChoice(ctx: RunContext, spec: ChoiceSpec, sink: ChoiceS
       seed: spec.seed,
       stop: spec.stop,
       signal: ctx.signal,
-      logitsProcessor: spec.frequencyPenalty || spec.presencePenalty || spec.logitBias.size ? (logits, ids, promptTokens) => {
+      // OpenAI's penalties, llama.cpp's way: over every id of the sequence (prompt included).
+      frequencyPenalty: spec.frequencyPenalty,
+      presencePenalty: spec.presencePenalty,
+      penaltyLastN: -1,
+      logitsProcessor: spec.logitBias.size ? (logits) => {
         for (const [id, bias] of spec.logitBias) logits[id] += bias;
-        if (!spec.frequencyPenalty && !spec.presencePenalty) return;
-        // OpenAI: mu[j] -= c[j] * frequency_penalty + (c[j] > 0) * presence_penalty, over the generated tokens.
-        const counts = new Map<number, number>();
-        for (let i = promptTokens; i < ids.length; i++) counts.set(ids[i], (counts.get(ids[i]) ?? 0) + 1);
-        for (const [id, c] of counts) logits[id] -= c * spec.frequencyPenalty + spec.presencePenalty;
       } : undefined,
       onToken: (id, logits) => {
         if (tok && id === tok.eosId) return;

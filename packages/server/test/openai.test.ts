@@ -3,8 +3,8 @@
 // stop strings, seeds, usage, auth, and abort through the client's AbortController.
 import { expect } from "chai";
 import OpenAI from "openai";
-import { alpacaPrompt, type LlamaModel } from "@llamats/engine";
-import { buildChatPrompt, meanPoolNormalize } from "@llamats/server";
+import { alpacaPrompt, meanPoolNormalize, type GenerateOptions, type LlamaModel } from "@llamats/engine";
+import { buildChatPrompt } from "@llamats/server";
 import { cleanup, serve, tinyModel, type TestServer } from "./helpers.js";
 
 describe("server: the official openai client", function () {
@@ -23,10 +23,10 @@ describe("server: the official openai client", function () {
   });
 
   /** What the engine gives alone for this prompt at temperature 0 (no penalty). */
-  async function engineText(prompt: string, maxTokens: number): Promise<{ text: string; ids: number[] }> {
+  async function engineText(prompt: string, maxTokens: number, extra: GenerateOptions = {}): Promise<{ text: string; ids: number[] }> {
     const seq = model.createSequence();
     let text = "";
-    for await (const p of seq.generate(prompt, { temperature: 0, repeatPenalty: 1, maxTokens })) text += p;
+    for await (const p of seq.generate(prompt, { temperature: 0, repeatPenalty: 1, maxTokens, ...extra })) text += p;
     const ids = seq.lastStats!.ids.slice(seq.lastStats!.promptTokens);
     seq.dispose();
     return { text, ids };
@@ -48,6 +48,23 @@ describe("server: the official openai client", function () {
     expect(r.choices[0].finish_reason).to.equal("length");
     const promptTokens = model.tokenize("Once upon a time", { bos: true }).length;
     expect(r.usage).to.deep.equal({ prompt_tokens: promptTokens, completion_tokens: 12, total_tokens: promptTokens + 12 });
+  });
+
+  it("completions: frequency / presence penalties and logit_bias change the text as the engine's sampler does", async () => {
+    const plain = await engineText("Once upon a time", 12);
+    // Negative penalties pull the prompt's tokens back in: the greedy text changes.
+    const want = await engineText("Once upon a time", 12, { frequencyPenalty: -2, presencePenalty: -1.5, repeatPenalty: 1.3 });
+    expect(want.text).to.not.equal(plain.text);
+    const r = await client.completions.create({
+      model: "tiny-f16", prompt: "Once upon a time", max_tokens: 12, temperature: 0, frequency_penalty: -2, presence_penalty: -1.5,
+      // @ts-expect-error the seed's extension
+      repetition_penalty: 1.3,
+    });
+    expect(r.choices[0].text).to.equal(want.text);
+    // A strong negative bias on the first greedy token moves the choice away from it.
+    const banned = plain.ids[0];
+    const b = await client.completions.create({ model: "tiny-f16", prompt: "Once upon a time", max_tokens: 1, temperature: 0, logit_bias: { [banned]: -100 } });
+    expect(model.tokenize(b.choices[0].text, { bos: false })[0]).to.not.equal(banned);
   });
 
   it("completions: stop strings end the text before them (across token boundaries), finish_reason stop", async () => {

@@ -1,12 +1,12 @@
-// Small pure parts: the seed's prompts, the key check, pooling.
+// Small pure parts: the seed's prompts and the key check.
 import { expect } from "chai";
 import fc from "fast-check";
 import { chatPrompt } from "@llamats/engine";
-import { ApiError, buildChatPrompt, keyMatches, meanPoolNormalize, normalizeMessages, seedCompletionPrompt } from "@llamats/server";
+import { ApiError, buildChatPrompt, keyMatches, normalizeMessages, seedCompletionPrompt } from "@llamats/server";
 
 const PRE = "Below is an instruction that describes a task. Write a response that appropriately completes the request.";
 
-describe("server: prompts, key check, pooling", () => {
+describe("server: prompts and the key check", () => {
   it("chat alpaca: openai_server_demo's prompt (default system, turns, the last system message wins)", () => {
     const msgs = normalizeMessages([
       { role: "system", content: "A" },
@@ -43,13 +43,5 @@ describe("server: prompts, key check, pooling", () => {
       expect(keyMatches(k, k)).to.equal(false);
       if (other.trim() !== k) expect(keyMatches(`Bearer ${other}`, k)).to.equal(false);
     }));
-  });
-
-  it("meanPoolNormalize: mean over rows, unit length, direction of the mean", () => {
-    const h = Float32Array.from([1, 2, 3, 3, 2, 1]); // 2 tokens x 3
-    const v = meanPoolNormalize(h, 2, 3);
-    const n = Math.hypot(2, 2, 2);
-    expect(Array.from(v)).to.deep.equal(Array.from(Float32Array.from([2 / n, 2 / n, 2 / n])));
-    expect(Array.from(meanPoolNormalize(new Float32Array(3), 1, 3))).to.deep.equal([0, 0, 0]);
   });
 });
