@@ -6,15 +6,15 @@
 // the same bits whatever the thread count.
 
 import { taskModuleUrl, ThreadPool } from "@llamats/tensor";
-import { DArg, deltaShare } from "./delta-task.js";
-import { buildDeltaModule, DeltaStaging, MAX_PAGES, type DeltaExports } from "./delta-wasm.js";
+import { DArg, DeltaOp, deltaShare, scaleBits } from "./delta-task.js";
+import { buildDeltaModule, DeltaStaging, MAX_PAGES, type DeltaExports, type DeltaKernels, type MergedRows, type StagedJob } from "./delta-wasm.js";
 
-export class DeltaPool {
-  private readonly run: DeltaExports["delta_rows"];
+export class DeltaPool implements DeltaKernels {
+  private readonly k: DeltaExports;
   private readonly staging: DeltaStaging;
 
   private constructor(private readonly pool: ThreadPool, memory: WebAssembly.Memory, module: WebAssembly.Module) {
-    this.run = (new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as DeltaExports).delta_rows;
+    this.k = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as DeltaExports;
     this.staging = new DeltaStaging(memory);
   }
 
@@ -37,17 +37,30 @@ export class DeltaPool {
     }
   }
 
-  /** Rows i0 .. i1-1 of B @ A into d ((i1 - i0), inDim); inDim must be a multiple of 4. */
-  rows(a: Float32Array, b: Float32Array, r: number, inDim: number, i0: number, i1: number, d: Float32Array): void {
-    const { n, bPtr, dPtr } = this.staging.stage(a, b, r, inDim, i0, i1);
+  private runJob(op: number, job: StagedJob, inDim: number, r: number, scale = 0): void {
     const args = this.pool.args;
-    args[DArg.a] = 0;
-    args[DArg.b] = bPtr;
-    args[DArg.d] = dPtr;
+    args[DArg.a] = job.aPtr;
+    args[DArg.b] = job.bPtr;
+    args[DArg.d] = job.dPtr;
+    args[DArg.cur] = job.curPtr;
+    args[DArg.res] = job.resPtr;
     args[DArg.inDim] = inDim;
     args[DArg.r] = r;
-    this.pool.run(0, n, (s, e) => deltaShare(this.run, args, s, e));
-    this.staging.collect(d, dPtr, n, inDim);
+    args[DArg.scaleBits] = scaleBits(scale);
+    this.pool.run(op, job.n, (s, e) => deltaShare(this.k, op, args, s, e));
+  }
+
+  /** Rows i0 .. i1-1 of B @ A into d ((i1 - i0), inDim); inDim must be a multiple of 4. */
+  rows(a: Float32Array, b: Float32Array, r: number, inDim: number, i0: number, i1: number, d: Float32Array): void {
+    const job = this.staging.stage(a, b, r, inDim, i0, i1);
+    this.runJob(DeltaOp.delta, job, inDim, r);
+    this.staging.collect(d, job, inDim);
+  }
+
+  mergeRows(a: Float32Array, b: Float32Array, r: number, cols: number, i0: number, i1: number, cur: Uint16Array, scale: number): MergedRows {
+    const job = this.staging.stage(a, b, r, cols, i0, i1, cur);
+    this.runJob(DeltaOp.merge, job, cols, r, scale);
+    return this.staging.collectMerge(job, cols, i0, cur);
   }
 
   dispose(): void {

@@ -5,7 +5,7 @@
 // what `Math.fround(acc + b * a)` does. Two f64x2 lanes per half of a v128 of four floats.
 // Used when inDim is a multiple of 4 (every LLaMA width); the TypeScript loop otherwise.
 
-import { ModuleBuilder, ValType } from "@llamats/kernels";
+import { F16_TABLE_BYTES, ModuleBuilder, ValType, writeF16Table, type FuncBuilder, type Local } from "@llamats/kernels";
 
 const PAGE = 65536;
 
@@ -48,57 +48,194 @@ export function buildDeltaModule(shared = false): Uint8Array<ArrayBuffer> {
       });
     });
   });
+  emitMergeRows(m);
   return m.encode();
+}
+
+/**
+ * h (a local) <- f16 bits of the float32 bits in x, round to nearest even: the integer
+ * algorithm of merge.ts's f32BitsToF16, branch for branch. Clobbers the t locals.
+ */
+function emitF32BitsToF16(f: FuncBuilder, x: Local, h: Local, [sign, exp, mant, e, rest, shift]: Local[]): void {
+  f.get(x).i32(16).op("i32_shr_u").i32(0x8000).op("i32_and").set(sign);
+  f.get(x).i32(23).op("i32_shr_u").i32(0xff).op("i32_and").set(exp);
+  f.get(x).i32(0x7fffff).op("i32_and").set(mant);
+  // h += (rest > half) | (rest == half & h & 1): round to nearest even
+  const roundUp = (half: () => void) => {
+    f.get(h);
+    f.get(rest); half(); f.op("i32_gt_u");
+    f.get(rest); half(); f.op("i32_eq").get(h).i32(1).op("i32_and").op("i32_and");
+    f.op("i32_or").op("i32_add").get(sign).op("i32_or").set(h);
+  };
+  f.get(exp).i32(0xff).op("i32_eq");
+  f.if(() => {
+    // Inf: sign | 0x7c00; NaN: keep the top payload bits, at least one set
+    f.get(sign).i32(0x7c00).op("i32_or");
+    f.i32(0);
+    f.i32(0x200).get(mant).i32(13).op("i32_shr_u").tee(rest).get(rest).op("i32_eqz").op("select");
+    f.get(mant).op("i32_eqz").op("select");
+    f.op("i32_or").set(h);
+  }, () => {
+    f.get(exp).i32(112).op("i32_sub").set(e);
+    f.get(e).i32(31).op("i32_ge_s");
+    f.if(() => {
+      f.get(sign).i32(0x7c00).op("i32_or").set(h);
+    }, () => {
+      f.get(e).i32(0).op("i32_le_s");
+      f.if(() => {
+        f.get(e).i32(-10).op("i32_lt_s");
+        f.if(() => {
+          f.get(sign).set(h);
+        }, () => {
+          f.get(mant).i32(0x800000).op("i32_or").set(mant);
+          f.i32(14).get(e).op("i32_sub").set(shift);
+          f.get(mant).i32(1).get(shift).op("i32_shl").i32(1).op("i32_sub").op("i32_and").set(rest);
+          f.get(mant).get(shift).op("i32_shr_u").set(h);
+          roundUp(() => f.i32(1).get(shift).i32(1).op("i32_sub").op("i32_shl"));
+        });
+      }, () => {
+        f.get(e).i32(10).op("i32_shl").get(mant).i32(13).op("i32_shr_u").op("i32_or").set(h);
+        f.get(mant).i32(0x1fff).op("i32_and").set(rest);
+        roundUp(() => f.i32(0x1000));
+      });
+    });
+  });
+}
+
+/**
+ * merge_rows(curPtr, dPtr, resPtr, nRows, cols, scale): for each element of nRows rows,
+ * cur (f16 bits) <- f16(f32(cur) + f32(d * scale)) — mergeTensor's arithmetic (f32 decoded
+ * through the f16 table at address 0) — and per row res[2 i] = elements whose bits changed,
+ * res[2 i + 1] = first column that became Inf/NaN from a finite value, or -1.
+ */
+function emitMergeRows(m: ModuleBuilder): void {
+  const f = m.func("merge_rows", [ValType.i32, ValType.i32, ValType.i32, ValType.i32, ValType.i32, ValType.f32]);
+  const [curPtr, dPtr, resPtr, nRows, cols, scale] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i));
+  const i = f.local(ValType.i32), j = f.local(ValType.i32), cur = f.local(ValType.i32), d = f.local(ValType.i32);
+  const old = f.local(ValType.i32), x = f.local(ValType.i32), h = f.local(ValType.i32);
+  const changed = f.local(ValType.i32), bad = f.local(ValType.i32);
+  const t = [0, 1, 2, 3, 4, 5].map(() => f.local(ValType.i32));
+  f.get(curPtr).set(cur);
+  f.get(dPtr).set(d);
+  f.forRange(i, () => f.i32(0), nRows, 1, () => {
+    f.i32(0).set(changed);
+    f.i32(-1).set(bad);
+    f.forRange(j, () => f.i32(0), cols, 1, () => {
+      f.get(cur).mem("i32_load16_u").set(old);
+      // x = bits(f32(table[old]) + f32(d[j] * scale))
+      f.get(old).i32(2).op("i32_shl").mem("f32_load");
+      f.get(d).mem("f32_load").get(scale).op("f32_mul").op("f32_add").op("i32_reinterpret_f32").set(x);
+      emitF32BitsToF16(f, x, h, t);
+      // bad = j where the element turned Inf/NaN (and is the row's first)
+      f.get(h).i32(0x7c00).op("i32_and").i32(0x7c00).op("i32_eq");
+      f.get(old).i32(0x7c00).op("i32_and").i32(0x7c00).op("i32_ne").op("i32_and");
+      f.get(bad).i32(0).op("i32_lt_s").op("i32_and");
+      f.if(() => f.get(j).set(bad));
+      f.get(changed).get(h).get(old).op("i32_ne").op("i32_add").set(changed);
+      f.get(cur).get(h).mem("i32_store16");
+      f.get(cur).i32(2).op("i32_add").set(cur);
+      f.get(d).i32(4).op("i32_add").set(d);
+    });
+    f.get(resPtr).get(i).i32(3).op("i32_shl").op("i32_add").get(changed).mem("i32_store");
+    f.get(resPtr).get(i).i32(3).op("i32_shl").op("i32_add").get(bad).mem("i32_store", 4);
+  });
 }
 
 export interface DeltaExports {
   delta_rows(aPtr: number, bPtr: number, dPtr: number, nRows: number, inDim: number, r: number): void;
+  merge_rows(curPtr: number, dPtr: number, resPtr: number, nRows: number, cols: number, scale: number): void;
+}
+
+/** What a block of merged rows gave: changed elements, and the first that turned Inf/NaN. */
+export interface MergedRows {
+  readonly changed: number;
+  /** Element index (into the whole tensor) of the first new Inf/NaN, or -1. */
+  readonly bad: number;
+  /** The unscaled delta at `bad`. */
+  readonly badDelta: number;
+}
+
+/** A delta engine: WasmDelta (this thread) or DeltaPool (threads). */
+export interface DeltaKernels {
+  rows(a: Float32Array, b: Float32Array, r: number, inDim: number, i0: number, i1: number, d: Float32Array): void;
+  /** Rows i0 .. i1-1 of cur (the whole (rows, cols) f16 tensor) += scale · (B @ A), in place. */
+  mergeRows(a: Float32Array, b: Float32Array, r: number, cols: number, i0: number, i1: number, cur: Uint16Array, scale: number): MergedRows;
+}
+
+/** Pointers of one staged job (bytes into the memory). */
+export interface StagedJob {
+  readonly n: number;
+  readonly aPtr: number;
+  readonly bPtr: number;
+  readonly dPtr: number;
+  readonly curPtr: number;
+  readonly resPtr: number;
 }
 
 /**
- * One delta job's layout in a WebAssembly memory (own or shared with workers): A at 0 (kept
- * in place while row blocks of the same tensor follow), then B's rows i0 .. i1-1, then the
- * zeroed output rows; the memory grows as needed.
+ * One job's layout in a WebAssembly memory (own or shared with workers): the f16 -> f32
+ * table at 0 (kernels' convention), A after it (kept in place while row blocks of the same
+ * tensor follow), then B's rows i0 .. i1-1, the zeroed delta rows, and for a merge the f16
+ * rows of the weight and two result ints per row; the memory grows as needed.
  */
 export class DeltaStaging {
   private lastA: Float32Array | undefined;
 
-  constructor(private readonly memory: WebAssembly.Memory) {}
+  constructor(private readonly memory: WebAssembly.Memory) {
+    writeF16Table(memory);
+  }
 
-  /** Stage rows i0 .. i1-1 of B @ A; returns the pointers delta_rows takes. */
-  stage(a: Float32Array, b: Float32Array, r: number, inDim: number, i0: number, i1: number): { n: number; bPtr: number; dPtr: number } {
+  /** Stage rows i0 .. i1-1 of B @ A (and, with cur, of the weight they are added to). */
+  stage(a: Float32Array, b: Float32Array, r: number, inDim: number, i0: number, i1: number, cur?: Uint16Array): StagedJob {
     const n = i1 - i0;
-    const aBytes = a.length * 4, bBytes = n * r * 4, dBytes = n * inDim * 4;
-    const bPtr = aBytes, dPtr = aBytes + bBytes, need = dPtr + dBytes;
+    const aPtr = F16_TABLE_BYTES, bPtr = aPtr + a.length * 4, dPtr = bPtr + n * r * 4, curPtr = dPtr + n * inDim * 4;
+    const resPtr = curPtr + Math.ceil((cur ? n * inDim * 2 : 0) / 8) * 8;
+    const need = resPtr + (cur ? n * 8 : 0);
     if (need > this.memory.buffer.byteLength) {
       this.memory.grow(Math.ceil((need - this.memory.buffer.byteLength) / PAGE));
       this.lastA = undefined;
     }
     const heap = new Float32Array(this.memory.buffer);
     if (this.lastA !== a) {
-      heap.set(a, 0); // A stays in place for every row block of the same tensor
+      heap.set(a, aPtr / 4); // A stays in place for every row block of the same tensor
       this.lastA = a;
     }
     heap.set(b.subarray(i0 * r, i1 * r), bPtr / 4);
-    heap.fill(0, dPtr / 4, need / 4);
-    return { n, bPtr, dPtr };
+    heap.fill(0, dPtr / 4, curPtr / 4);
+    if (cur) new Uint16Array(this.memory.buffer, curPtr, n * inDim).set(cur.subarray(i0 * inDim, i1 * inDim));
+    return { n, aPtr, bPtr, dPtr, curPtr, resPtr };
   }
 
   /** d <- the n output rows (n, inDim) at dPtr. */
-  collect(d: Float32Array, dPtr: number, n: number, inDim: number): void {
-    d.set(new Float32Array(this.memory.buffer, dPtr, n * inDim));
+  collect(d: Float32Array, job: StagedJob, inDim: number): void {
+    d.set(new Float32Array(this.memory.buffer, job.dPtr, job.n * inDim));
+  }
+
+  /** The merged rows back into cur (unless one turned Inf/NaN), with merge_rows' counts. */
+  collectMerge(job: StagedJob, cols: number, i0: number, cur: Uint16Array): MergedRows {
+    const res = new Int32Array(this.memory.buffer, job.resPtr, job.n * 2);
+    let changed = 0;
+    for (let i = 0; i < job.n; i++) {
+      if (res[2 * i + 1] >= 0) {
+        const k = i * cols + res[2 * i + 1];
+        return { changed, bad: i0 * cols + k, badDelta: new Float32Array(this.memory.buffer, job.dPtr, job.n * cols)[k] };
+      }
+      changed += res[2 * i];
+    }
+    cur.set(new Uint16Array(this.memory.buffer, job.curPtr, job.n * cols), i0 * cols);
+    return { changed, bad: -1, badDelta: 0 };
   }
 }
 
 /** A WebAssembly delta engine with its own memory; undefined where SIMD is unavailable. */
-export class WasmDelta {
+export class WasmDelta implements DeltaKernels {
   private readonly staging: DeltaStaging;
-  private readonly fn: DeltaExports["delta_rows"];
+  private readonly fns: DeltaExports;
 
   private constructor() {
-    const memory = new WebAssembly.Memory({ initial: 16, maximum: 65536 });
+    const memory = new WebAssembly.Memory({ initial: 16, maximum: MAX_PAGES });
     const inst = new WebAssembly.Instance(new WebAssembly.Module(buildDeltaModule()), { env: { memory } });
-    this.fn = (inst.exports as unknown as DeltaExports).delta_rows;
+    this.fns = inst.exports as unknown as DeltaExports;
     this.staging = new DeltaStaging(memory);
   }
 
@@ -112,8 +249,15 @@ export class WasmDelta {
 
   /** Rows i0 .. i1-1 of B @ A into d ((i1 - i0), inDim). inDim must be a multiple of 4. */
   rows(a: Float32Array, b: Float32Array, r: number, inDim: number, i0: number, i1: number, d: Float32Array): void {
-    const { n, bPtr, dPtr } = this.staging.stage(a, b, r, inDim, i0, i1);
-    this.fn(0, bPtr, dPtr, n, inDim, r);
-    this.staging.collect(d, dPtr, n, inDim);
+    const job = this.staging.stage(a, b, r, inDim, i0, i1);
+    this.fns.delta_rows(job.aPtr, job.bPtr, job.dPtr, job.n, inDim, r);
+    this.staging.collect(d, job, inDim);
+  }
+
+  mergeRows(a: Float32Array, b: Float32Array, r: number, cols: number, i0: number, i1: number, cur: Uint16Array, scale: number): MergedRows {
+    const job = this.staging.stage(a, b, r, cols, i0, i1, cur);
+    this.fns.delta_rows(job.aPtr, job.bPtr, job.dPtr, job.n, cols, r);
+    this.fns.merge_rows(job.curPtr, job.dPtr, job.resPtr, job.n, cols, scale);
+    return this.staging.collectMerge(job, cols, i0, cur);
   }
 }

@@ -11,7 +11,7 @@
 
 import { LlamatsError, f16DecodeTable, f32ToF16 } from "@llamats/tensor";
 import { DeltaPool } from "./delta-pool.js";
-import { WasmDelta } from "./delta-wasm.js";
+import { WasmDelta, type DeltaKernels } from "./delta-wasm.js";
 
 /** One LoRA's factors for one weight: delta = B (outDim, r) @ A (r, inDim), times scale. */
 export interface LoraFactors {
@@ -63,19 +63,19 @@ export function setLoraThreads(threads: number): number {
  * TypeScript; both give the same bits (tested).
  */
 export function loraDeltaRows(f: LoraFactors, inDim: number, i0: number, i1: number, d: Float32Array, engine: DeltaEngine = "auto"): Float32Array {
-  if (engine !== "js" && inDim % 4 === 0) {
-    if (pool && engine === "auto") {
-      pool.rows(f.a, f.b, f.r, inDim, i0, i1, d);
-      return d;
-    }
-    if (wasm === null) wasm = WasmDelta.create();
-    if (wasm) {
-      wasm.rows(f.a, f.b, f.r, inDim, i0, i1, d);
-      return d;
-    }
-    if (engine === "wasm") throw new LlamatsError("WebAssembly SIMD is not available in this runtime");
-  }
-  return loraDeltaRowsJs(f, inDim, i0, i1, d);
+  const k = kernelsFor(inDim, engine);
+  if (!k) return loraDeltaRowsJs(f, inDim, i0, i1, d);
+  k.rows(f.a, f.b, f.r, inDim, i0, i1, d);
+  return d;
+}
+
+/** The WebAssembly engine for rows of width inDim (the pool's when there is one), or undefined (TypeScript). */
+function kernelsFor(inDim: number, engine: DeltaEngine): DeltaKernels | undefined {
+  if (engine === "js" || inDim % 4 !== 0) return undefined;
+  if (pool && engine === "auto") return pool;
+  if (wasm === null) wasm = WasmDelta.create();
+  if (!wasm && engine === "wasm") throw new LlamatsError("WebAssembly SIMD is not available in this runtime");
+  return wasm;
 }
 
 /**
@@ -143,7 +143,7 @@ export function mergeTensor(
   cols: number,
   loras: readonly LoraFactors[],
   name = "tensor",
-  opts: { inPlace?: boolean } = {},
+  opts: { inPlace?: boolean; engine?: DeltaEngine } = {},
 ): MergeResult {
   const n = rows * cols;
   if (base.length !== n) throw new LlamatsError(`${name}: base has ${base.length} elements, expected ${rows}x${cols}`);
@@ -193,11 +193,19 @@ export function mergeTensor(
       }
     } else {
       // Row blocks keep the float32 delta small (ROW_BLOCK rows), whatever the matrix size.
-      const block = new Float32Array(Math.min(ROW_BLOCK, rows) * cols);
+      const k = kernelsFor(cols, opts.engine ?? "auto");
+      const block = k ? undefined : new Float32Array(Math.min(ROW_BLOCK, rows) * cols);
       for (let i0 = 0; i0 < rows; i0 += ROW_BLOCK) {
         const i1 = Math.min(rows, i0 + ROW_BLOCK);
-        loraDeltaRows(f, cols, i0, i1, block);
-        applyRun(i0 * cols, (i1 - i0) * cols, (k) => block[k]);
+        if (k) {
+          // delta and sum in WebAssembly (merge_rows: the arithmetic of applyRun), per row block
+          const m = k.mergeRows(f.a, f.b, f.r, cols, i0, i1, cur, scale);
+          if (m.bad >= 0) fail(m.bad, m.badDelta);
+          nChanged += m.changed;
+        } else {
+          loraDeltaRows(f, cols, i0, i1, block!, opts.engine);
+          applyRun(i0 * cols, (i1 - i0) * cols, (j) => block![j]);
+        }
       }
     }
     changed.push(nChanged);

@@ -165,3 +165,45 @@ describe("loraDeltaRows on worker threads", () => {
     }
   });
 });
+
+describe("mergeTensor in WebAssembly (merge_rows) = the TypeScript sum, bit for bit", () => {
+  it("random f16 weights incl. subnormals, ties and near-overflow values, random scales and row blocks (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 9 }), fc.integer(), fc.double({ min: 1e-3, max: 64, noNaN: true }),
+        (rows, c4, r, seed, scale) => {
+          const cols = c4 * 4;
+          const w = randomNormal(rows * cols, seed, 0.5);
+          const base = encodeF16(w);
+          // exact f16 patterns too: subnormals, the largest finite, random bits (no NaN/Inf)
+          for (let i = 0; i < base.length; i += 7) base[i] = (seed * 31 + i * 977) & 0x7bff | ((i & 8) << 12);
+          const mag = [1e-6, 1e-3, 0.1, 30][Math.abs(seed) % 4];
+          const f = { a: randomNormal(r * cols, seed + 1, mag), b: randomNormal(rows * r, seed + 2, 1), r, scale };
+          const run = (engine: "js" | "wasm") => {
+            try {
+              const m = mergeTensor(base, rows, cols, [f], "w", { engine });
+              return { changed: m.changed, f16: Array.from(m.f16) };
+            } catch (e) {
+              return { error: (e as Error).message }; // an overflow: the same element and message
+            }
+          };
+          expect(run("wasm")).to.deep.equal(run("js"));
+        }),
+      { numRuns: 150 },
+    );
+  });
+
+  it("reports the same element and message as the TypeScript sum when a value overflows f16", () => {
+    const base = encodeF16(new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]));
+    const f = { a: new Float32Array([0, 0, 1, 0]), b: new Float32Array([1, 30000]), r: 1, scale: 4 };
+    const msg = (engine: "js" | "wasm") => {
+      try {
+        mergeTensor(base, 2, 4, [f], "w", { engine });
+      } catch (e) {
+        return (e as Error).message;
+      }
+      return "no error";
+    };
+    expect(msg("wasm")).to.match(/w: LoRA 1 makes element \[1, 2\] overflow f16 to Inf/);
+    expect(msg("wasm")).to.equal(msg("js"));
+  });
+});
