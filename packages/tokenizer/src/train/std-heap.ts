@@ -26,7 +26,7 @@ function makeHeap<T>(a: T[], len: number, comp: (x: T, y: T) => boolean): void {
   }
 }
 
-function adjustHeap<T>(a: T[], holeIndex: number, len: number, value: T, comp: (x: T, y: T) => boolean): void {
+export function adjustHeap<T>(a: T[], holeIndex: number, len: number, value: T, comp: (x: T, y: T) => boolean): void {
   const topIndex = holeIndex;
   let secondChild = holeIndex;
   while (secondChild < Math.floor((len - 1) / 2)) {
@@ -48,4 +48,30 @@ function adjustHeap<T>(a: T[], holeIndex: number, len: number, value: T, comp: (
     parent = Math.floor((holeIndex - 1) / 2);
   }
   a[holeIndex] = value;
+}
+
+/** std::priority_queue<T, vector<T>, Comp>::push as libstdc++ does it (push_back, __push_heap). */
+export function heapPush<T>(a: T[], value: T, comp: (x: T, y: T) => boolean): void {
+  a.push(value);
+  let holeIndex = a.length - 1;
+  let parent = Math.floor((holeIndex - 1) / 2);
+  while (holeIndex > 0 && comp(a[parent], value)) {
+    a[holeIndex] = a[parent];
+    holeIndex = parent;
+    parent = Math.floor((holeIndex - 1) / 2);
+  }
+  a[holeIndex] = value;
+}
+
+/** std::priority_queue::top() + pop(): pop_heap (the last element sifts down from the top), pop_back. */
+export function heapPop<T>(a: T[], comp: (x: T, y: T) => boolean): T {
+  const top = a[0];
+  const last = a.length - 1;
+  if (last > 0) {
+    const value = a[last];
+    a[last] = a[0];
+    adjustHeap(a, 0, last, value, comp);
+  }
+  a.pop();
+  return top;
 }

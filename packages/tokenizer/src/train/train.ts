@@ -7,6 +7,7 @@ import { PrecompiledCharsmap } from "../charsmap.js";
 import type { ModelProto } from "../proto/model-proto.js";
 import type { NormalizerFlags } from "../vocab.js";
 import { trainBpe } from "./bpe-trainer.js";
+import { trainUnigram } from "./unigram-trainer.js";
 import { countChars, replaceRare, requiredChars } from "./chars.js";
 import { compareCodePoints, type CountedChars, type TrainedPiece } from "./common.js";
 import { loadCorpus } from "./corpus.js";
@@ -45,6 +46,8 @@ export function trainSentencePiece(o: TrainOptions, progress?: TrainProgress): T
   const charsmapBytes = o.normalization === "nmt_nfkc" ? nmtNfkcCharsmap() : new Uint8Array(0);
   const charsmap = charsmapBytes.length ? new PrecompiledCharsmap(charsmapBytes, "nmt_nfkc") : null;
   const meta = metaPieces(o.userDefinedSymbols, o.byteFallback);
+  // The unigram trainer takes its seed pieces from whole sentences, so it keeps them.
+  const sentences: string[] = [];
   const corpus = loadCorpus({
     inputs: o.inputs,
     maxSentenceLength: o.maxSentenceLength,
@@ -54,7 +57,7 @@ export function trainSentencePiece(o: TrainOptions, progress?: TrainProgress): T
     charsmap,
     metaPieces: [...meta.values()].map((m) => m.piece),
     onProgress: progress ? (d, t) => progress("read", d, t) : undefined,
-  });
+  }, o.modelType === "unigram" ? (line) => sentences.push(line) : undefined);
   if (corpus.linesKept === 0) throw new LlamatsError(`vocab-train: no sentences in ${o.inputs.join(",")}`);
 
   const counts = new Map<number, number>();
@@ -98,7 +101,15 @@ export function trainSentencePiece(o: TrainOptions, progress?: TrainProgress): T
       onProgress: progress ? (d, t) => progress("train", d, t) : undefined,
     });
   } else {
-    throw new LlamatsError("vocab-train: --model-type unigram is not implemented yet");
+    pieces = trainUnigram({
+      sentences: sentences.map((line) => Array.from(replaceRare(line, cov.required), (c) => c.codePointAt(0)!)),
+      words,
+      requiredChars: cov.required,
+      vocabSize: o.vocabSize,
+      metaCount: meta.size,
+      rules,
+      onProgress: progress ? (d, t) => progress("train", d, t) : undefined,
+    });
   }
   const model = buildModel(o.vocabSize, meta, pieces, encodeTrainingSpec(o), encodeTrainingNormalizerSpec(o.normalization, charsmapBytes));
   return {
