@@ -1,7 +1,7 @@
 // The fastify application: JSON-schema validation (ajv without coercion), OpenAI-shaped errors
 // for everything (validation, body limit, bad JSON, unknown routes), API-key auth on /v1/*,
 // CORS, one log line per request, and the routes. /health and /metrics stay open without a
-// key (load balancers and Prometheus probe them); a static folder can be served at `/`.
+// key (load balancers and Prometheus probe them); `/` is the web chat page, or a static folder.
 
 import { readFile, stat } from "node:fs/promises";
 import { extname, resolve, sep } from "node:path";
@@ -14,6 +14,7 @@ import { handleEmbeddings } from "./embeddings.js";
 import { ApiError, errorBody } from "./errors.js";
 import { DEFAULTS } from "./options.js";
 import { chatSchema, completionSchema, embeddingSchema } from "./schemas.js";
+import { registerWebchat } from "./webchat.js";
 
 const CONTENT_TYPES: Record<string, string> = {
   ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8",
@@ -99,7 +100,8 @@ export function buildApp(core: ServerCore): FastifyInstance {
   app.post("/v1/chat/completions", { schema: { body: chatSchema } }, (req, reply) => handleCompletion(core, "chat", req, reply));
   app.post("/v1/embeddings", { schema: { body: embeddingSchema } }, (req, reply) => handleEmbeddings(core, req, reply));
 
-  if (opts.staticDir) {
+  if (!opts.staticDir) registerWebchat(app, log);
+  else {
     const root = resolve(opts.staticDir);
     const serveFile = async (urlPath: string, reply: FastifyReply) => {
       const rel = decodeURIComponent(urlPath.split("?")[0]).replace(/^\/+/, "") || "index.html";

@@ -32,7 +32,7 @@ export interface ServerOptions {
   readonly cors?: string;
   /** Request body limit in bytes (default 1 MiB): larger is 413. */
   readonly bodyLimit?: number;
-  /** A folder served at `/` (index.html for `/`), e.g. the web chat page. */
+  /** A folder served at `/` (index.html for `/`) instead of the web chat page (@llamats/webchat). */
   readonly staticDir?: string;
   /** One line per request (default: stderr). */
   readonly log?: (line: string) => void;
