@@ -213,9 +213,11 @@ async function generate(): Promise<void> {
     stream_options: { include_usage: true },
     ...samplingFields(state.settings),
   };
+  let deltas = 0; // content chunks so far: the token count of a reply that is stopped
   try {
     const stats = await streamChat(body, apiKey, controller.signal, {
       onDelta(text) {
+        deltas++;
         reply.content += text;
         queueReplyRender();
       },
@@ -228,6 +230,7 @@ async function generate(): Promise<void> {
   } catch (err) {
     if (controller.signal.aborted) {
       reply.stopped = true;
+      reply.tokens = deltas;
       setStatus("Stopped.");
     } else {
       reply.error = err instanceof Error ? err.message : String(err);

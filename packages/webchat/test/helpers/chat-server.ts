@@ -1,25 +1,24 @@
-// The server the browser tests talk to.
+// The server the browser tests talk to: a real `llamats serve` (see llamats-serve.ts).
 
-import { startFakeServer } from "./fake-openai.js";
+import { startLlamatsServe } from "./llamats-serve.js";
 
 export interface ChatServer {
   url: string;
-  /** Sequences the server still counts as active (from /metrics). */
+  /** Sequences the server counts as generating (llamats_sequences_active on /metrics). */
   activeSequences(): Promise<number>;
   close(): Promise<void>;
 }
 
 export async function startChatServer(): Promise<ChatServer> {
-  const tokens = ["减少", "污染", "可以", "保护", "我们", "的", "健康", "和", "环境", "。"];
-  const fake = await startFakeServer(tokens, 40);
+  const serve = await startLlamatsServe();
   return {
-    url: fake.url,
+    url: serve.url,
     async activeSequences() {
-      const text = await (await fetch(`${fake.url}metrics`)).text();
-      const m = /^llamats_active_sequences (\d+)/m.exec(text);
-      if (!m) throw new Error(`no llamats_active_sequences in /metrics:\n${text}`);
+      const text = await serve.metrics();
+      const m = /^llamats_sequences_active (\d+)$/m.exec(text);
+      if (!m) throw new Error(`no llamats_sequences_active in /metrics:\n${text}`);
       return Number(m[1]);
     },
-    close: () => fake.close(),
+    close: () => serve.close(),
   };
 }
