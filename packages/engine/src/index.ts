@@ -10,3 +10,4 @@ export * from "./sequence.js";
 export * from "./llm.js";
 export * from "./embeddings.js";
 export * from "./eval/index.js";
+export * from "./ceval/index.js";

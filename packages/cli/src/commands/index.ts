@@ -15,6 +15,7 @@ import * as vocabTrain from "./vocab-train.js";
 import * as bench from "./bench.js";
 import * as perplexity from "./perplexity.js";
 import * as serve from "./serve.js";
+import * as ceval from "./ceval.js";
 
 export function registerCommands(program: Command): void {
   void program;
@@ -29,4 +30,5 @@ export function registerCommands(program: Command): void {
   bench.register(program);
   perplexity.register(program);
   serve.register(program);
+  ceval.register(program);
 }
