@@ -18,7 +18,7 @@ export interface Backend {
 export interface BackendOptions {
   /** A model file or folder to run in this process. */
   modelPath?: string;
-  /** Or the base URL of `llamats serve`, e.g. http://127.0.0.1:8080. */
+  /** Or the base URL of `llamats serve`, e.g. http://127.0.0.1:19327. */
   server?: string;
   /** New tokens per answer (default 400). */
   maxTokens?: number;
@@ -26,6 +26,8 @@ export interface BackendOptions {
   model?: LlamaModel;
   /** Server: the API key if the server was started with --api-key. */
   apiKey?: string;
+  /** Server: the model id to name in requests (default: the first of GET /v1/models). */
+  modelId?: string;
   /** Server: a fetch to send requests through (tests record them). */
   fetch?: typeof fetch;
 }
@@ -33,14 +35,16 @@ export interface BackendOptions {
 export async function openBackend(o: BackendOptions): Promise<Backend> {
   const maxTokens = o.maxTokens ?? 400;
   if (o.server) {
-    const configuration = { baseURL: `${o.server.replace(/\/+$/, "")}/v1`, fetch: o.fetch };
+    const baseURL = `${o.server.replace(/\/+$/, "")}/v1`;
+    const configuration = { baseURL, fetch: o.fetch };
     const apiKey = o.apiKey ?? process.env.OPENAI_API_KEY ?? "none";
+    const model = o.modelId ?? (await servedModel(baseURL, apiKey));
     return {
       // /v1/completions with the prompt as the chain formatted it (the server adds no template
       // unless started with --template alpaca); repetition_penalty is the seed's extension.
-      llm: new OpenAI({ model: "llamats", apiKey, configuration, temperature: 0, maxTokens, modelKwargs: { repetition_penalty: 1.1 } }),
+      llm: new OpenAI({ model, apiKey, configuration, temperature: 0, maxTokens, modelKwargs: { repetition_penalty: 1.1 } }),
       // stripNewLines off: the server embeds the text exactly as the in-process class does.
-      embeddings: new OpenAIEmbeddings({ model: "llamats", apiKey, configuration, stripNewLines: false }),
+      embeddings: new OpenAIEmbeddings({ model, apiKey, configuration, stripNewLines: false }),
       close: () => {},
     };
   }
@@ -52,6 +56,15 @@ export async function openBackend(o: BackendOptions): Promise<Backend> {
       if (!o.model) model.dispose();
     },
   };
+}
+
+/** The id of the model a server serves (requests must name it or none; LangChain always names one). */
+async function servedModel(baseURL: string, apiKey: string): Promise<string> {
+  const r = await fetch(`${baseURL}/models`, { headers: { authorization: `Bearer ${apiKey}` } });
+  if (!r.ok) throw new Error(`${baseURL}/models: HTTP ${r.status} ${await r.text()}`);
+  const id = ((await r.json()) as { data?: { id?: string }[] }).data?.[0]?.id;
+  if (!id) throw new Error(`${baseURL}/models lists no model`);
+  return id;
 }
 
 function requirePath(p: string | undefined): string {

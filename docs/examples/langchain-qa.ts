@@ -1,6 +1,6 @@
 // The seed's langchain_qa.py in LangChain.js: document question answering on Chinese-Alpaca.
 //   npx tsx docs/examples/langchain-qa.ts --file_path doc.txt --model_path alpaca.gguf [--chain_type refine|stuff]
-//   npx tsx docs/examples/langchain-qa.ts --file_path doc.txt --server http://127.0.0.1:8080   (llamats serve)
+//   npx tsx docs/examples/langchain-qa.ts --file_path doc.txt --server http://127.0.0.1:19327   (llamats serve)
 // (from the repository root; add `--question "..."` for one question instead of the loop).
 // Pipeline as the seed's: TextLoader -> RecursiveCharacterTextSplitter(600, 100) -> a vector
 // store (in memory here; FAISS there) -> retriever k=1 -> RetrievalQA with the stuff or refine

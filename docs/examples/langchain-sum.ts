@@ -1,6 +1,6 @@
 // The seed's langchain_sum.py in LangChain.js: summarise a text file with Chinese-Alpaca.
 //   npx tsx docs/examples/langchain-sum.ts --file_path doc.txt --model_path alpaca.gguf [--chain_type refine|stuff]
-//   npx tsx docs/examples/langchain-sum.ts --file_path doc.txt --server http://127.0.0.1:8080   (llamats serve)
+//   npx tsx docs/examples/langchain-sum.ts --file_path doc.txt --server http://127.0.0.1:19327   (llamats serve)
 // As the seed: the file's text -> RecursiveCharacterTextSplitter(600, 100).create_documents ->
 // load_summarize_chain stuff (all chunks in one prompt) or refine (the first chunk, then one
 // refine prompt per further chunk), with its prompts (the refine header's missing space kept).
