@@ -66,6 +66,9 @@ describeConformance("cli: merge", ["tiny/base/config.json", "tiny/lora-llama/ada
     expect(r.code, r.err).to.equal(0);
     const lines = r.out.trim().split("\n");
     expect(lines.find((l) => l.includes("lora-alpaca/tokenizer.model"))).to.match(/^2d967e855b1213a4\w+ .* OK \(Chinese-Alpaca tokenizer/);
+    // issue 15 defect 4: Meta's own tokenizer (the base's) is in the table, not a mismatch
+    expect(lines.find((l) => l.includes("base/tokenizer.model"))).to.match(/^9e556afd44213b6b\w+ .* OK \(LLaMA tokenizer \(Meta/);
+    expect(r.out).not.to.match(/MISMATCH/i);
     const summary = JSON.parse(lines[lines.length - 1]);
     expect(summary).to.include({ outputType: "gguf", vocabSize: 49954, tensorsMerged: 28, tensorsReplaced: 4 });
     expect(summary.files).to.deep.equal(["ggml-model-q8_0.gguf"]);

@@ -50,7 +50,9 @@ export const SEED_SHA256: readonly ShaEntry[] = [
     "80e2cfa18994385fa88f03d500017346dfd6dc1e58e957d046af39d9a7e254fa",
     "065611608159615ced8d38473ee693129a1a0d872ced0ad8daf09290af7c7061",
   ]),
-  // tokenizer.model: one per model type, whatever the size or version
+  // tokenizer.model: one per model type, whatever the size or version (Meta's LLaMA one is the
+  // base every Chinese tokenizer extends; the seed's table lists it with the original weights)
+  e("tokenizer.model", "LLaMA tokenizer (Meta, original)", "9e556afd44213b6bd1be2b850ebbbd98f5481437a8021afaf58ee7fb1818d347"),
   e("tokenizer.model", "Chinese-LLaMA tokenizer (7B/13B/33B, Plus)", "e2676d4ca29ca1750f6ff203328d73b189321dc5776ceede037cbd36541d70c0"),
   e("tokenizer.model", "Chinese-Alpaca tokenizer (7B/13B/33B, Plus, Pro)", "2d967e855b1213a439df6c8ce2791f869c84b4f3b6cfacf22b86440b8192a2f8"),
   // adapter_model.bin of each LoRA

@@ -10,9 +10,11 @@ import { SEED_SHA256, type ShaEntry } from "./sha256-table.js";
 export interface VerifyLine {
   readonly path: string;
   readonly sha256: string;
-  /** "match": equals a published hash; "mismatch": the name is in the table, the hash is not;
+  /** "match": equals a published hash; "unknown": the name is in the table but the hash is
+   *  none of its hashes (another release, a fine-tune of one's own, or a corrupt download: the
+   *  table cannot tell which file was meant, so this is not called a mismatch);
    *  "unlisted": no published hash for this file name. */
-  readonly status: "match" | "mismatch" | "unlisted";
+  readonly status: "match" | "unknown" | "unlisted";
   /** The matching model, or the models whose hash was expected. */
   readonly models: string[];
 }
@@ -37,7 +39,7 @@ export function checkAgainstTable(path: string, sha256: string, table: readonly 
   const named = table.filter((e) => e.file === basename(path));
   const hit = named.filter((e) => e.sha256 === sha256);
   if (hit.length) return { path, sha256, status: "match", models: hit.map((e) => e.model) };
-  if (named.length) return { path, sha256, status: "mismatch", models: named.map((e) => e.model) };
+  if (named.length) return { path, sha256, status: "unknown", models: named.map((e) => e.model) };
   return { path, sha256, status: "unlisted", models: [] };
 }
 
@@ -63,8 +65,8 @@ export function verifyInputs(base: string, loras: readonly string[], onFile?: (p
 /** sha256sum-style line plus the verdict. */
 export function formatVerifyLine(v: VerifyLine): string {
   const verdict = v.status === "match" ? `OK (${v.models.join(" / ")})`
-    : v.status === "mismatch"
-      ? `MISMATCH: ${v.models.length > 3 ? `none of the ${v.models.length} published ${basename(v.path)} hashes` : `not the published file of ${v.models.join(", ")}`}`
-      : "not in the published table";
+    : v.status === "unknown"
+      ? `unknown file: not one of the ${v.models.length} published ${basename(v.path)} hashes (${v.models.length > 3 ? "check the download" : v.models.join(", ")})`
+      : "unknown file: no published hash for this name";
   return `${v.sha256}  ${v.path}  ${verdict}`;
 }

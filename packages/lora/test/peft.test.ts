@@ -64,17 +64,23 @@ describe("PEFT adapter config and keys", () => {
 });
 
 describe("--verify table lookup", () => {
-  it("matches, mismatches and unlisted names", async () => {
+  it("matches, unknown files and unlisted names (issue 15 defect 4: Meta's tokenizer is known)", async () => {
     const { checkAgainstTable, formatVerifyLine } = await import("@llamats/lora");
     const ok = checkAgainstTable("/x/tokenizer.model", "2d967e855b1213a439df6c8ce2791f869c84b4f3b6cfacf22b86440b8192a2f8");
     expect(ok.status).to.equal("match");
     expect(formatVerifyLine(ok)).to.match(/OK \(Chinese-Alpaca tokenizer/);
     const bad = checkAgainstTable("/x/adapter_model.bin", "00".repeat(32));
-    expect(bad.status).to.equal("mismatch");
-    expect(formatVerifyLine(bad)).to.match(/MISMATCH: none of the 15 published adapter_model.bin hashes/);
+    expect(bad.status).to.equal("unknown");
+    expect(formatVerifyLine(bad)).to.match(/unknown file: not one of the 15 published adapter_model.bin hashes/);
+    expect(formatVerifyLine(bad)).not.to.match(/MISMATCH/i);
+    const meta = checkAgainstTable("/x/tokenizer.model", "9e556afd44213b6bd1be2b850ebbbd98f5481437a8021afaf58ee7fb1818d347");
+    expect(meta.status).to.equal("match");
+    expect(formatVerifyLine(meta)).to.match(/OK \(LLaMA tokenizer \(Meta/);
     const shard = checkAgainstTable("/x/consolidated.01.pth", "d5ccbcc465c71c0de439a5aeffebe8344c68a519bce70bc7f9f92654ee567085");
     expect(shard.models).to.deep.equal(["LLaMA-13B (Meta)"]);
-    expect(checkAgainstTable("/x/foo.bin", "00").status).to.equal("unlisted");
+    const other = checkAgainstTable("/x/foo.bin", "00");
+    expect(other.status).to.equal("unlisted");
+    expect(formatVerifyLine(other)).to.match(/unknown file/);
   });
 });
 
