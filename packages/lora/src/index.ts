@@ -8,7 +8,7 @@ export * from "./checks.js";
 export { mergedSource, type MergeStats, type MergedSourceOptions } from "./merged-source.js";
 export { writeHfFolder, copyTokenizerFiles, outputShardName, TOKENIZER_FILES, type HfWriteOptions } from "./write-hf.js";
 export { writePth, writeMetaFromHf, metaShardCount, type PthWriteOptions } from "./write-pth.js";
-export { writeMergedGguf, ggmlTypeForDtype, mergeTypePolicy, type GgufWriteOptions } from "./write-gguf.js";
+export { writeMergedGguf, ggmlTypeForDtype, type GgufWriteOptions } from "./write-gguf.js";
 export * from "./merge-model.js";
 export * from "./verify.js";
 export * from "./sha256-table.js";

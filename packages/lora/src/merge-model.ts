@@ -8,6 +8,7 @@
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, join, resolve } from "node:path";
+import type { QuantizeFallback } from "@llamats/quant";
 import { LlamatsError, tempPathsFor, writeDirAtomically, type ProgressCallback } from "@llamats/tensor";
 import { openAdapter, type Adapter } from "./adapter.js";
 import { openBaseModel, type MergeBase } from "./base.js";
@@ -36,6 +37,8 @@ export interface MergeLorasOptions {
   threads?: number;
   onProgress?: ProgressCallback;
   log?: (line: string) => void;
+  /** GGUF output: each tensor whose rows do not fit --dtype, and the type it got instead. */
+  onFallback?: (f: QuantizeFallback) => void;
 }
 
 export interface MergeSummary extends MergeStats {
@@ -96,7 +99,7 @@ export function mergeLoras(opts: MergeLorasOptions): MergeSummary {
           hfBin: opts.hfBin, config: { ...baseModel.hfConfig, vocab_size: vocabSize }, generationConfigDir: baseModel.dir, tokenizerDir, onProgress: opts.onProgress,
         });
       } else if (opts.outputType === "pth") files = writePth(merged, tmp, { shards: opts.pthShards, tokenizerDir, onProgress: opts.onProgress });
-      else files = [writeMergedGguf(merged, tmp, { dtype: opts.dtype, name: basename(out), onProgress: opts.onProgress })];
+      else files = [writeMergedGguf(merged, tmp, { dtype: opts.dtype, name: basename(out), onProgress: opts.onProgress, onFallback: opts.onFallback })];
       adapters.forEach((a, i) => {
         if (a.plan.pairs.size > 0 && stats.changedPerLora[i] === 0) {
           throw new MergeCheckError(`LoRA ${i + 1} (${a.dir}) changes nothing: its deltas are below float16 resolution everywhere`);

@@ -90,7 +90,8 @@ describe("--dtype for gguf output", () => {
     const { GGMLType } = await import("@llamats/tensor");
     expect(ggmlTypeForDtype("F16")).to.equal(GGMLType.F16);
     expect(ggmlTypeForDtype("q4_0")).to.equal(GGMLType.Q4_0);
-    expect(() => ggmlTypeForDtype("q9_9")).to.throw(/not a ggml weight type/);
-    expect(() => ggmlTypeForDtype("i32")).to.throw(/not a ggml weight type/);
+    expect(ggmlTypeForDtype("Q4_K_M")).to.equal(GGMLType.Q4_K); // the names quantize takes
+    expect(() => ggmlTypeForDtype("q9_9")).to.throw(/unknown quantisation type "q9_9" \(expected one of f32, f16/);
+    expect(() => ggmlTypeForDtype("i32")).to.throw(/unknown quantisation type/);
   });
 });

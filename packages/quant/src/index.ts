@@ -16,7 +16,7 @@ export { dotQ4_0Q8_0, dotQ4_1Q8_1, dotQ5_0Q8_0, dotQ5_1Q8_1, dotQ8_0Q8_0 } from 
 export { dotQ2_KQ8_K, dotQ3_KQ8_K, dotQ4_KQ8_K, dotQ5_KQ8_K, dotQ6_KQ8_K } from "./dot-k.js";
 export { quantKernels, quantKernelsF32, vecDotPlans, type VecDotPlan, type BlockDot } from "./matmul.js";
 export {
-  llamaQuantizeChoice, llamaQuantizeTypeFor, parseQuantizeType, parseTensorType, quantizeFileTypes,
-  type QuantizeChoice, type QuantizeFileType, type QuantMixture, type QuantizeTypeOptions,
+  formatFallback, llamaQuantizeChoice, llamaQuantizePlan, llamaQuantizeTypeFor, parseQuantizeType, parseTensorType, quantizeFileTypes,
+  type QuantizeChoice, type QuantizeFallback, type QuantizeFileType, type QuantMixture, type QuantizeTypeOptions,
 } from "./select.js";
 export { createQuantizePool, type QuantizePool } from "./pool.js";

@@ -190,3 +190,42 @@ export function llamaQuantizeTypeFor(name: string, shape: readonly number[], fty
   opts: QuantizeTypeOptions = {}): GGMLType {
   return llamaQuantizeChoice(name, shape, ftype, opts).type;
 }
+
+export interface QuantizeFallback {
+  readonly name: string;
+  /** Row length (GGUF ne[0]). */
+  readonly cols: number;
+  readonly wanted: GGMLType;
+  readonly got: GGMLType;
+}
+
+/**
+ * The type of every tensor of a model under `ftype` (parseQuantizeType's result: its
+ * mixture applies), and the tensors that fell back (llama.cpp prints each): what
+ * `llamats quantize` and `merge --output-type gguf --dtype` both write and report.
+ */
+export function llamaQuantizePlan(
+  tensors: readonly { readonly name: string; readonly shape: readonly number[]; readonly type: GGMLType }[],
+  ftype: QuantizeFileType,
+  model: { readonly nLayers?: number; readonly nHeads?: number; readonly nKvHeads?: number },
+  opts: Omit<QuantizeTypeOptions, "sourceType" | "hasOutput" | "mixture" | "nLayers" | "gqa"> = {},
+): { types: Map<string, GGMLType>; fallbacks: QuantizeFallback[] } {
+  const hasOutput = tensors.some((t) => t.name === "output.weight");
+  const gqa = model.nHeads && model.nKvHeads ? model.nHeads / model.nKvHeads : undefined;
+  const types = new Map<string, GGMLType>();
+  const fallbacks: QuantizeFallback[] = [];
+  for (const t of tensors) {
+    const c = llamaQuantizeChoice(t.name, t.shape, ftype.type, {
+      ...opts, hasOutput, sourceType: t.type, mixture: ftype.mixture, nLayers: model.nLayers, gqa,
+    });
+    types.set(t.name, c.type);
+    if (c.wanted !== undefined) fallbacks.push({ name: t.name, cols: t.shape[t.shape.length - 1], wanted: c.wanted, got: c.type });
+  }
+  return { types, fallbacks };
+}
+
+/** llama.cpp's warning line for a fallback. */
+export function formatFallback(f: QuantizeFallback): string {
+  const n = (t: GGMLType) => ggmlTypeInfo(t)?.name ?? String(t);
+  return `warning: ${f.name} - ncols ${f.cols} not divisible by ${ggmlTypeInfo(f.wanted)?.blockSize} (required for type ${n(f.wanted)}) -> falling back to ${n(f.got)}`;
+}

@@ -6,6 +6,7 @@
 
 import type { Command } from "commander";
 import { LlamatsError } from "@llamats/tensor";
+import { formatFallback, quantizeFileTypes } from "@llamats/quant";
 import { formatVerifyLine, mergeLoras, verifyInputs, type MergeOutputType } from "@llamats/lora";
 import { ProgressBar } from "../progress.js";
 import { supervisedWrite } from "../supervise.js";
@@ -34,7 +35,7 @@ export function register(program: Command): void {
     .requiredOption("--lora <dir[,dir...]>", "LoRA folders, comma-separated, applied in order (Alpaca-Plus: llama-plus,alpaca-plus)")
     .requiredOption("--output-type <type>", "huggingface | pth | gguf")
     .requiredOption("--out <dir>", "output folder (must not exist or be empty)")
-    .option("--dtype <type>", "gguf weight type: f16 (default), f32, bf16, q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K, q6_K")
+    .option("--dtype <type>", `gguf weight type, as quantize takes it: ${Object.keys(quantizeFileTypes).join(", ")} (default f16)`)
     .option("--low-mem", "stream tensor by tensor (always on: accepted for the seed's scripts' habit)")
     .option("--verify", "print the sha256 of every input and compare with the published SHA256 table")
     .option("--hf-bin", "huggingface output as torch.save .bin shards named like the input, not safetensors")
@@ -62,11 +63,16 @@ export function register(program: Command): void {
         }
       }
       const bar = new ProgressBar("merge");
+      const fallbacks: string[] = [];
       const summary = mergeLoras({
         base: o.base, loras, outputType: outputType as MergeOutputType, out: o.out, dtype: o.dtype, hfBin: o.hfBin, pthShards, threads,
         onProgress: bar.update, log: o.verbose ? (l) => process.stderr.write(`${l}\n`) : undefined,
+        onFallback: (f) => fallbacks.push(formatFallback(f)),
       });
       bar.done();
+      // As quantize: which tensors could not take --dtype (rows not whole blocks) and what they got.
+      for (const l of fallbacks) process.stderr.write(`${l}\n`);
+      if (fallbacks.length) process.stderr.write(`merge: ${fallbacks.length} tensors fell back from --dtype ${o.dtype} (rows not whole blocks)\n`);
       process.stderr.write(
         `merged ${summary.tensorsMerged} LoRA deltas, replaced ${summary.tensorsReplaced} tensors into ${summary.out} ` +
           `in ${summary.seconds.toFixed(1)} s (${summary.threads} thread(s)); peak RSS ${(summary.peakRssBytes / (1 << 20)).toFixed(0)} MiB\n`,

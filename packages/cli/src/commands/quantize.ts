@@ -8,7 +8,7 @@
 // --allow-requantize) already quantised tensors are refused with one line (exit 2).
 
 import type { Command } from "commander";
-import { parseQuantizeType, parseTensorType, quantizeFileTypes } from "@llamats/quant";
+import { formatFallback, parseQuantizeType, parseTensorType, quantizeFileTypes } from "@llamats/quant";
 import { quantizeModel } from "@llamats/formats";
 import { ProgressBar } from "../progress.js";
 import { supervisedWrite } from "../supervise.js";
@@ -46,9 +46,7 @@ export function register(program: Command): void {
         pure: o.pure, threads, outputTensorType, tokenEmbeddingType, allowRequantize: o.allowRequantize, onProgress: bar.update,
       });
       bar.done();
-      for (const f of r.fallbacks) {
-        process.stderr.write(`warning: ${f.name} - ncols ${f.cols} not divisible by the block of ${f.wanted} -> falling back to ${f.got}\n`);
-      }
+      for (const f of r.fallbacks) process.stderr.write(formatFallback(f) + "\n");
       if (r.requantized.length) {
         process.stderr.write(`warning: requantised ${r.requantized.length} tensors that were already quantised (${[...new Set(r.requantized.map((q) => `${q.from} -> ${q.to}`))].join(", ")}): quality is lower than quantising the f16 model\n`);
       }

@@ -6,5 +6,5 @@ export {
 } from "./to-safetensors.js";
 export { writeMetaFromSource, metaParamsFromSource, torchDtypeOfGgml, type WriteMetaFromSourceOptions } from "./to-pth.js";
 export { modelProtoFromGguf, tokenizerModelFromGguf } from "./tokenizer-export.js";
-export { quantizeModel, type QuantizeModelOptions, type QuantizeModelResult, type QuantizeFallback } from "./quantize-model.js";
+export { quantizeModel, type QuantizeModelOptions, type QuantizeModelResult } from "./quantize-model.js";
 export { refuseAdapter } from "./adapter-check.js";

@@ -7,7 +7,7 @@
 // a quantised tensor that would be quantised again unless allowRequantize (as llama.cpp).
 
 import { GGMLType, LlamatsError, ggmlTypeInfo, type ProgressCallback } from "@llamats/tensor";
-import { createQuantizePool, llamaQuantizeChoice, parseQuantizeType, quantizeRows, type QuantizePool } from "@llamats/quant";
+import { createQuantizePool, llamaQuantizePlan, parseQuantizeType, quantizeRows, type QuantizeFallback, type QuantizePool } from "@llamats/quant";
 import { openModelSourceSync } from "../source/open.js";
 import type { ModelSource, SourceTensor } from "../source/types.js";
 import { gguf } from "../gguf/writer.js";
@@ -24,13 +24,6 @@ export interface QuantizeModelOptions {
   /** Threads quantising each tensor's rows (default 1: this thread only). */
   readonly threads?: number;
   readonly onProgress?: ProgressCallback;
-}
-
-export interface QuantizeFallback {
-  readonly name: string;
-  readonly cols: number;
-  readonly wanted: string;
-  readonly got: string;
 }
 
 export interface QuantizeModelResult {
@@ -86,25 +79,21 @@ export async function quantizeModel(inPath: string, outPath: string, typeName_: 
   try {
     refuseAdapter(source);
     if (source.tensors.length === 0) throw new LlamatsError(`${inPath}: no tensors to quantise (a vocabulary-only file?)`);
-    const hasOutput = source.tensors.some((t) => t.name === "output.weight");
     const hp = source.config;
-    const fallbacks: QuantizeFallback[] = [];
+    const plan = llamaQuantizePlan(source.tensors, ftype, { nLayers: hp.blockCount, nHeads: hp.headCount, nKvHeads: hp.headCountKv }, {
+      pure: opts.pure, outputTensorType: opts.outputTensorType, tokenEmbeddingType: opts.tokenEmbeddingType,
+    });
     const requantized: QuantizeModelResult["requantized"] = [];
-    const typeOf = (t: SourceTensor): GGMLType => {
-      const c = llamaQuantizeChoice(t.name, t.shape, ftype.type, {
-        pure: opts.pure, outputTensorType: opts.outputTensorType, tokenEmbeddingType: opts.tokenEmbeddingType,
-        hasOutput, sourceType: t.type, mixture: ftype.mixture, nLayers: hp.blockCount,
-        gqa: hp.headCount && hp.headCountKv ? hp.headCount / hp.headCountKv : undefined,
-      });
-      if (c.wanted !== undefined) fallbacks.push({ name: t.name, cols: t.shape[t.shape.length - 1], wanted: typeName(c.wanted), got: typeName(c.type) });
-      if (c.type !== t.type && ggmlTypeInfo(t.type)?.quantized) {
-        if (!opts.allowRequantize) {
-          throw new LlamatsError(`${inPath}: tensor ${t.name} is already ${typeName(t.type)}; requantising it to ${typeName(c.type)} loses precision (use --allow-requantize, or quantise from the f16/f32 model)`);
-        }
-        requantized.push({ name: t.name, from: typeName(t.type), to: typeName(c.type) });
+    for (const t of source.tensors) {
+      const to = plan.types.get(t.name)!;
+      if (to === t.type || !ggmlTypeInfo(t.type)?.quantized) continue;
+      if (!opts.allowRequantize) {
+        throw new LlamatsError(`${inPath}: tensor ${t.name} is already ${typeName(t.type)}; requantising it to ${typeName(to)} loses precision (use --allow-requantize, or quantise from the f16/f32 model)`);
       }
-      return c.type;
-    };
+      requantized.push({ name: t.name, from: typeName(t.type), to: typeName(to) });
+    }
+    const typeOf = (t: SourceTensor): GGMLType => plan.types.get(t.name)!;
+    const fallbacks = plan.fallbacks;
     if (opts.threads !== undefined && opts.threads > 1) pool = await createQuantizePool(opts.threads);
     const view = convertedSource(source, typeOf, pool); // every type chosen (and refused) before writing
     const written = writeGgufFromSource(view, outPath, {
