@@ -102,7 +102,7 @@ describeConformance("lora/checks: wrong inputs fail before anything is written",
     writeFileSync(join(used, "x"), "");
     expect(() => mergeLoras({ base: fixturePath("tiny/base"), loras: [fixturePath("tiny/lora-llama")], outputType: "pth", out: used })).to.throw(LlamatsError, /not an empty folder/);
     expectFails([fixturePath("tiny/lora-llama")], /--dtype q4_0 applies to --output-type gguf/, { dtype: "q4_0" });
-    expectFails([fixturePath("tiny/lora-llama")], /not a ggml weight type/, { outputType: "gguf", dtype: "q9_9" });
+    expectFails([fixturePath("tiny/lora-llama")], /unknown quantisation type "q9_9"/, { outputType: "gguf", dtype: "q9_9" });
     expectFails([join(tmp.dir, "nope")], /does not exist/);
   });
 
