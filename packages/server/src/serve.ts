@@ -50,4 +50,6 @@ async function shutdown(core: ServerCore, app: FastifyInstance, graceMs: number)
   await Promise.race([closed, new Promise((r) => setTimeout(r, graceMs + 2000).unref())]);
   clearTimeout(timer);
   endAll();
+  // Give the slots' KV caches back (the model may outlive this server).
+  for (const slot of core.pool?.slots ?? []) if (!slot.busy) slot.seq.dispose();
 }
