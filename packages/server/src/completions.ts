@@ -108,7 +108,9 @@ export async function handleCompletion(core: ServerCore, kind: Kind, req: Fastif
     const results = await all(ac, p.specs.map((s) => runSpec(ctx, model, s, { piece: () => {} })));
     if (ac.signal.aborted) {
       if (ac.signal.reason === "shutdown") throw new ApiError(503, "server is shutting down", "server_error", null, "shutting_down");
-      return; // the client is gone
+      reply.hijack(); // the client is gone: nothing to send
+      reply.raw.destroy();
+      return;
     }
     const choices = results.map((r) => {
       const s = p.specs[r.index];
