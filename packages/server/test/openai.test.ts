@@ -212,6 +212,20 @@ describe("server: the official openai client", function () {
     expect(r.choices[0].finish_reason).to.equal("length");
   });
 
+  it("abort of a non-streamed request frees its slot too", async () => {
+    const pool = srv.core.pool!;
+    const ac = new AbortController();
+    const p = client.completions.create({ model: "tiny-f16", prompt: "Once", max_tokens: 200, temperature: 0 }, { signal: ac.signal });
+    while (pool.active === 0) await new Promise((r) => setTimeout(r, 2));
+    ac.abort();
+    let err: unknown;
+    await p.catch((e) => (err = e));
+    expect(err).to.be.instanceOf(OpenAI.APIUserAbortError);
+    for (let i = 0; i < 200 && pool.active > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(pool.active).to.equal(0);
+    expect(pool.slots.some((s) => s.seq.lastStats?.stopReason === "aborted" && s.seq.lastStats.generatedTokens < 200)).to.equal(true);
+  });
+
   it("--template alpaca wraps completions as the seed's server does", async () => {
     const s2 = await serve(model, { template: "alpaca", parallel: 1 });
     try {
