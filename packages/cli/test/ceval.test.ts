@@ -123,3 +123,41 @@ describe("cli ceval", function () {
     expect(existsSync(join(dir, "out-bad/take0/summary.json"))).to.equal(false);
   });
 });
+
+describe("cli ceval --generate", function () {
+  this.timeout(600_000);
+  let dir = "";
+  let model = "";
+  const data = join(repoRoot(), "fixtures/ceval-mini");
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "llamats-ceval-gen-"));
+    model = join(dir, "tiny.gguf");
+    writeSyntheticModel(model, { shape: "tiny", type: "q8_0", seed: 6 });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("free generation: the submission holds what the seed's rules extract from model_output; seeded, so reruns agree", async () => {
+    const run = (out: string) => runMain(["ceval", "-m", model, "--data", data, "--subjects", "middle_school_mathematics", "--shots", "0", "--generate", "--do-save-csv", "--out", join(dir, out)]);
+    const a = await run("a");
+    expect(a.code, a.err).to.equal(0);
+    const b = await run("b");
+    expect(b.code, b.err).to.equal(0);
+    const subA = readFileSync(join(dir, "a/take0/submission.json"), "utf8");
+    expect(readFileSync(join(dir, "b/take0/submission.json"), "utf8")).to.equal(subA);
+    const csvA = readFileSync(join(dir, "a/take0/middle_school_mathematics_test.csv"), "utf8");
+    expect(readFileSync(join(dir, "b/take0/middle_school_mathematics_test.csv"), "utf8")).to.equal(csvA);
+    const answers = JSON.parse(subA).middle_school_mathematics;
+    const rows = readSplit(data, "val", "middle_school_mathematics").rows;
+    // Re-read model_output from the CSV (the last two columns) and apply the rules here.
+    const { parseCsv, extractAnswer } = await import("@llamats/engine");
+    const t = parseCsv(csvA, "a.csv");
+    expect(t.header.slice(-2)).to.deep.equal(["model_output", "correctness"]);
+    t.rows.forEach((r, i) => {
+      const output = r[r.length - 2];
+      const e = extractAnswer(rows[i], output, () => NaN);
+      if (e.rule < 5) expect(answers[String(i)], `row ${i}: ${JSON.stringify(output)}`).to.equal(e.answer);
+      else expect(["A", "B", "C", "D"]).to.include(answers[String(i)]);
+      expect(r[r.length - 1]).to.equal(answers[String(i)] === rows[i].answer ? "1" : "0");
+    });
+  });
+});
