@@ -5,10 +5,9 @@
 // and summary.json in the seed's shapes, a progress bar per subject on stderr, the summary's
 // All line on stdout; rerunning with the same --out resumes. Logic: @llamats/engine ceval/.
 
-import { writeFileSync, renameSync } from "node:fs";
 import type { Command } from "commander";
 import { Option } from "commander";
-import { LlamatsError } from "@llamats/tensor";
+import { LlamatsError, writeFileAtomic } from "@llamats/tensor";
 import { loadModel, runCevalTake, SUBJECT_MAPPING } from "@llamats/engine";
 import { addModelOptions, loadOptionsFrom, parseFloatArg, parseIntArg, type ModelCliOptions } from "./model-options.js";
 import { ProgressBar } from "../progress.js";
@@ -96,9 +95,7 @@ export function register(program: Command): void {
         process.stdout.write(`take${take}: All ${all.score === null ? "-" : all.score.toFixed(4)} (${all.correct.toFixed(0)}/${all.num}) -> ${r.dir}\n`);
       }
       if (o.savePrompts && prompts) {
-        const tmp = `${o.savePrompts}.tmp-${process.pid}`;
-        writeFileSync(tmp, JSON.stringify(prompts, null, 2) + "\n");
-        renameSync(tmp, o.savePrompts);
+        writeFileAtomic(o.savePrompts, JSON.stringify(prompts, null, 2) + "\n");
       }
     } catch (err) {
       if (abort.signal.aborted) {

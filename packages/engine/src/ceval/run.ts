@@ -3,9 +3,9 @@
 // (OUT/take{i}/.partial/{subject}.json, checked against the run's settings), so an
 // interrupted run continues where it stopped. Files are written to a temp name and renamed.
 
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { LlamatsError } from "@llamats/tensor";
+import { LlamatsError, writeFileAtomic } from "@llamats/tensor";
 import { Rng } from "../sampling/index.js";
 import { csvField } from "./csv.js";
 import { listSubjects, readSplit, type CevalSplit, type CevalTable } from "./data.js";
@@ -66,12 +66,6 @@ export interface CevalTakeResult {
   readonly summary: CevalSummary;
   readonly submission: CevalSubmission;
   readonly resumedSubjects: readonly string[];
-}
-
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
 }
 
 function sameSettings(a: CevalSettings, b: CevalSettings): boolean {
@@ -148,7 +142,6 @@ export async function runCevalTake(model: CevalModel, o: CevalRunOptions): Promi
   const subjects = o.subjects && o.subjects.length ? [...o.subjects] : listSubjects(o.dataDir);
   const dir = join(o.outDir, `take${o.take}`);
   const partial = join(dir, ".partial");
-  mkdirSync(partial, { recursive: true });
   const ids = choiceIds((t, bos) => model.tokenize(t, { bos }));
   const scores: Record<string, SubjectScore> = {};
   const submission: CevalSubmission = {};
@@ -175,14 +168,14 @@ export async function runCevalTake(model: CevalModel, o: CevalRunOptions): Promi
     if (rec) resumed.push(subject);
     else {
       rec = await evalSubject(model, ids, subject, table, history, o);
-      writeAtomic(recordPath, JSON.stringify(rec));
+      writeFileAtomic(recordPath, JSON.stringify(rec));
     }
-    if (o.saveCsv) writeAtomic(join(dir, `${subject}_test.csv`), resultCsv(table, rec.responses, rec.correctness));
+    if (o.saveCsv) writeFileAtomic(join(dir, `${subject}_test.csv`), resultCsv(table, rec.responses, rec.correctness));
     scores[subject] = subjectScore(rec.correctNum, rec.num);
     submission[subject] = rec.answers;
   }
   const summary = buildSummary(scores);
-  writeAtomic(join(dir, "submission.json"), pythonJson(submission, 4));
-  writeAtomic(join(dir, "summary.json"), pythonJson(summary, 2));
+  writeFileAtomic(join(dir, "submission.json"), pythonJson(submission, 4));
+  writeFileAtomic(join(dir, "summary.json"), pythonJson(summary, 2));
   return { dir, summary, submission, resumedSubjects: resumed };
 }

@@ -15,8 +15,8 @@
 //   minLogProb = min - max - lse, scale = (max - min) / 65535,
 //   q_i = l_i > min ? nearest_int((l_i - min) / scale) : 0          (float32 throughout).
 
-import { closeSync, openSync, readSync, renameSync, rmSync, writeSync, fstatSync } from "node:fs";
-import { LlamatsError, FormatError } from "@llamats/tensor";
+import { closeSync, openSync, readSync, fstatSync } from "node:fs";
+import { AtomicFileWriter, LlamatsError, FormatError } from "@llamats/tensor";
 
 export const LOGPROB_MAGIC = "_logits_";
 const HEADER_BYTES = 8 + 3 * 4;
@@ -67,23 +67,21 @@ export function quantizeLogProbs(logits: Float32Array, offset: number, nVocab: n
   return f(f(max + lse) - logits[offset + tok]);
 }
 
-/** Writes a log-probability file to PATH.tmp-PID, renamed to PATH by close(). */
+/** Writes a log-probability file through @llamats/tensor's AtomicFileWriter (PATH.tmp-PID, renamed by close()). */
 export class LogProbWriter {
-  private readonly fd: number;
-  private readonly tmp: string;
+  private readonly out: AtomicFileWriter;
   private closed = false;
   private readonly record: Uint16Array;
 
   constructor(readonly path: string, readonly nCtx: number, readonly nVocab: number, readonly nChunk: number, tokens: ArrayLike<number>) {
-    this.tmp = `${path}.tmp-${process.pid}`;
-    this.fd = openSync(this.tmp, "w");
+    this.out = new AtomicFileWriter(path);
     const head = Buffer.alloc(HEADER_BYTES + nChunk * nCtx * 4);
     head.write(LOGPROB_MAGIC, 0, "latin1");
     head.writeInt32LE(nCtx, 8);
     head.writeInt32LE(nVocab, 12);
     head.writeInt32LE(nChunk, 16);
     for (let i = 0; i < nChunk * nCtx; i++) head.writeInt32LE(tokens[i], HEADER_BYTES + 4 * i);
-    writeSync(this.fd, head);
+    this.out.write(head);
     this.record = new Uint16Array(logprobRecordU16(nVocab));
   }
 
@@ -99,23 +97,21 @@ export class LogProbWriter {
       nll.push(quantizeLogProbs(tail, j * this.nVocab, this.nVocab, nextTokens[j], this.record));
       out.set(this.record, j * nv);
     }
-    writeSync(this.fd, littleEndianU16(out));
+    this.out.write(littleEndianU16(out));
     return nll;
   }
 
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    closeSync(this.fd);
-    renameSync(this.tmp, this.path);
+    this.out.commit();
   }
 
   /** Drop the partial file (an interrupted or failed run leaves nothing). */
   abort(): void {
     if (this.closed) return;
     this.closed = true;
-    closeSync(this.fd);
-    rmSync(this.tmp, { force: true });
+    this.out.abort();
   }
 }
 
