@@ -4,17 +4,17 @@
 // and Q4_0 weights (quantKernels: activations to Q8 as ggml). Ratios are against F32 in the
 // same run. Weights are seeded random; nothing touches the disk.
 
-import { RunState, buildLlamaConfig, buildWeights, forward, type LlamaConfig, type RawTensor } from "@llamats/model";
+import { RunState, buildWeights, forward, type RawTensor } from "@llamats/model";
 import { quantKernels, quantizeRows } from "@llamats/quant";
-import { GGMLType, ReferenceBackend, ggmlTypeInfo } from "@llamats/tensor";
+import { GGMLType, ReferenceBackend, ggmlTypeInfo, buildLlamaConfig, type LlamaConfig } from "@llamats/tensor";
 import { randomNormal } from "@llamats/testkit";
 import { round, runStandalone } from "./harness.js";
 
-const CONFIG: LlamaConfig = buildLlamaConfig({ dim: 512, nLayers: 4, nHeads: 8, nKvHeads: 4, ffnDim: 1376, vocabSize: 8000, contextLength: 256 });
+const CONFIG: LlamaConfig = buildLlamaConfig({ embeddingLength: 512, blockCount: 4, headCount: 8, headCountKv: 4, feedForwardLength: 1376, vocabSize: 8000, contextLength: 256 });
 
 function weightsOf(type: GGMLType) {
   let seed = 1;
-  const { dim, ffnDim, vocabSize, nKvHeads, headDim } = CONFIG;
+  const { embeddingLength: dim, feedForwardLength: ffnDim, vocabSize, headCountKv: nKvHeads, keyLength: headDim } = CONFIG;
   const kv = nKvHeads * headDim;
   const shapes: Record<string, number[]> = {
     token_embd: [vocabSize, dim], output: [vocabSize, dim], output_norm: [dim], attn_norm: [dim], ffn_norm: [dim],

@@ -152,7 +152,7 @@ describeConformance("cli inspect / convert", ["tiny/base/model.safetensors", "ti
     const a = await openModelSource(fixturePath("stories260K/stories260K.bin"));
     const b = await openModelSource(out);
     try {
-      expect(b.config).to.deep.include({ headCount: 8, headCountKv: 4, contextLength: 512, rmsEps: 1e-5 });
+      expect(b.config).to.deep.include({ headCount: 8, headCountKv: 4, contextLength: 512, layerNormRmsEpsilon: 1e-5 });
       for (const t of a.tensors) expect(sha(b.read(t.name)), t.name).to.equal(sha(a.read(t.name)));
     } finally {
       a.close();

@@ -11,8 +11,8 @@
 //                            on different sequences run concurrently, batched step by step
 //   lastStats                speed and stop reason of the last generate() on the default sequence
 
-import { LlamatsError, type Backend } from "@llamats/tensor";
-import { forward as modelForward, type Captured, type LlamaConfig, type LlamaWeights, type RunState } from "@llamats/model";
+import { LlamatsError, type Backend, type LlamaConfig } from "@llamats/tensor";
+import { forward as modelForward, type Captured, type LlamaWeights, type RunState } from "@llamats/model";
 import type { Tokenizer } from "@llamats/tokenizer";
 import type { GenerateOptions, GenerationStats, TextCodec } from "./generate.js";
 import { BatchScheduler } from "./scheduler.js";

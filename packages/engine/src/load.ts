@@ -8,9 +8,9 @@
 //    adapters attached (@llamats/lora), and the run state with a KV cache of nCtx tokens.
 
 import { readFileSync } from "node:fs";
-import { LlamatsError, type ProgressCallback } from "@llamats/tensor";
-import { openModelSource, type ModelSource, type SourceFormat } from "@llamats/formats";
-import { configFromSource, loadWeights, ntkScaling, withRopeScaling, RunState, type LlamaWeights } from "@llamats/model";
+import { LlamatsError, ntkScaling, withRopeScaling, type ProgressCallback } from "@llamats/tensor";
+import { configFromSource, openModelSource, type ModelSource, type SourceFormat } from "@llamats/formats";
+import { loadWeights, RunState, type LlamaWeights } from "@llamats/model";
 import { Tokenizer } from "@llamats/tokenizer";
 import { existsSync } from "node:fs";
 import { join } from "node:path";

@@ -4,8 +4,8 @@
 // 49953 or 49954 for Chinese-LLaMA / Alpaca). Here they are placed in backend memory and
 // attached to the weights: the forward pass computes W x + scale · B (A x) per delta.
 
-import { LlamatsError, type Backend, type WeightMatrix } from "@llamats/tensor";
-import { buildLlamaConfig, buildWeights, type LayerWeights, type Linear, type LlamaConfig, type LlamaWeights, type RawTensor } from "@llamats/model";
+import { LlamatsError, buildLlamaConfig, type Backend, type LlamaConfig, type WeightMatrix } from "@llamats/tensor";
+import { buildWeights, type LayerWeights, type Linear, type LlamaWeights, type RawTensor } from "@llamats/model";
 import { loadLoraStack, type RuntimeLora } from "@llamats/lora";
 import type { ModelSource } from "@llamats/formats";
 

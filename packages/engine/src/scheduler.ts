@@ -109,7 +109,7 @@ export class BatchScheduler {
     }
     return new Promise((resolve, reject) => {
       const p: Pending = { req, done: 0, resolve, reject };
-      if (req.want === "hidden") p.hidden = new Float32Array(n * cfg.dim);
+      if (req.want === "hidden") p.hidden = new Float32Array(n * cfg.embeddingLength);
       if (req.want === "all") p.all = new Float32Array(n * cfg.vocabSize);
       this.queue.push(p);
       this.schedule();
@@ -176,7 +176,7 @@ export class BatchScheduler {
     this.rows += items.reduce((a, it) => a + it.tokens.length, 0);
     const finished = new Set<Pending>();
     picked.forEach(({ p, n }, i) => {
-      if (p.hidden) p.hidden.set(results[i].hidden!, p.done * this.weights.config.dim);
+      if (p.hidden) p.hidden.set(results[i].hidden!, p.done * this.weights.config.embeddingLength);
       if (p.all) p.all.set(results[i].logits, p.done * this.weights.config.vocabSize);
       p.done += n;
       if (p.done === p.req.tokens.length) finished.add(p);

@@ -20,8 +20,8 @@ describe("LlamaModel on the synthetic tiny model", function () {
   });
 
   it("exposes config and tokenizer", () => {
-    expect(m.config.dim).to.equal(256);
-    expect(m.config.nKvHeads).to.equal(4);
+    expect(m.config.embeddingLength).to.equal(256);
+    expect(m.config.headCountKv).to.equal(4);
     expect(m.nCtx).to.equal(32);
     const ids = m.tokenize("Hello 中国", { bos: true });
     expect(ids[0]).to.equal(1);

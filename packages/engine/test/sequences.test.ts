@@ -133,7 +133,7 @@ describe("engine/sequences and the batch scheduler", function () {
   it("embed returns (nTokens, dim) final hidden states and leaves the cache empty; errors are typed", async () => {
     const s = m.createSequence({ nCtx: 16 });
     const h = await s.embed([1, 2, 3]);
-    expect(h.length).to.equal(3 * m.config.dim);
+    expect(h.length).to.equal(3 * m.config.embeddingLength);
     expect(s.nPast).to.equal(0);
     const again = await s.embed([1, 2, 3]);
     expect(Array.from(again)).to.deep.equal(Array.from(h));

@@ -41,7 +41,7 @@ describe("synthetic models", () => {
       expect(f.metadata["llama.attention.head_count_kv"]).to.equal(4);
       expect(f.metadata["llama.feed_forward_length"]).to.equal(768);
       expect(f.metadata["general.file_type"]).to.equal(2);
-      expect(f.tensors.length).to.equal(2 + 9 * s.nLayers + 1);
+      expect(f.tensors.length).to.equal(2 + 9 * s.blockCount + 1);
       const q = f.tensor("blk.0.attn_k.weight")!;
       expect(q.shape).to.deep.equal([128, 256]);
       expect(q.type).to.equal(GGMLType.Q4_0);

@@ -11,3 +11,4 @@ export * from "./permute.js";
 export * from "./convert/index.js";
 export * from "./torch/index.js";
 export * from "./meta.js";
+export * from "./source/hparams.js";

@@ -105,7 +105,7 @@ describeConformance("llama2.c conformance: stories260K", ["stories260K/stories26
     try {
       expect(s.format).to.equal("llama2c");
       expect(s.metadata).to.deep.include({ dim: 64, hidden_dim: 172, n_layers: 5, n_heads: 8, n_kv_heads: 4, vocab_size: 512, seq_len: 512, shared_classifier: true });
-      expect(s.config).to.deep.include({ embeddingLength: 64, headCountKv: 4, feedForwardLength: 172, blockCount: 5, rmsEps: 1e-5 });
+      expect(s.config).to.deep.include({ embeddingLength: 64, headCountKv: 4, feedForwardLength: 172, blockCount: 5, layerNormRmsEpsilon: 1e-5 });
       expect(s.tensors).to.have.length(3 + 9 * 5);
       const k = s.tensors.find((t) => t.name === "blk.4.attn_k.weight")!;
       expect(k.shape).to.deep.equal([32, 64]);

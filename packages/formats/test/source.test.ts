@@ -43,7 +43,7 @@ describeConformance("ModelSource over tiny/base (HF)", ["tiny/base/model.safeten
       expect(s.tokenizerPath).to.equal(fixturePath("tiny/base/tokenizer.model"));
       expect(s.config).to.deep.equal({
         vocabSize: 32000, contextLength: 2048, embeddingLength: 64, blockCount: 2, feedForwardLength: 172,
-        headCount: 4, headCountKv: 4, rmsEps: 1e-6, ropeDimensionCount: 16,
+        headCount: 4, headCountKv: 4, layerNormRmsEpsilon: 1e-6, ropeDimensionCount: 16,
       });
       expect(s.tensors.map((t) => t.name).slice(0, 4)).to.deep.equal(["token_embd.weight", "blk.0.attn_norm.weight", "blk.0.attn_q.weight", "blk.0.attn_k.weight"]);
       expect(s.tensors).to.have.length(21);
@@ -89,7 +89,7 @@ describeConformance("ModelSource over tiny/base (HF)", ["tiny/base/model.safeten
     try {
       expect(g.format).to.equal("gguf");
       expect(g.config).to.deep.include({ vocabSize: 32000, embeddingLength: 64, blockCount: 2, feedForwardLength: 172, headCount: 4, headCountKv: 4, contextLength: 2048, ropeDimensionCount: 16 });
-      expect(g.config.rmsEps).to.be.closeTo(1e-6, 1e-12);
+      expect(g.config.layerNormRmsEpsilon).to.be.closeTo(1e-6, 1e-12);
       expect(g.metadata["general.architecture"]).to.equal("llama");
       expect(g.metadata["general.file_type"]).to.equal(1);
       expect((g.metadata["tokenizer.ggml.tokens"] as string[]).length).to.equal(32000);

@@ -66,7 +66,7 @@ describe("synthetic HF model: HF -> GGUF -> HF", () => {
         src.close();
         const g = await openModelSource(gguf);
         try {
-          expect(g.config).to.deep.include({ headCount: p.heads, headCountKv: p.kvHeads, ropeFreqBase: 500000, ropeScalingType: "linear", ropeScalingFactor: 4, rmsEps: 1e-5, contextLength: 256 });
+          expect(g.config).to.deep.include({ headCount: p.heads, headCountKv: p.kvHeads, ropeFreqBase: 500000, ropeScaling: { type: "linear", factor: 4 }, layerNormRmsEpsilon: 1e-5, contextLength: 256 });
           expect(g.tensors.find((t) => t.name === "blk.0.attn_q.weight")!.type).to.equal(GGMLType.BF16);
           expect(g.tensors.find((t) => t.name === "output_norm.weight")!.type).to.equal(GGMLType.F32);
           const back = `${dir}-back`;

@@ -45,8 +45,8 @@ export const LM_HEAD_KEY = "output.weight";
 
 /** Head counts of the model an adapter applies to (the Q/K permutation needs them). */
 export interface HeadCounts {
-  readonly nHeads: number;
-  readonly nKvHeads?: number;
+  readonly headCount: number;
+  readonly headCountKv?: number;
 }
 
 /**
@@ -57,7 +57,7 @@ export interface HeadCounts {
 export function canonicalLoraRows(name: string, bytes: Uint8Array, rows: number, heads: HeadCounts): Uint8Array {
   const kind = qkKind(name);
   if (!kind) return bytes;
-  return permuteQkRows(bytes, rows, kind === "q" ? heads.nHeads : (heads.nKvHeads ?? heads.nHeads), "hfToInterleaved");
+  return permuteQkRows(bytes, rows, kind === "q" ? heads.headCount : (heads.headCountKv ?? heads.headCount), "hfToInterleaved");
 }
 
 /** A float tensor's bytes as float32 values (f16 / bf16 / f32). */

@@ -53,7 +53,7 @@ function f16Bits(bytes: Uint8Array): Uint16Array {
  * tensors are read (each once by a writer).
  */
 export function mergedSource(base: ModelSource, adapters: readonly Adapter[], opts: MergedSourceOptions, stats: MergeStats): ModelSource {
-  const heads: HeadCounts = { nHeads: base.config.headCount ?? 0, nKvHeads: base.config.headCountKv };
+  const heads: HeadCounts = { headCount: base.config.headCount ?? 0, headCountKv: base.config.headCountKv };
   const planned = new Map<string, SourceTensor>();
   for (const t of base.tensors) {
     let type = t.type;

@@ -47,7 +47,7 @@ export function writePth(source: ModelSource, outDir: string, opts: PthWriteOpti
   const params: MetaParams = {
     dim, multiple_of: multipleOfFor(dim, ffn) ?? 256, n_heads: nHeads, n_layers: nLayers,
     ...(nKvHeads !== nHeads ? { n_kv_heads: nKvHeads } : {}),
-    norm_eps: hp.rmsEps ?? 1e-6, vocab_size: -1,
+    norm_eps: hp.layerNormRmsEpsilon ?? 1e-6, vocab_size: -1,
   };
   const tensors = source.tensors.flatMap((t) => {
     const name = metaFromCanonical(t.name);

@@ -22,7 +22,7 @@ describe("LoRA factors in the canonical layout", () => {
           const mergedHf = mergeTensor(wHf, rows, cols, [{ a, b: bHf, r, scale: 2 }]).f16;
           const want = permuteQkRows(bytesOf(mergedHf), rows, nHeads, "hfToInterleaved");
           const wCanon = new Uint16Array(permuteQkRows(bytesOf(wHf), rows, nHeads, "hfToInterleaved").slice().buffer);
-          const heads = isK ? { nHeads: 99, nKvHeads: nHeads } : { nHeads };
+          const heads = isK ? { headCount: 99, headCountKv: nHeads } : { headCount: nHeads };
           const bCanon = new Float32Array(canonicalLoraRows(name, bytesOf(bHf), rows, heads).slice().buffer);
           const got = mergeTensor(wCanon, rows, cols, [{ a, b: bCanon, r, scale: 2 }]).f16;
           expect(Array.from(bytesOf(got))).to.deep.equal(Array.from(want));
@@ -34,9 +34,9 @@ describe("LoRA factors in the canonical layout", () => {
   it("leaves the rows of every other tensor alone", () => {
     const b = bytesOf(randomNormal(16, 1));
     for (const name of ["blk.0.attn_v.weight", "blk.0.attn_output.weight", "blk.1.ffn_gate.weight", "output.weight", "token_embd.weight"]) {
-      expect(canonicalLoraRows(name, b, 8, { nHeads: 2 })).to.equal(b);
+      expect(canonicalLoraRows(name, b, 8, { headCount: 2 })).to.equal(b);
     }
-    expect(Array.from(canonicalLoraRows("blk.0.attn_q.weight", b, 8, { nHeads: 2 }))).to.not.deep.equal(Array.from(b));
+    expect(Array.from(canonicalLoraRows("blk.0.attn_q.weight", b, 8, { headCount: 2 }))).to.not.deep.equal(Array.from(b));
   });
 
   it("picks Meta's shard count from the model width", () => {

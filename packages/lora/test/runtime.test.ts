@@ -1,8 +1,8 @@
 // Runtime LoRA: base weights + loadLoraDeltas (W x + s·B(A x), Q/K B rows permuted to the
 // interleaved layout) give the logits of the merged model (fixture study: 1e-3).
 import { expect } from "chai";
-import { openModelSourceSync, type ModelSource } from "@llamats/formats";
-import { buildWeights, configFromSource, forward, RunState, type LayerWeights, type LlamaWeights, type RawTensor } from "@llamats/model";
+import { openModelSourceSync, type ModelSource, configFromSource } from "@llamats/formats";
+import { buildWeights, forward, RunState, type LayerWeights, type LlamaWeights, type RawTensor } from "@llamats/model";
 import { loadLoraDeltas, loadLoraStack, mergeLoras, type RuntimeLora } from "@llamats/lora";
 import { join } from "node:path";
 import { makeTmp } from "./helpers/tmp.js";
@@ -54,7 +54,7 @@ describeConformance("lora/runtime: unmerged LoRA logits match the merged model",
   "tiny/merged-llama/hf/model.safetensors", "tiny/merged-alpaca-plus/hf/model.safetensors",
 ], () => {
   it("loadLoraDeltas: canonical names, shapes, scale, replacements", () => {
-    const d = loadLoraDeltas(fixturePath("tiny/lora-llama"), { nHeads: 4 });
+    const d = loadLoraDeltas(fixturePath("tiny/lora-llama"), { headCount: 4 });
     expect(d.deltas.size).to.equal(14);
     const q = d.deltas.get("blk.0.attn_q.weight")![0];
     expect(q.a).to.include({ type: GGMLType.F32, rows: 8, cols: 64 });
@@ -66,7 +66,7 @@ describeConformance("lora/runtime: unmerged LoRA logits match the merged model",
   });
 
   it("base + lora-llama at runtime = merged-llama (1e-3)", () => {
-    const runtime = logits(weightsFrom("tiny/base", loadLoraDeltas(fixturePath("tiny/lora-llama"), { nHeads: 4 })));
+    const runtime = logits(weightsFrom("tiny/base", loadLoraDeltas(fixturePath("tiny/lora-llama"), { headCount: 4 })));
     const merged = logits(weightsFrom("tiny/merged-llama/hf"));
     const d = maxAbs(runtime, merged);
     expect(d).to.be.below(1e-3);
@@ -74,7 +74,7 @@ describeConformance("lora/runtime: unmerged LoRA logits match the merged model",
   });
 
   it("base + lora-llama + lora-alpaca at runtime (F16 factors) = merged-alpaca-plus (1e-3)", () => {
-    const stack = loadLoraStack([fixturePath("tiny/lora-llama"), fixturePath("tiny/lora-alpaca")], { nHeads: 4 }, { type: GGMLType.F16 });
+    const stack = loadLoraStack([fixturePath("tiny/lora-llama"), fixturePath("tiny/lora-alpaca")], { headCount: 4 }, { type: GGMLType.F16 });
     expect(stack.deltas.get("blk.0.attn_k.weight")!.length).to.equal(2);
     const runtime = logits(weightsFrom("tiny/base", stack));
     const merged = logits(weightsFrom("tiny/merged-alpaca-plus/hf"));

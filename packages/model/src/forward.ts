@@ -66,11 +66,11 @@ export function forward(weights: LlamaWeights, state: RunState, tokens: Int32Arr
   checkItems(weights, state, [item]);
   const captured: Captured = {};
   if (opts.capture?.hidden) {
-    captured.layerOut = new Float32Array(cfg.nLayers * n * cfg.dim);
-    captured.hiddenFinal = new Float32Array(n * cfg.dim);
+    captured.layerOut = new Float32Array(cfg.blockCount * n * cfg.embeddingLength);
+    captured.hiddenFinal = new Float32Array(n * cfg.embeddingLength);
   }
   if (opts.capture?.attention) {
-    captured.attention = Array.from({ length: cfg.nLayers }, () => new Float32Array(n * cfg.nHeads * (pos + n)));
+    captured.attention = Array.from({ length: cfg.blockCount }, () => new Float32Array(n * cfg.headCount * (pos + n)));
   }
   state.captured = captured;
   const out: ItemOutput = {
@@ -96,7 +96,7 @@ export function forwardBatch(weights: LlamaWeights, state: RunState, items: read
     const mode = it.logits ?? "last";
     return {
       logits: new Float32Array(mode === "all" ? n * cfg.vocabSize : mode === "last" ? cfg.vocabSize : 0),
-      hidden: it.hidden ? new Float32Array(n * cfg.dim) : undefined,
+      hidden: it.hidden ? new Float32Array(n * cfg.embeddingLength) : undefined,
     };
   });
   state.captured = {};
@@ -122,7 +122,7 @@ interface Segment {
 
 function run(weights: LlamaWeights, state: RunState, items: readonly BatchItem[], outs: readonly ItemOutput[], captured: Captured): void {
   const cfg = weights.config;
-  const dim = cfg.dim;
+  const dim = cfg.embeddingLength;
   const vocab = cfg.vocabSize;
   // The RoPE base is chosen once per item (NTK "auto" depends on its sequence's final length).
   const ropes = items.map((it) => ropeParamsFor(cfg, it.ropeLength ?? it.pos + it.tokens.length));
@@ -162,7 +162,7 @@ function run(weights: LlamaWeights, state: RunState, items: readonly BatchItem[]
 
 /** lm_head over the last rows of the items that ended in this pass, as one product. */
 function lastLogits(weights: LlamaWeights, state: RunState, lastRows: readonly { row: number; dst: Float32Array }[]): void {
-  const { dim, vocabSize } = weights.config;
+  const { embeddingLength: dim, vocabSize } = weights.config;
   if (lastRows.length === 0) return;
   if (lastRows.length === 1) {
     // One row: exactly the single-sequence call (a 1-token product).
@@ -182,7 +182,7 @@ function runPass(weights: LlamaWeights, state: RunState, items: readonly BatchIt
   captured: Captured): void {
   const cfg = weights.config;
   const be = state.backend;
-  const { dim, nHeads, nKvHeads, headDim, ffnDim, rmsNormEps: eps } = cfg;
+  const { embeddingLength: dim, headCount: nHeads, headCountKv: nKvHeads, keyLength: headDim, feedForwardLength: ffnDim, layerNormRmsEpsilon: eps } = cfg;
   const qDim = nHeads * headDim;
   const kvDim = nKvHeads * headDim;
   const x = state.x.subarray(0, nb * dim); // (nb, dim)
@@ -212,7 +212,7 @@ function runPass(weights: LlamaWeights, state: RunState, items: readonly BatchIt
   if (cap) probs = new Float32Array(nb * nHeads * (capPos0 + nb)); // (nb, nHeads, p0 + nb)
 
   be.embedding(x, weights.tokenEmbd, ids);
-  for (let l = 0; l < cfg.nLayers; l++) {
+  for (let l = 0; l < cfg.blockCount; l++) {
     const L = weights.layers[l];
     // Attention block.
     be.rmsNorm(xb, x, L.attnNorm, dim, eps);
@@ -264,8 +264,8 @@ function checkItems(weights: LlamaWeights, state: RunState, items: readonly Batc
     if (n === 0) throw new LlamatsError(`forward: no tokens${where}`);
     if (seen.has(it.cache)) throw new LlamatsError(`forward: batch item ${j} uses a KV cache another item already uses (one item per sequence)`);
     seen.add(it.cache);
-    if (it.cache.nLayers !== cfg.nLayers || it.cache.kvDim !== cfg.nKvHeads * cfg.headDim) {
-      throw new LlamatsError(`forward: the KV cache${where} has (${it.cache.nLayers} layers, kvDim ${it.cache.kvDim}), the model needs (${cfg.nLayers}, ${cfg.nKvHeads * cfg.headDim})`);
+    if (it.cache.nLayers !== cfg.blockCount || it.cache.kvDim !== cfg.headCountKv * cfg.keyLength) {
+      throw new LlamatsError(`forward: the KV cache${where} has (${it.cache.nLayers} layers, kvDim ${it.cache.kvDim}), the model needs (${cfg.blockCount}, ${cfg.headCountKv * cfg.keyLength})`);
     }
     it.cache.checkRoom(it.pos, n);
     for (let i = 0; i < n; i++) {
@@ -281,7 +281,7 @@ function checkItems(weights: LlamaWeights, state: RunState, items: readonly Batc
 function checkShapes(weights: LlamaWeights, state: RunState): void {
   const a = weights.config;
   const b = state.config;
-  for (const k of ["dim", "nLayers", "nHeads", "nKvHeads", "headDim", "ffnDim", "vocabSize"] as const) {
+  for (const k of ["embeddingLength", "blockCount", "headCount", "headCountKv", "keyLength", "feedForwardLength", "vocabSize"] as const) {
     if (a[k] !== b[k]) throw new LlamatsError(`forward: the run state was built for ${k} ${b[k]}, the weights have ${a[k]}`);
   }
 }

@@ -1,6 +1,4 @@
-// @llamats/model: LlamaConfig, weights, KV cache and the forward pass as a plain function.
-export * from "./config.js";
-export * from "./config-sources.js";
+// @llamats/model: weights, KV cache and the forward pass as a plain function.
 export * from "./rope-scaling.js";
 export * from "./weights.js";
 export * from "./kv-cache.js";

@@ -8,8 +8,7 @@
 // were rotated with, as the seed does by default (STORE_KV_BEFORE_ROPE=False); we do not
 // re-rotate them. See docs/MODEL.md.
 
-import type { RopeParams } from "@llamats/tensor";
-import type { LlamaConfig } from "./config.js";
+import type { LlamaConfig, RopeParams } from "@llamats/tensor";
 
 /** base * alpha^(d/(d-2)), the NTK-aware base for head dimension d. */
 export function ntkBase(base: number, alpha: number, headDim: number): number {
@@ -29,12 +28,12 @@ export function autoNtkAlpha(seqLen: number, trainContext: number): number | und
 /** RoPE parameters (interleaved layout, GGUF's) for a call that ends at sequence length seqLen. */
 export function ropeParamsFor(config: LlamaConfig, seqLen: number): RopeParams {
   const s = config.ropeScaling;
-  let base = config.ropeTheta;
+  let base = config.ropeFreqBase;
   let freqScale = 1;
   if (s.type === "linear") freqScale = 1 / s.factor;
   else if (s.type === "ntk") {
     const alpha = s.alpha === "auto" ? autoNtkAlpha(seqLen, config.contextLength) : s.alpha;
-    if (alpha !== undefined) base = ntkBase(base, alpha, config.headDim);
+    if (alpha !== undefined) base = ntkBase(base, alpha, config.keyLength);
   }
-  return { headDim: config.headDim, rotDim: config.ropeDim, base, freqScale, layout: "interleaved" };
+  return { headDim: config.keyLength, rotDim: config.ropeDimensionCount, base, freqScale, layout: "interleaved" };
 }

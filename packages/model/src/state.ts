@@ -4,8 +4,7 @@
 // (allocated on first use; newCache() makes one for each further sequence). Buffers come from
 // the backend so its kernels can address them.
 
-import { type Backend, LlamatsError } from "@llamats/tensor";
-import type { LlamaConfig } from "./config.js";
+import { type Backend, type LlamaConfig, LlamatsError } from "@llamats/tensor";
 import { KVCache } from "./kv-cache.js";
 
 export interface RunStateOptions {
@@ -47,7 +46,7 @@ export class RunState {
   captured: Captured = {};
 
   constructor(readonly backend: Backend, readonly config: LlamaConfig, opts: RunStateOptions = {}) {
-    const { dim, nHeads, headDim, nKvHeads, ffnDim, vocabSize, nLayers } = config;
+    const { embeddingLength: dim, headCount: nHeads, keyLength: headDim, headCountKv: nKvHeads, feedForwardLength: ffnDim, vocabSize, blockCount: nLayers } = config;
     const kvDim = nKvHeads * headDim;
     this.nCtx = opts.nCtx ?? config.contextLength;
     if (!Number.isSafeInteger(this.nCtx) || this.nCtx < 1) throw new LlamatsError(`context size ${this.nCtx}: want a positive integer`);
@@ -79,7 +78,7 @@ export class RunState {
 
   /** A fresh, empty KV cache for another sequence (nCtx positions unless given). */
   newCache(nCtx: number = this.nCtx): KVCache {
-    const { nLayers, nKvHeads, headDim } = this.config;
+    const { blockCount: nLayers, headCountKv: nKvHeads, keyLength: headDim } = this.config;
     return new KVCache(this.backend, nLayers, nCtx, nKvHeads * headDim);
   }
 

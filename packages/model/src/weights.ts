@@ -3,9 +3,7 @@
 // backend supports (F32/F16/BF16, ggml quantised blocks); norms are decoded to Float32Array.
 // A linear may carry runtime LoRA deltas, applied as W x + scale · B (A x) by forward().
 
-import { type Backend, type GGMLType, GGMLType as T, LlamatsError, type WeightMatrix, decodeBf16, decodeF16, ggmlRowBytes, ggmlTypeInfo } from "@llamats/tensor";
-import { type LlamaConfig } from "./config.js";
-import { type ConfigSource, configFromSource } from "./config-sources.js";
+import { type Backend, type GGMLType, GGMLType as T, LlamatsError, type LlamaConfig, type WeightMatrix, decodeBf16, decodeF16, ggmlRowBytes, ggmlTypeInfo } from "@llamats/tensor";
 
 /** A runtime LoRA delta: a (r, in), b (out, r); the layer computes W x + scale · b(a x). */
 export interface LoraDelta {
@@ -107,7 +105,7 @@ function vector(get: TensorGetter, name: string, dim: number, source: string): F
  * means a tied classifier (llama2.c's shared one): the token embedding is used.
  */
 export function buildWeights(config: LlamaConfig, get: TensorGetter, source = "model", backend?: Backend): LlamaWeights {
-  const { dim, nHeads, headDim, ffnDim, vocabSize } = config;
+  const { embeddingLength: dim, headCount: nHeads, keyLength: headDim, feedForwardLength: ffnDim, vocabSize } = config;
   const fetched = new Map<string, RawTensor | undefined>();
   const fetch = get;
   get = (name) => {
@@ -115,10 +113,10 @@ export function buildWeights(config: LlamaConfig, get: TensorGetter, source = "m
     return fetched.get(name);
   };
   const qDim = nHeads * headDim;
-  const kvDim = config.nKvHeads * headDim;
+  const kvDim = config.headCountKv * headDim;
   const m = (name: string, rows: number, cols: number) => matrix(get, name, rows, cols, source, backend);
   const layers: LayerWeights[] = [];
-  for (let l = 0; l < config.nLayers; l++) {
+  for (let l = 0; l < config.blockCount; l++) {
     const p = `blk.${l}.`;
     layers.push(Object.freeze({
       attnNorm: vector(get, `${p}attn_norm.weight`, dim, source),
@@ -147,15 +145,9 @@ export interface WeightSource {
 /**
  * Read every tensor the model needs from `source` into bytes allocated by the backend (so
  * its kernels can address them: a shared WebAssembly.Memory, a SharedArrayBuffer).
- * Without `config`, it is built from the source (configFromSource).
+ * `config` is formats' configFromSource(source) (or the same with other RoPE scaling).
  */
-export function loadWeights(source: WeightSource & Partial<ConfigSource>, backend: Backend, config?: LlamaConfig): LlamaWeights {
-  if (!config) {
-    if (source.format === undefined || source.metadata === undefined) {
-      throw new WeightError(`${source.path}: no config given and the source states no format/metadata`);
-    }
-    config = configFromSource(source as ConfigSource);
-  }
+export function loadWeights(source: WeightSource, backend: Backend, config: LlamaConfig): LlamaWeights {
   const byName = new Map(source.tensors.map((t) => [t.name, t]));
   const get: TensorGetter = (name) => {
     const t = byName.get(name);

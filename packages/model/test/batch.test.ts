@@ -4,9 +4,9 @@
 // brings, how the passes split them).
 import { expect } from "chai";
 import fc from "fast-check";
-import { type BatchItem, KVCache, type LlamaConfig, RunState, forward, forwardBatch, withRopeScaling } from "@llamats/model";
+import { type BatchItem, KVCache, RunState, forward, forwardBatch } from "@llamats/model";
 import { quantKernels } from "@llamats/quant";
-import { GGMLType, LlamatsError, ReferenceBackend } from "@llamats/tensor";
+import { GGMLType, LlamatsError, ReferenceBackend, type LlamaConfig, withRopeScaling } from "@llamats/tensor";
 import { synthConfig, synthWeights } from "./helpers/synthetic.js";
 
 const backend = new ReferenceBackend({ kernels: quantKernels });

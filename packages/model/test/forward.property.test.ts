@@ -3,9 +3,9 @@
 // f64 reference forward of helpers/synthetic.ts, and prefill against single steps.
 import { expect } from "chai";
 import fc from "fast-check";
-import { type LlamaConfig, type LlamaWeights, RunState, forward, withRopeScaling } from "@llamats/model";
+import { type LlamaWeights, RunState, forward } from "@llamats/model";
 import { quantKernels, quantKernelsF32 } from "@llamats/quant";
-import { GGMLType, ReferenceBackend } from "@llamats/tensor";
+import { GGMLType, ReferenceBackend, type LlamaConfig, withRopeScaling } from "@llamats/tensor";
 import { naiveForward, randomLora, synthConfig, synthWeights } from "./helpers/synthetic.js";
 
 const backend = new ReferenceBackend();

@@ -1,9 +1,9 @@
 // Conformance: our forward pass against a float32 PyTorch LLaMA (transformers-4.30 math) on
 // the tiny models, fixtures tiny/golden (README: f32 engines within 1e-5, 2e-5 at 2304 tokens).
 import { expect } from "chai";
-import { openModelSource } from "@llamats/formats";
-import { type LlamaWeights, RunState, configFromSource, forward, loadWeights, ntkScaling, withRopeScaling } from "@llamats/model";
-import { ReferenceBackend } from "@llamats/tensor";
+import { openModelSource, configFromSource } from "@llamats/formats";
+import { type LlamaWeights, RunState, forward, loadWeights } from "@llamats/model";
+import { ReferenceBackend, ntkScaling, withRopeScaling } from "@llamats/tensor";
 import { describeConformance, fixturePath } from "@llamats/testkit";
 import { type GoldenIndexCase, goldenIndex, logSumExp, maxAbsDiff, readGoldenCase } from "./helpers/golden.js";
 
@@ -28,7 +28,7 @@ describeConformance("model/golden: tiny LLaMA vs PyTorch float32", ["tiny/golden
       it("config matches index.json", () => {
         const c = index.models[model];
         expect(weights.config.vocabSize).to.equal(c.vocab_size);
-        expect(weights.config).to.include({ dim: 64, nLayers: 2, nHeads: 4, nKvHeads: 4, headDim: 16, ffnDim: 172, rmsNormEps: 1e-6, contextLength: 2048 });
+        expect(weights.config).to.include({ embeddingLength: 64, blockCount: 2, headCount: 4, headCountKv: 4, keyLength: 16, feedForwardLength: 172, layerNormRmsEpsilon: 1e-6, contextLength: 2048 });
       });
 
       for (const name of CASES) {
@@ -49,16 +49,16 @@ describeConformance("model/golden: tiny LLaMA vs PyTorch float32", ["tiny/golden
           const lo = state.captured.layerOut!;
           const pos = g.layerOutPos ?? Int32Array.from({ length: n }, (_, i) => i);
           let dLayer = 0;
-          for (let l = 0; l < cfg.nLayers; l++)
+          for (let l = 0; l < cfg.blockCount; l++)
             for (let i = 0; i < pos.length; i++)
-              dLayer = Math.max(dLayer, maxAbsDiff(lo.subarray((l * n + pos[i]) * cfg.dim), g.layerOut.subarray((l * pos.length + i) * cfg.dim), cfg.dim));
+              dLayer = Math.max(dLayer, maxAbsDiff(lo.subarray((l * n + pos[i]) * cfg.embeddingLength), g.layerOut.subarray((l * pos.length + i) * cfg.embeddingLength), cfg.embeddingLength));
           // Logits at the stored positions, argmax / logsumexp there and at every 9th (97th) position,
           // in one batched product (the lm_head is read once).
           const V = cfg.vocabSize;
           const every = n > 400 ? 97 : 9;
           const statPos = [...new Set([...g.logitsPos, ...Array.from({ length: Math.ceil(n / every) }, (_, i) => i * every)])];
-          const xs = new Float32Array(statPos.length * cfg.dim);
-          statPos.forEach((p, i) => xs.set(hidden.subarray(p * cfg.dim, (p + 1) * cfg.dim), i * cfg.dim));
+          const xs = new Float32Array(statPos.length * cfg.embeddingLength);
+          statPos.forEach((p, i) => xs.set(hidden.subarray(p * cfg.embeddingLength, (p + 1) * cfg.embeddingLength), i * cfg.embeddingLength));
           const all = new Float32Array(statPos.length * V);
           backend.matmul(all, w.output, xs, statPos.length);
           let dLogits = 0;
@@ -89,7 +89,7 @@ describeConformance("model/golden: tiny LLaMA vs PyTorch float32", ["tiny/golden
           // golden ids so that a flagged near-tie step cannot derail the rest of the comparison.
           const ties = new Set(m.greedy_near_tie_steps ?? []);
           let last: Float32Array = new Float32Array(V);
-          backend.matmul(last, w.output, hidden.subarray((n - 1) * cfg.dim), 1);
+          backend.matmul(last, w.output, hidden.subarray((n - 1) * cfg.embeddingLength), 1);
           for (let s = 0; s < g.greedyIds.length; s++) {
             const ours = backend.argmax(last);
             if (!ties.has(s)) expect(ours, `greedy step ${s}`).to.equal(g.greedyIds[s]);

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
-import { openModelSource, writeGgufFromSource } from "@llamats/formats";
+import { configFromSource, openModelSource, writeGgufFromSource } from "@llamats/formats";
 import { RunState, forward, loadWeights } from "@llamats/model";
 import { ReferenceBackend } from "@llamats/tensor";
 import { describeConformance, fixturePath } from "@llamats/testkit";
@@ -29,7 +29,7 @@ describeConformance("model/interop: every layout gives the golden logits", [...S
     const g = readGoldenCase(model, "prompt");
     const src = await openModelSource(path);
     try {
-      const w = loadWeights(src, backend);
+      const w = loadWeights(src, backend, configFromSource(src));
       const V = w.config.vocabSize;
       const all = forward(w, new RunState(backend, w.config), g.tokens, 0, { logits: "all" });
       let worst = 0;

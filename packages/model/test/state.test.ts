@@ -1,6 +1,6 @@
 import { expect } from "chai";
-import { autoNtkAlpha, ntkScaling, withRopeScaling, type LlamaWeights, KVCache, KVCacheFullError, RunState, WeightError, buildWeights, forward, type RawTensor } from "@llamats/model";
-import { GGMLType, LlamatsError, ReferenceBackend } from "@llamats/tensor";
+import { autoNtkAlpha, type LlamaWeights, KVCache, KVCacheFullError, RunState, WeightError, buildWeights, forward, type RawTensor } from "@llamats/model";
+import { GGMLType, LlamatsError, ReferenceBackend, ntkScaling, withRopeScaling } from "@llamats/tensor";
 import { synthConfig, synthWeights } from "./helpers/synthetic.js";
 
 const backend = new ReferenceBackend();
@@ -56,7 +56,7 @@ describe("model/KV cache", () => {
     expect(() => forward(w, state, [12], 0)).to.throw(LlamatsError, /outside the vocabulary/);
     expect(() => forward(w, state, [], 0)).to.throw(LlamatsError);
     const other = new RunState(backend, synthConfig({ ...spec, ffnDim: 11 }));
-    expect(() => forward(w, other, [1], 0)).to.throw(LlamatsError, /ffnDim 11/);
+    expect(() => forward(w, other, [1], 0)).to.throw(LlamatsError, /feedForwardLength 11/);
   });
 });
 
@@ -73,14 +73,14 @@ describe("model/forward capture", () => {
     };
     const a = run(64);
     const b = run(2);
-    expect(a.layerOut!.length).to.equal(cfg.nLayers * tokens.length * cfg.dim);
-    expect(a.hiddenFinal!.length).to.equal(tokens.length * cfg.dim);
+    expect(a.layerOut!.length).to.equal(cfg.blockCount * tokens.length * cfg.embeddingLength);
+    expect(a.hiddenFinal!.length).to.equal(tokens.length * cfg.embeddingLength);
     const kvLen = 2 + tokens.length;
     for (const probs of a.attention!) {
-      expect(probs.length).to.equal(tokens.length * cfg.nHeads * kvLen);
+      expect(probs.length).to.equal(tokens.length * cfg.headCount * kvLen);
       for (let t = 0; t < tokens.length; t++)
-        for (let h = 0; h < cfg.nHeads; h++) {
-          const row = probs.subarray((t * cfg.nHeads + h) * kvLen, (t * cfg.nHeads + h + 1) * kvLen);
+        for (let h = 0; h < cfg.headCount; h++) {
+          const row = probs.subarray((t * cfg.headCount + h) * kvLen, (t * cfg.headCount + h + 1) * kvLen);
           expect(row.reduce((x, y) => x + y, 0)).to.be.closeTo(1, 1e-6);
           for (let j = 2 + t + 1; j < kvLen; j++) expect(row[j]).to.equal(0);
         }

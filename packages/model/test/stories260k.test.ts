@@ -3,8 +3,8 @@
 // and greedy identical).
 import { readFileSync } from "node:fs";
 import { expect } from "chai";
-import { openModelSource } from "@llamats/formats";
-import { type LlamaWeights, RunState, configFromSource, forward, loadWeights } from "@llamats/model";
+import { openModelSource, configFromSource } from "@llamats/formats";
+import { type LlamaWeights, RunState, forward, loadWeights } from "@llamats/model";
 import { ReferenceBackend } from "@llamats/tensor";
 import { describeConformance, fixturePath } from "@llamats/testkit";
 import { maxAbsDiff } from "./helpers/golden.js";
@@ -29,7 +29,7 @@ describeConformance("model/stories260K vs llama2.c", ["stories260K/stories260K.b
   });
 
   it("config from the llama2.c header (GQA 8/4, tied classifier)", () => {
-    expect(weights.config).to.include({ dim: 64, ffnDim: 172, nLayers: 5, nHeads: 8, nKvHeads: 4, headDim: 8, vocabSize: 512, contextLength: 512, rmsNormEps: 1e-5 });
+    expect(weights.config).to.include({ embeddingLength: 64, feedForwardLength: 172, blockCount: 5, headCount: 8, headCountKv: 4, keyLength: 8, vocabSize: 512, contextLength: 512, layerNormRmsEpsilon: 1e-5 });
     expect(Buffer.from(weights.output.bytes).equals(Buffer.from(weights.tokenEmbd.bytes))).to.equal(true);
   });
 

@@ -7,3 +7,4 @@ export * from "./reference/index.js";
 export { ThreadPool, taskModuleUrl, type ThreadPoolOptions, type DispatchStats } from "./pool/pool.js";
 export { share, type SharedBuffer, type TaskContext, type TaskShare, type TaskModule } from "./pool/control.js";
 export * from "./atomic.js";
+export * from "./llama-config.js";

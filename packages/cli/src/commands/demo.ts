@@ -73,7 +73,7 @@ export function register(program: Command): void {
 
 function describeTiny(): string {
   const s = SYNTH_SHAPES.tiny;
-  return `dim ${s.dim}, ${s.nLayers} layers, ${s.nHeads} heads / ${s.nKvHeads} KV heads, ffn ${s.ffnDim}, vocab ${s.vocabSize}`;
+  return `dim ${s.embeddingLength}, ${s.blockCount} layers, ${s.headCount} heads / ${s.headCountKv} KV heads, ffn ${s.feedForwardLength}, vocab ${s.vocabSize}`;
 }
 
 function mib(bytes: number): string {

@@ -53,7 +53,7 @@ function human(r: InspectReport): string {
   const lines: string[] = [`format: ${r.format}`, `path: ${r.path}`];
   if (r.tokenizerPath) lines.push(`tokenizer: ${r.tokenizerPath}`);
   const cfg = Object.entries(r.config);
-  if (cfg.length) lines.push("config:", ...cfg.map(([k, v]) => `  ${k}: ${v}`));
+  if (cfg.length) lines.push("config:", ...cfg.map(([k, v]) => `  ${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`));
   const md = Object.entries(r.metadata);
   lines.push(`metadata: ${md.length} keys`, ...md.map(([k, v]) => `  ${k}: ${short(v)}`));
   const total = r.tensors.reduce((a, t) => a + t.bytes, 0);

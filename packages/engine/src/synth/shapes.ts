@@ -8,31 +8,31 @@ import { embeddedVocabSize } from "./vocab.js";
 
 export interface SynthShape {
   readonly name: string;
-  readonly dim: number;
-  readonly nLayers: number;
-  readonly nHeads: number;
-  readonly nKvHeads: number;
-  readonly ffnDim: number;
+  readonly embeddingLength: number;
+  readonly blockCount: number;
+  readonly headCount: number;
+  readonly headCountKv: number;
+  readonly feedForwardLength: number;
   readonly vocabSize: number;
   readonly contextLength: number;
-  readonly rmsNormEps: number;
-  readonly ropeTheta: number;
+  readonly layerNormRmsEpsilon: number;
+  readonly ropeFreqBase: number;
 }
 
 export type SynthShapeName = "tiny" | "1b" | "7b";
 
 export const SYNTH_SHAPES: Readonly<Record<SynthShapeName, SynthShape>> = Object.freeze({
   tiny: {
-    name: "tiny", dim: 256, nLayers: 4, nHeads: 8, nKvHeads: 4, ffnDim: 768,
-    vocabSize: embeddedVocabSize(), contextLength: 2048, rmsNormEps: 1e-6, ropeTheta: 10000,
+    name: "tiny", embeddingLength: 256, blockCount: 4, headCount: 8, headCountKv: 4, feedForwardLength: 768,
+    vocabSize: embeddedVocabSize(), contextLength: 2048, layerNormRmsEpsilon: 1e-6, ropeFreqBase: 10000,
   },
   "1b": {
-    name: "1b", dim: 2048, nLayers: 22, nHeads: 32, nKvHeads: 4, ffnDim: 5632,
-    vocabSize: 32000, contextLength: 2048, rmsNormEps: 1e-5, ropeTheta: 10000,
+    name: "1b", embeddingLength: 2048, blockCount: 22, headCount: 32, headCountKv: 4, feedForwardLength: 5632,
+    vocabSize: 32000, contextLength: 2048, layerNormRmsEpsilon: 1e-5, ropeFreqBase: 10000,
   },
   "7b": {
-    name: "7b", dim: 4096, nLayers: 32, nHeads: 32, nKvHeads: 32, ffnDim: 11008,
-    vocabSize: 49953, contextLength: 2048, rmsNormEps: 1e-6, ropeTheta: 10000,
+    name: "7b", embeddingLength: 4096, blockCount: 32, headCount: 32, headCountKv: 32, feedForwardLength: 11008,
+    vocabSize: 49953, contextLength: 2048, layerNormRmsEpsilon: 1e-6, ropeFreqBase: 10000,
   },
 });
 

@@ -52,21 +52,21 @@ export function synthVocab(s: SynthShape): EmbeddedVocab {
 /** GGUF metadata of a synthetic model: llama.cpp's llama.* keys and tokenizer.ggml.*. */
 export function synthMetadata(s: SynthShape, typeName: string, seed: number): GgufKV[] {
   const v = synthVocab(s);
-  const headDim = s.dim / s.nHeads;
+  const headDim = s.embeddingLength / s.headCount;
   return [
     gguf.str("general.architecture", "llama"),
     gguf.str("general.name", `llamats-synthetic-${s.name}-seed${seed}`),
     gguf.u32("general.file_type", FILE_TYPE[typeName.toLowerCase()]),
     gguf.u32("llamats.synth.version", SYNTH_VERSION),
     gguf.u32("llama.context_length", s.contextLength),
-    gguf.u32("llama.embedding_length", s.dim),
-    gguf.u32("llama.block_count", s.nLayers),
-    gguf.u32("llama.feed_forward_length", s.ffnDim),
+    gguf.u32("llama.embedding_length", s.embeddingLength),
+    gguf.u32("llama.block_count", s.blockCount),
+    gguf.u32("llama.feed_forward_length", s.feedForwardLength),
     gguf.u32("llama.rope.dimension_count", headDim),
-    gguf.u32("llama.attention.head_count", s.nHeads),
-    gguf.u32("llama.attention.head_count_kv", s.nKvHeads),
-    gguf.f32("llama.attention.layer_norm_rms_epsilon", s.rmsNormEps),
-    gguf.f32("llama.rope.freq_base", s.ropeTheta),
+    gguf.u32("llama.attention.head_count", s.headCount),
+    gguf.u32("llama.attention.head_count_kv", s.headCountKv),
+    gguf.f32("llama.attention.layer_norm_rms_epsilon", s.layerNormRmsEpsilon),
+    gguf.f32("llama.rope.freq_base", s.ropeFreqBase),
     gguf.u32("llama.vocab_size", s.vocabSize),
     gguf.str("tokenizer.ggml.model", "llama"),
     gguf.array("tokenizer.ggml.tokens", GgufValueType.STRING, v.pieces.map((p) => p.piece)),

@@ -27,27 +27,27 @@ const LINEAR_STD = 0.02;
 const EMBED_STD = 1;
 
 export function synthTensorSpecs(s: SynthShape): SynthTensorSpec[] {
-  const headDim = s.dim / s.nHeads;
-  const kvDim = headDim * s.nKvHeads;
-  const specs: SynthTensorSpec[] = [{ name: "token_embd.weight", shape: [s.vocabSize, s.dim], std: EMBED_STD }];
-  for (let l = 0; l < s.nLayers; l++) {
+  const headDim = s.embeddingLength / s.headCount;
+  const kvDim = headDim * s.headCountKv;
+  const specs: SynthTensorSpec[] = [{ name: "token_embd.weight", shape: [s.vocabSize, s.embeddingLength], std: EMBED_STD }];
+  for (let l = 0; l < s.blockCount; l++) {
     const p = `blk.${l}.`;
     specs.push(
-      { name: p + "attn_norm.weight", shape: [s.dim], std: 0 },
-      { name: p + "attn_q.weight", shape: [s.dim, s.dim], std: LINEAR_STD },
-      { name: p + "attn_k.weight", shape: [kvDim, s.dim], std: LINEAR_STD },
-      { name: p + "attn_v.weight", shape: [kvDim, s.dim], std: LINEAR_STD },
-      { name: p + "attn_output.weight", shape: [s.dim, s.dim], std: LINEAR_STD },
-      { name: p + "ffn_norm.weight", shape: [s.dim], std: 0 },
-      { name: p + "ffn_gate.weight", shape: [s.ffnDim, s.dim], std: LINEAR_STD },
-      { name: p + "ffn_down.weight", shape: [s.dim, s.ffnDim], std: LINEAR_STD },
-      { name: p + "ffn_up.weight", shape: [s.ffnDim, s.dim], std: LINEAR_STD },
+      { name: p + "attn_norm.weight", shape: [s.embeddingLength], std: 0 },
+      { name: p + "attn_q.weight", shape: [s.embeddingLength, s.embeddingLength], std: LINEAR_STD },
+      { name: p + "attn_k.weight", shape: [kvDim, s.embeddingLength], std: LINEAR_STD },
+      { name: p + "attn_v.weight", shape: [kvDim, s.embeddingLength], std: LINEAR_STD },
+      { name: p + "attn_output.weight", shape: [s.embeddingLength, s.embeddingLength], std: LINEAR_STD },
+      { name: p + "ffn_norm.weight", shape: [s.embeddingLength], std: 0 },
+      { name: p + "ffn_gate.weight", shape: [s.feedForwardLength, s.embeddingLength], std: LINEAR_STD },
+      { name: p + "ffn_down.weight", shape: [s.embeddingLength, s.feedForwardLength], std: LINEAR_STD },
+      { name: p + "ffn_up.weight", shape: [s.feedForwardLength, s.embeddingLength], std: LINEAR_STD },
     );
   }
   specs.push(
-    { name: "output_norm.weight", shape: [s.dim], std: 0 },
+    { name: "output_norm.weight", shape: [s.embeddingLength], std: 0 },
     // logit std ~ 2 for a unit-RMS hidden state
-    { name: "output.weight", shape: [s.vocabSize, s.dim], std: 2 / Math.sqrt(s.dim), zeroRows: embeddedVocab(s.vocabSize).quiet },
+    { name: "output.weight", shape: [s.vocabSize, s.embeddingLength], std: 2 / Math.sqrt(s.embeddingLength), zeroRows: embeddedVocab(s.vocabSize).quiet },
   );
   return specs;
 }

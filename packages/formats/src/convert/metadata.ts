@@ -3,11 +3,10 @@
 // `tokenizer.ggml.*` vocabulary (CHINESE-LLAMA-ALPACA.md §10).
 
 import { readFileSync } from "node:fs";
-import { GGMLType } from "@llamats/tensor";
+import { GGMLType, type LlamaConfigInput } from "@llamats/tensor";
 import { ggufTokenizerMetadata, parseModelProto, type ModelProto } from "@llamats/tokenizer";
 import { GgufValueType, type GgufKV } from "../gguf/types.js";
 import { gguf } from "../gguf/writer.js";
-import type { LlamaHParams } from "../source/types.js";
 
 /** general.file_type (llama_ftype) for the dominant weight type. */
 export function llamaFileType(type: number): number | undefined {
@@ -19,7 +18,7 @@ export function llamaFileType(type: number): number | undefined {
   return m[type];
 }
 
-export function llamaHParamKv(hp: LlamaHParams, name: string): GgufKV[] {
+export function llamaHParamKv(hp: LlamaConfigInput, name: string): GgufKV[] {
   const kv: GgufKV[] = [gguf.str("general.architecture", "llama"), gguf.str("general.name", name)];
   const u = (k: string, v: number | undefined) => { if (v !== undefined) kv.push(gguf.u32(`llama.${k}`, v)); };
   const f = (k: string, v: number | undefined) => { if (v !== undefined) kv.push(gguf.f32(`llama.${k}`, v)); };
@@ -28,13 +27,16 @@ export function llamaHParamKv(hp: LlamaHParams, name: string): GgufKV[] {
   u("embedding_length", hp.embeddingLength);
   u("block_count", hp.blockCount);
   u("feed_forward_length", hp.feedForwardLength);
-  u("rope.dimension_count", hp.ropeDimensionCount ?? (hp.embeddingLength && hp.headCount ? hp.embeddingLength / hp.headCount : undefined));
+  u("rope.dimension_count", hp.ropeDimensionCount ?? hp.keyLength ?? (hp.embeddingLength && hp.headCount ? hp.embeddingLength / hp.headCount : undefined));
   u("attention.head_count", hp.headCount);
   u("attention.head_count_kv", hp.headCountKv ?? hp.headCount);
-  f("attention.layer_norm_rms_epsilon", hp.rmsEps ?? 1e-6);
+  if (hp.keyLength !== undefined) u("attention.key_length", hp.keyLength);
+  f("attention.layer_norm_rms_epsilon", hp.layerNormRmsEpsilon ?? 1e-6);
   if (hp.ropeFreqBase !== undefined) f("rope.freq_base", hp.ropeFreqBase);
-  if (hp.ropeScalingType !== undefined) kv.push(gguf.str("llama.rope.scaling.type", hp.ropeScalingType));
-  if (hp.ropeScalingFactor !== undefined) f("rope.scaling.factor", hp.ropeScalingFactor);
+  if (hp.ropeScaling?.type === "linear") {
+    kv.push(gguf.str("llama.rope.scaling.type", "linear"));
+    f("rope.scaling.factor", hp.ropeScaling.factor);
+  }
   return kv;
 }
 

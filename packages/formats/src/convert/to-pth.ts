@@ -35,7 +35,7 @@ export function metaParamsFromSource(source: ModelSource): MetaParams {
   const ffn = hp.feedForwardLength ?? source.tensors.find((t) => t.name === "blk.0.ffn_gate.weight")?.shape[0];
   const multipleOf = ffn === undefined ? 256 : multipleOfFor(hp.embeddingLength, ffn);
   if (multipleOf === undefined) throw new LlamatsError(`${source.path}: ffn width ${ffn} is not what Meta's formula gives for dim ${hp.embeddingLength} with any multiple_of; params.json cannot describe it`);
-  const p: MetaParams = { dim: hp.embeddingLength, multiple_of: multipleOf, n_heads: hp.headCount, n_layers: hp.blockCount, norm_eps: hp.rmsEps ?? 1e-6, vocab_size: -1 };
+  const p: MetaParams = { dim: hp.embeddingLength, multiple_of: multipleOf, n_heads: hp.headCount, n_layers: hp.blockCount, norm_eps: hp.layerNormRmsEpsilon ?? 1e-6, vocab_size: -1 };
   if (hp.headCountKv !== undefined && hp.headCountKv !== hp.headCount) p.n_kv_heads = hp.headCountKv;
   if (hp.ropeFreqBase !== undefined && hp.ropeFreqBase !== 10000) p.rope_theta = hp.ropeFreqBase;
   return p;

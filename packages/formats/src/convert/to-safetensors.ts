@@ -7,11 +7,11 @@
 
 import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { GGMLType, LlamatsError, ggmlTypeInfo, writeDirAtomically, type ProgressCallback } from "@llamats/tensor";
+import { GGMLType, LlamatsError, ggmlTypeInfo, writeDirAtomically, type LlamaConfigInput, type ProgressCallback } from "@llamats/tensor";
 import { hfFromCanonical, qkKind } from "../names.js";
 import { permuteQkRows } from "../permute.js";
 import { safetensorsDtypeOfGgml, writeSafetensors, type SafetensorsWriteTensor } from "../safetensors.js";
-import type { LlamaHParams, ModelSource, SourceTensor } from "../source/types.js";
+import type { ModelSource, SourceTensor } from "../source/types.js";
 import { convertTensorBytes } from "./dtype.js";
 import { tokenizerModelFromGguf } from "./tokenizer-export.js";
 
@@ -48,16 +48,20 @@ function progress(cb: ProgressCallback | undefined) {
   return cb ? (done: number, total: number, label: string) => cb({ done, total, unit: "bytes", label }) : undefined;
 }
 
-export function hparamMetadata(hp: LlamaHParams): Record<string, string> {
-  const keys: [keyof LlamaHParams, string][] = [
+/** The stated hyper-parameters as "llama.*" strings (GGUF's keys) in __metadata__, which the safetensors reader reads back. */
+export function hparamMetadata(hp: LlamaConfigInput): Record<string, string> {
+  const keys: [Exclude<keyof LlamaConfigInput, "ropeScaling">, string][] = [
     ["vocabSize", "vocab_size"], ["contextLength", "context_length"], ["embeddingLength", "embedding_length"],
     ["blockCount", "block_count"], ["feedForwardLength", "feed_forward_length"], ["headCount", "attention.head_count"],
-    ["headCountKv", "attention.head_count_kv"], ["rmsEps", "attention.layer_norm_rms_epsilon"],
+    ["headCountKv", "attention.head_count_kv"], ["keyLength", "attention.key_length"], ["layerNormRmsEpsilon", "attention.layer_norm_rms_epsilon"],
     ["ropeFreqBase", "rope.freq_base"], ["ropeDimensionCount", "rope.dimension_count"],
-    ["ropeScalingType", "rope.scaling.type"], ["ropeScalingFactor", "rope.scaling.factor"],
   ];
   const md: Record<string, string> = { format: "llamats", "general.architecture": "llama" };
   for (const [f, k] of keys) if (hp[f] !== undefined) md[`llama.${k}`] = String(hp[f]);
+  if (hp.ropeScaling?.type === "linear") {
+    md["llama.rope.scaling.type"] = "linear";
+    md["llama.rope.scaling.factor"] = String(hp.ropeScaling.factor);
+  }
   return md;
 }
 
@@ -71,7 +75,7 @@ export function writeSafetensorsFromSource(source: ModelSource, outPath: string,
 }
 
 /** config.json for a LLaMA in HF layout. */
-export function hfConfig(hp: LlamaHParams, torchDtype: string, tieWordEmbeddings = false): Record<string, unknown> {
+export function hfConfig(hp: LlamaConfigInput, torchDtype: string, tieWordEmbeddings = false): Record<string, unknown> {
   return {
     architectures: ["LlamaForCausalLM"],
     bos_token_id: 1,
@@ -84,9 +88,10 @@ export function hfConfig(hp: LlamaHParams, torchDtype: string, tieWordEmbeddings
     num_attention_heads: hp.headCount,
     num_hidden_layers: hp.blockCount,
     num_key_value_heads: hp.headCountKv ?? hp.headCount,
-    rms_norm_eps: hp.rmsEps ?? 1e-6,
+    rms_norm_eps: hp.layerNormRmsEpsilon ?? 1e-6,
     ...(hp.ropeFreqBase !== undefined ? { rope_theta: hp.ropeFreqBase } : {}),
-    ...(hp.ropeScalingType !== undefined ? { rope_scaling: { type: hp.ropeScalingType, factor: hp.ropeScalingFactor ?? 1 } } : {}),
+    ...(hp.keyLength !== undefined ? { head_dim: hp.keyLength } : {}),
+    ...(hp.ropeScaling?.type === "linear" ? { rope_scaling: { type: "linear", factor: hp.ropeScaling.factor } } : {}),
     tie_word_embeddings: tieWordEmbeddings,
     torch_dtype: torchDtype,
     vocab_size: hp.vocabSize,

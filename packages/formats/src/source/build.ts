@@ -2,9 +2,9 @@
 // of its stored bytes and, for Hugging Face Q/K, the head count of the rotate-half ->
 // interleaved permutation applied at read time (the one place it happens).
 
-import { FormatError } from "@llamats/tensor";
+import { FormatError, type LlamaConfigInput } from "@llamats/tensor";
 import { permuteQkRows } from "../permute.js";
-import type { ExtraTensor, LlamaHParams, ModelSource, SourceFormat, SourceTensor } from "./types.js";
+import type { ExtraTensor, ModelSource, SourceFormat, SourceTensor } from "./types.js";
 
 export interface SourceEntry {
   readonly tensor: SourceTensor;
@@ -17,7 +17,7 @@ export function buildSource(args: {
   format: SourceFormat;
   path: string;
   metadata: Record<string, unknown>;
-  config: LlamaHParams;
+  config: LlamaConfigInput;
   entries: readonly SourceEntry[];
   tokenizerPath?: string;
   extras?: readonly ExtraTensor[];
@@ -48,42 +48,4 @@ export function buildSource(args: {
     },
     close: args.close,
   };
-}
-
-/** Fill hyper-parameters a source leaves unstated from the canonical tensors' shapes. */
-export function completeHParams(path: string, stated: LlamaHParams, tensors: readonly SourceTensor[]): LlamaHParams {
-  const get = (n: string) => tensors.find((t) => t.name === n);
-  const hp: LlamaHParams = { ...stated };
-  const emb = get("token_embd.weight");
-  if (emb && emb.shape.length === 2) {
-    hp.vocabSize ??= emb.shape[0];
-    hp.embeddingLength ??= emb.shape[1];
-  }
-  let blocks = 0;
-  for (const t of tensors) {
-    const m = /^blk\.(\d+)\./.exec(t.name);
-    if (m) blocks = Math.max(blocks, Number(m[1]) + 1);
-  }
-  if (blocks > 0) hp.blockCount ??= blocks;
-  const gate = get("blk.0.ffn_gate.weight");
-  if (gate && gate.shape.length === 2) hp.feedForwardLength ??= gate.shape[0];
-  if (hp.headCount && hp.embeddingLength) {
-    const headDim = hp.embeddingLength / hp.headCount;
-    hp.ropeDimensionCount ??= headDim;
-    const k = get("blk.0.attn_k.weight");
-    if (k && k.shape.length === 2 && Number.isInteger(k.shape[0] / headDim)) hp.headCountKv ??= k.shape[0] / headDim;
-  }
-  if (hp.headCount !== undefined) hp.headCountKv ??= hp.headCount;
-  if (hp.headCount && hp.embeddingLength && hp.embeddingLength % hp.headCount !== 0) {
-    throw new FormatError(path, "head count", 0, `embedding length ${hp.embeddingLength} is not a multiple of ${hp.headCount} heads`);
-  }
-  return hp;
-}
-
-/** A number field of a JSON config, or undefined; throws on a present non-number. */
-export function numField(path: string, obj: Record<string, unknown>, key: string): number | undefined {
-  const v = obj[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "number" || !Number.isFinite(v)) throw new FormatError(path, key, 0, `expected a number, got ${JSON.stringify(v)}`);
-  return v;
 }

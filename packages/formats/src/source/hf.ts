@@ -6,11 +6,12 @@
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { FormatError, type GGMLType } from "@llamats/tensor";
+import { FormatError, type GGMLType, type LlamaConfigInput } from "@llamats/tensor";
 import { canonicalFromHf, canonicalOrder, qkKind } from "../names.js";
 import { ggmlTypeOfSafetensors, openSafetensors, type SafetensorsFile } from "../safetensors.js";
-import { buildSource, completeHParams, numField, type SourceEntry } from "./build.js";
-import type { ExtraTensor, LlamaHParams, ModelSource } from "./types.js";
+import { buildSource, type SourceEntry } from "./build.js";
+import { completeFromShapes, hparamsFromGguf, hparamsFromHfConfig } from "./hparams.js";
+import type { ExtraTensor, ModelSource } from "./types.js";
 
 /** Parse a JSON file (config.json, params.json, index json) into an object, or FormatError. */
 export function readJsonFile(path: string): Record<string, unknown> {
@@ -30,35 +31,6 @@ export function readJsonFile(path: string): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-export function hparamsFromHfConfig(path: string, cfg: Record<string, unknown>): LlamaHParams {
-  const hp: LlamaHParams = {
-    vocabSize: numField(path, cfg, "vocab_size"),
-    contextLength: numField(path, cfg, "max_position_embeddings"),
-    embeddingLength: numField(path, cfg, "hidden_size"),
-    blockCount: numField(path, cfg, "num_hidden_layers"),
-    feedForwardLength: numField(path, cfg, "intermediate_size"),
-    headCount: numField(path, cfg, "num_attention_heads"),
-    headCountKv: numField(path, cfg, "num_key_value_heads"),
-    rmsEps: numField(path, cfg, "rms_norm_eps"),
-    ropeFreqBase: numField(path, cfg, "rope_theta"),
-  };
-  const rs = cfg.rope_scaling;
-  if (rs !== undefined && rs !== null) {
-    if (typeof rs !== "object" || Array.isArray(rs)) throw new FormatError(path, "rope_scaling", 0, "must be an object");
-    const r = rs as Record<string, unknown>;
-    const type = r.type ?? r.rope_type;
-    if (typeof type !== "string") throw new FormatError(path, "rope_scaling.type", 0, "must be a string");
-    hp.ropeScalingType = type;
-    const factor = numField(path, r, "factor");
-    if (factor !== undefined) hp.ropeScalingFactor = factor;
-  }
-  for (const k of Object.keys(hp) as (keyof LlamaHParams)[]) if (hp[k] === undefined) delete hp[k];
-  if (hp.headCount !== undefined && (!Number.isInteger(hp.headCount) || hp.headCount <= 0)) {
-    throw new FormatError(path, "num_attention_heads", 0, `${hp.headCount} is not a positive integer`);
-  }
-  return hp;
-}
-
 export function findTokenizer(...dirs: string[]): string | undefined {
   for (const d of dirs) {
     const p = join(d, "tokenizer.model");
@@ -72,7 +44,7 @@ export function findTokenizer(...dirs: string[]): string | undefined {
 export function hfEntries(
   path: string,
   tensors: { name: string; type: GGMLType | undefined; shape: readonly number[]; byteLength: number; file?: string; read(dst?: Uint8Array): Uint8Array }[],
-  hp: LlamaHParams,
+  hp: LlamaConfigInput,
   extras?: ExtraTensor[],
 ): SourceEntry[] {
   const entries: SourceEntry[] = [];
@@ -125,11 +97,11 @@ export function openSafetensorsSource(path: string): ModelSource {
     if (isHf) {
       const cfgPath = join(dirname(path), "config.json");
       const cfg = existsSync(cfgPath) ? readJsonFile(cfgPath) : undefined;
-      const stated = cfg ? hparamsFromHfConfig(cfgPath, cfg) : hparamsFromMetadata(f.metadata);
+      const stated = cfg ? hparamsFromHfConfig(cfgPath, cfg) : hparamsFromSafetensorsMetadata(f.metadata);
       const entries = hfEntries(path, safetensorsTensors([f]), stated);
       return buildSource({
         format: "safetensors", path, metadata: cfg ?? { ...f.metadata },
-        config: completeHParams(path, stated, entries.map((e) => e.tensor)),
+        config: completeFromShapes(path, stated, entries.map((e) => e.tensor)),
         entries, tokenizerPath: findTokenizer(dirname(path)), close: () => f.close(),
       });
     }
@@ -137,10 +109,10 @@ export function openSafetensorsSource(path: string): ModelSource {
     const entries: SourceEntry[] = safetensorsTensors([f]).flatMap((t) =>
       t.type === undefined ? [] : [{ tensor: { name: t.name, type: t.type, shape: t.shape, byteLength: t.byteLength, sourceName: t.name }, readRaw: t.read }],
     );
-    const stated = hparamsFromMetadata(f.metadata);
+    const stated = hparamsFromSafetensorsMetadata(f.metadata);
     return buildSource({
       format: "safetensors", path, metadata: { ...f.metadata },
-      config: completeHParams(path, stated, entries.map((e) => e.tensor)),
+      config: completeFromShapes(path, stated, entries.map((e) => e.tensor)),
       entries, tokenizerPath: findTokenizer(dirname(path)), close: () => f.close(),
     });
   } catch (err) {
@@ -149,24 +121,15 @@ export function openSafetensorsSource(path: string): ModelSource {
   }
 }
 
-/** Hyper-parameters our own safetensors writer stores in __metadata__ as "llama.*" strings. */
-function hparamsFromMetadata(md: Record<string, string>): LlamaHParams {
-  const keys: [keyof LlamaHParams, string][] = [
-    ["vocabSize", "llama.vocab_size"], ["contextLength", "llama.context_length"],
-    ["embeddingLength", "llama.embedding_length"], ["blockCount", "llama.block_count"],
-    ["feedForwardLength", "llama.feed_forward_length"], ["headCount", "llama.attention.head_count"],
-    ["headCountKv", "llama.attention.head_count_kv"], ["rmsEps", "llama.attention.layer_norm_rms_epsilon"],
-    ["ropeFreqBase", "llama.rope.freq_base"], ["ropeDimensionCount", "llama.rope.dimension_count"],
-  ];
-  const hp: LlamaHParams = {};
-  for (const [f, k] of keys) {
-    const v = md[k] !== undefined ? Number(md[k]) : NaN;
-    if (Number.isFinite(v)) (hp as Record<string, number>)[f] = v;
+/** Hyper-parameters our own safetensors writer stores in __metadata__ as "llama.*" strings (GGUF's keys). */
+function hparamsFromSafetensorsMetadata(md: Record<string, string>): LlamaConfigInput {
+  const asGguf: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(md)) {
+    if (!k.startsWith("llama.")) continue;
+    const x = Number(v);
+    asGguf[k] = k === "llama.rope.scaling.type" ? v : Number.isFinite(x) ? x : undefined;
   }
-  if (md["llama.rope.scaling.type"] !== undefined) hp.ropeScalingType = md["llama.rope.scaling.type"];
-  const factor = Number(md["llama.rope.scaling.factor"]);
-  if (Number.isFinite(factor)) hp.ropeScalingFactor = factor;
-  return hp;
+  return hparamsFromGguf({ ...asGguf, "general.architecture": "llama" }, "safetensors __metadata__");
 }
 
 /** An HF folder holding safetensors (single file or shards + index). */
@@ -195,7 +158,7 @@ export function openHfSafetensorsFolder(dir: string): ModelSource | undefined {
     const entries = hfEntries(dir, safetensorsTensors(opened), hp, extras);
     return buildSource({
       format: "hf", path: dir, metadata: cfg,
-      config: completeHParams(dir, hp, entries.map((e) => e.tensor)),
+      config: completeFromShapes(dir, hp, entries.map((e) => e.tensor)),
       entries, extras, tokenizerPath: findTokenizer(dir), close: () => opened.forEach((f) => f.close()),
     });
   } catch (err) {

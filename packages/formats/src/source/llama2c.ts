@@ -5,6 +5,7 @@ import { openLlama2c } from "../llama2c.js";
 import { canonicalOrder } from "../names.js";
 import { buildSource } from "./build.js";
 import { findTokenizer } from "./hf.js";
+import { hparamsFromLlama2c } from "./hparams.js";
 import type { ModelSource } from "./types.js";
 
 export function openLlama2cSource(path: string): ModelSource {
@@ -20,11 +21,7 @@ export function openLlama2cSource(path: string): ModelSource {
       dim: c.dim, hidden_dim: c.hiddenDim, n_layers: c.nLayers, n_heads: c.nHeads, n_kv_heads: c.nKvHeads,
       vocab_size: c.vocabSize, seq_len: c.seqLen, shared_classifier: c.sharedClassifier,
     },
-    config: {
-      vocabSize: c.vocabSize, contextLength: c.seqLen, embeddingLength: c.dim, blockCount: c.nLayers,
-      feedForwardLength: c.hiddenDim, headCount: c.nHeads, headCountKv: c.nKvHeads, rmsEps: 1e-5,
-      ropeFreqBase: 10000, ropeDimensionCount: c.dim / c.nHeads,
-    },
+    config: hparamsFromLlama2c(c),
     entries, tokenizerPath: findTokenizer(dirname(path)), close: () => f.close(),
   });
 }

@@ -8,13 +8,14 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { FormatError, GGMLType } from "@llamats/tensor";
-import { openMetaCheckpoint, type MetaParams } from "../meta.js";
+import { openMetaCheckpoint } from "../meta.js";
 import { canonicalFromHf, canonicalFromMeta, canonicalOrder } from "../names.js";
 import { openTorchCheckpoint } from "../torch/checkpoint.js";
 import type { TorchCheckpoint, TorchDType } from "../torch/types.js";
-import { buildSource, completeHParams, type SourceEntry } from "./build.js";
-import { findTokenizer, hfEntries, hparamsFromHfConfig, readJsonFile } from "./hf.js";
-import type { ExtraTensor, LlamaHParams, ModelSource, SourceFormat } from "./types.js";
+import { buildSource, type SourceEntry } from "./build.js";
+import { findTokenizer, hfEntries, readJsonFile } from "./hf.js";
+import { completeFromShapes, hparamsFromHfConfig, hparamsFromMetaParams } from "./hparams.js";
+import type { ExtraTensor, ModelSource, SourceFormat } from "./types.js";
 
 const TORCH_TO_GGML: Partial<Record<TorchDType, GGMLType>> = {
   f64: GGMLType.F64, f32: GGMLType.F32, f16: GGMLType.F16, bf16: GGMLType.BF16,
@@ -40,7 +41,7 @@ function hfFromCheckpoint(path: string, ck: TorchCheckpoint, cfgDir: string, for
   const extras: ExtraTensor[] = [];
   const entries = hfEntries(path, torchTensors(ck), hp, extras);
   return buildSource({
-    format, path, metadata: cfg, config: completeHParams(path, hp, entries.map((e) => e.tensor)),
+    format, path, metadata: cfg, config: completeFromShapes(path, hp, entries.map((e) => e.tensor)),
     entries, extras, tokenizerPath: findTokenizer(cfgDir), close: () => ck.close(),
   });
 }
@@ -58,16 +59,6 @@ function guard<T extends { close(): void }>(ck: T, body: (ck: T) => ModelSource)
 export function openHfTorchFolder(path: string): ModelSource {
   const dir = path.endsWith(".json") ? dirname(path) : path;
   return guard(openTorchCheckpoint(path), (ck) => hfFromCheckpoint(path, ck, dir, "hf"));
-}
-
-export function hparamsFromMetaParams(p: MetaParams): LlamaHParams {
-  const hp: LlamaHParams = {
-    embeddingLength: p.dim, blockCount: p.n_layers, headCount: p.n_heads, rmsEps: p.norm_eps,
-  };
-  if (typeof p.n_kv_heads === "number") hp.headCountKv = p.n_kv_heads;
-  if (typeof p.rope_theta === "number") hp.ropeFreqBase = p.rope_theta;
-  if (typeof p.vocab_size === "number" && p.vocab_size > 0) hp.vocabSize = p.vocab_size;
-  return hp;
 }
 
 /** A Meta folder, or one consolidated.NN.pth with params.json beside it. */
@@ -89,7 +80,7 @@ export function openMetaFolder(path: string): ModelSource {
     const hp = hparamsFromMetaParams(ck.params);
     return buildSource({
       format: "meta", path, metadata: { ...ck.params, n_shards: ck.nShards },
-      config: completeHParams(path, hp, entries.map((e) => e.tensor)),
+      config: completeFromShapes(path, hp, entries.map((e) => e.tensor)),
       // Meta's layout keeps tokenizer.model one level up (zh-models/tokenizer.model beside 7B/).
       entries, tokenizerPath: findTokenizer(dir, dirname(dir)), close: () => ck.close(),
     });
@@ -105,7 +96,7 @@ function metaWithoutParams(path: string, ck: TorchCheckpoint): ModelSource {
   });
   entries.sort((a, b) => canonicalOrder(a.tensor.name, b.tensor.name));
   return buildSource({
-    format: "meta", path, metadata: {}, config: completeHParams(path, {}, entries.map((e) => e.tensor)),
+    format: "meta", path, metadata: {}, config: completeFromShapes(path, {}, entries.map((e) => e.tensor)),
     entries, tokenizerPath: findTokenizer(dirname(path)), close: () => ck.close(),
   });
 }

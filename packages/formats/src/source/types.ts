@@ -2,7 +2,7 @@
 // canonical GGUF names (`token_embd.weight`, `blk.N.attn_q.weight`, ...), in GGUF layout
 // (Q/K rows interleaved for RoPE), as raw bytes of their stored dtype.
 
-import type { GGMLType } from "@llamats/tensor";
+import type { GGMLType, LlamaConfigInput } from "@llamats/tensor";
 import type { GgufKV } from "../gguf/types.js";
 
 export type SourceFormat = "gguf" | "safetensors" | "hf" | "meta" | "llama2c" | "peft";
@@ -28,34 +28,16 @@ export interface ExtraTensor extends SourceTensor {
   read(): Uint8Array;
 }
 
-/**
- * LLaMA hyper-parameters under GGUF's key names (without the `llama.` prefix), derived from
- * GGUF metadata, config.json, params.json or a llama2.c header, checked against tensor shapes.
- * Fields that a source does not state are absent.
- */
-export interface LlamaHParams {
-  vocabSize?: number; // llama.vocab_size (rows of token_embd)
-  contextLength?: number; // llama.context_length
-  embeddingLength?: number; // llama.embedding_length
-  blockCount?: number; // llama.block_count
-  feedForwardLength?: number; // llama.feed_forward_length
-  headCount?: number; // llama.attention.head_count
-  headCountKv?: number; // llama.attention.head_count_kv
-  rmsEps?: number; // llama.attention.layer_norm_rms_epsilon
-  ropeFreqBase?: number; // llama.rope.freq_base
-  ropeDimensionCount?: number; // llama.rope.dimension_count
-  ropeScalingType?: string; // llama.rope.scaling.type ("linear"; HF config rope_scaling.type)
-  ropeScalingFactor?: number; // llama.rope.scaling.factor
-}
-
 export interface ModelSource {
   readonly format: SourceFormat;
   /** The file or folder that was opened. */
   readonly path: string;
   /** GGUF key/values, or config.json / params.json / llama2.c header fields, as read. */
   readonly metadata: Record<string, unknown>;
-  /** Hyper-parameters normalised to GGUF key names. */
-  readonly config: LlamaHParams;
+  /** Hyper-parameters as the file states them, unstated ones filled from tensor shapes where
+   *  they can be (absent otherwise; GGUF f32 keys as short decimals). configFromSource()
+   *  gives the frozen LlamaConfig. */
+  readonly config: LlamaConfigInput;
   /** Canonical names, GGUF layout (Q/K interleaved). Unmapped foreign tensors are dropped. */
   readonly tensors: readonly SourceTensor[];
   /** Hugging Face sources: the files' tensors that have no canonical name (not in `tensors`). */

@@ -3,8 +3,8 @@
 // arithmetic in f64. It shares nothing with src/forward.ts but ropeParamsFor (the scaling rule
 // under test elsewhere).
 import { quantizeRows, dequantizeRows } from "@llamats/quant";
-import { type LlamaConfig, type LlamaWeights, type LoraDelta, buildLlamaConfig, buildWeights, ropeParamsFor, type RawTensor } from "@llamats/model";
-import { GGMLType, type WeightMatrix } from "@llamats/tensor";
+import { type LlamaWeights, type LoraDelta, buildWeights, ropeParamsFor, type RawTensor } from "@llamats/model";
+import { GGMLType, buildLlamaConfig, type LlamaConfig, type WeightMatrix } from "@llamats/tensor";
 import { randomNormal } from "@llamats/testkit";
 
 export interface SynthSpec {
@@ -19,8 +19,8 @@ export interface SynthSpec {
 export function synthConfig(s: SynthSpec, extra: Partial<LlamaConfig> = {}): LlamaConfig {
   const nHeads = s.nKvHeads * s.group;
   return buildLlamaConfig({
-    dim: nHeads * s.headDim, nLayers: s.nLayers, nHeads, nKvHeads: s.nKvHeads, headDim: s.headDim,
-    ffnDim: s.ffnDim, vocabSize: s.vocabSize, rmsNormEps: 1e-5, ropeTheta: 10000, contextLength: 64, ...extra,
+    embeddingLength: nHeads * s.headDim, blockCount: s.nLayers, headCount: nHeads, headCountKv: s.nKvHeads, keyLength: s.headDim,
+    feedForwardLength: s.ffnDim, vocabSize: s.vocabSize, layerNormRmsEpsilon: 1e-5, ropeFreqBase: 10000, contextLength: 64, ...extra,
   }, "synthetic");
 }
 
@@ -32,7 +32,7 @@ export function weightFrom(type: GGMLType, values: Float32Array, rows: number, c
 export function synthWeights(cfg: LlamaConfig, seed: number, typeFor: (name: string) => GGMLType = () => GGMLType.F32, std = 0.5): LlamaWeights {
   let k = seed * 1000;
   const get = (name: string): RawTensor | undefined => {
-    const { dim, ffnDim, vocabSize, nHeads, nKvHeads, headDim } = cfg;
+    const { embeddingLength: dim, feedForwardLength: ffnDim, vocabSize, headCount: nHeads, headCountKv: nKvHeads, keyLength: headDim } = cfg;
     const kv = nKvHeads * headDim;
     const q = nHeads * headDim;
     const shapes: Record<string, [number, number] | [number]> = {
@@ -98,7 +98,7 @@ function rmsNorm(x: Float64Array, w: Float32Array, eps: number): Float64Array {
 /** Logits (n, vocab) for every position of `tokens`, recomputing everything. */
 export function naiveForward(w: LlamaWeights, tokens: readonly number[]): Float64Array[] {
   const cfg = w.config;
-  const { dim, nHeads, nKvHeads, headDim, ropeDim } = cfg;
+  const { embeddingLength: dim, headCount: nHeads, headCountKv: nKvHeads, keyLength: headDim, ropeDimensionCount: ropeDim } = cfg;
   const n = tokens.length;
   const rope = ropeParamsFor(cfg, n);
   const emb = dense(w.tokenEmbd);
@@ -115,7 +115,7 @@ export function naiveForward(w: LlamaWeights, tokens: readonly number[]): Float6
   };
   for (const L of w.layers) {
     const [wq, wk, wv, wo, wg, wu, wd] = [L.attnQ, L.attnK, L.attnV, L.attnOutput, L.ffnGate, L.ffnUp, L.ffnDown].map(dense);
-    const hs = xs.map((x) => rmsNorm(x, L.attnNorm, cfg.rmsNormEps));
+    const hs = xs.map((x) => rmsNorm(x, L.attnNorm, cfg.layerNormRmsEpsilon));
     const qs = hs.map((h, t) => { const q = matvec(wq, nHeads * headDim, dim, h); rotate(q, nHeads, t); return q; });
     const ks = hs.map((h, t) => { const k = matvec(wk, nKvHeads * headDim, dim, h); rotate(k, nKvHeads, t); return k; });
     const vs = hs.map((h) => matvec(wv, nKvHeads * headDim, dim, h));
@@ -137,14 +137,14 @@ export function naiveForward(w: LlamaWeights, tokens: readonly number[]): Float6
       }
       const o = matvec(wo, dim, nHeads * headDim, att);
       const x1 = x.map((v, i) => v + o[i]);
-      const h2 = rmsNorm(x1, L.ffnNorm, cfg.rmsNormEps);
-      const g = matvec(wg, cfg.ffnDim, dim, h2);
-      const u = matvec(wu, cfg.ffnDim, dim, h2);
+      const h2 = rmsNorm(x1, L.ffnNorm, cfg.layerNormRmsEpsilon);
+      const g = matvec(wg, cfg.feedForwardLength, dim, h2);
+      const u = matvec(wu, cfg.feedForwardLength, dim, h2);
       const a = g.map((v, i) => (v / (1 + Math.exp(-v))) * u[i]);
-      const d = matvec(wd, dim, cfg.ffnDim, a);
+      const d = matvec(wd, dim, cfg.feedForwardLength, a);
       return x1.map((v, i) => v + d[i]);
     });
   }
   const out = dense(w.output);
-  return xs.map((x) => matvec(out, cfg.vocabSize, dim, rmsNorm(x, w.outputNorm, cfg.rmsNormEps)));
+  return xs.map((x) => matvec(out, cfg.vocabSize, dim, rmsNorm(x, w.outputNorm, cfg.layerNormRmsEpsilon)));
 }
