@@ -29,7 +29,7 @@ export async function embedText(model: LlamaModel, text: string, signal?: AbortS
   const seq = model.createSequence({ nCtx: Math.max(1, Math.min(ids.length, model.nCtx)) });
   try {
     if (ids.length > model.nCtx) throw new LlamatsError(`embeddings: the text has ${ids.length} tokens; the context is ${model.nCtx}`);
-    return meanPoolNormalize(await seq.embed(ids, signal), ids.length, model.config.dim);
+    return meanPoolNormalize(await seq.embed(ids, signal), ids.length, model.config.embeddingLength);
   } finally {
     seq.dispose();
   }

@@ -46,7 +46,7 @@ describe("embeddings: embedText on the synthetic tiny model", function () {
     const a = await embedText(m, "为什么要减少污染，保护环境？");
     const b = await embedText(m, "为什么要减少污染，保护环境？");
     const c = await embedText(m, "Once upon a time");
-    expect(a.length).to.equal(m.config.dim);
+    expect(a.length).to.equal(m.config.embeddingLength);
     expect(Array.from(b)).to.deep.equal(Array.from(a));
     expect(Math.hypot(...a)).to.be.closeTo(1, 1e-6);
     expect(Array.from(c)).to.not.deep.equal(Array.from(a));
@@ -59,7 +59,7 @@ describe("embeddings: embedText on the synthetic tiny model", function () {
     const seq = m.createSequence();
     try {
       const hidden = await seq.evaluate(ids, { pos: 0, want: "hidden" });
-      const dim = m.config.dim;
+      const dim = m.config.embeddingLength;
       const mean = new Float64Array(dim);
       for (let t = 0; t < ids.length; t++) for (let i = 0; i < dim; i++) mean[i] += hidden[t * dim + i] / ids.length;
       const len = Math.hypot(...mean);
