@@ -15,7 +15,7 @@ export async function handleEmbeddings(core: ServerCore, req: FastifyRequest, re
   const { model, pool } = core.ready();
   const body = req.body as Body;
   core.checkModel(body.model);
-  const dim = model.config.dim;
+  const dim = model.config.embeddingLength;
   if (body.dimensions !== undefined && body.dimensions !== dim) throw badRequest(`dimensions ${body.dimensions}: this model's embeddings have ${dim}`, "dimensions");
   const raw = body.input;
   const list: (string | number[])[] = typeof raw === "string" ? [raw] : typeof raw[0] === "number" ? [raw as number[]] : (raw as (string | number[])[]);

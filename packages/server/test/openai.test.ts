@@ -166,8 +166,8 @@ describe("server: the official openai client", function () {
       const ids = model.tokenize(text, { bos: true });
       model.reset();
       model.forward(ids, { pos: 0, capture: { hidden: true } });
-      const want = meanPoolNormalize(model.captured.hiddenFinal!, ids.length, model.config.dim);
-      expect(r.data[i].embedding).to.have.length(model.config.dim);
+      const want = meanPoolNormalize(model.captured.hiddenFinal!, ids.length, model.config.embeddingLength);
+      expect(r.data[i].embedding).to.have.length(model.config.embeddingLength);
       expect(r.data[i].embedding).to.deep.equal(Array.from(want));
       const norm = Math.sqrt(r.data[i].embedding.reduce((a, v) => a + v * v, 0));
       expect(norm).to.be.closeTo(1, 1e-5);
