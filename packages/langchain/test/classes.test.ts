@@ -73,7 +73,7 @@ describe("@llamats/langchain classes (synthetic tiny model)", function () {
   it("LlamatsEmbeddings: identical texts give identical unit vectors; the engine's definition", async () => {
     const emb = new LlamatsEmbeddings({ model });
     const [a, b, c] = await emb.embedDocuments(["大熊猫吃竹子。", "大熊猫吃竹子。", "长江很长。"]);
-    expect(a.length).to.equal(model.config.dim);
+    expect(a.length).to.equal(model.config.embeddingLength);
     expect(b).to.deep.equal(a);
     expect(c).to.not.deep.equal(a);
     expect(Math.hypot(...a)).to.be.closeTo(1, 1e-6);
