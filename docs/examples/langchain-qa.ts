@@ -6,7 +6,7 @@
 // store (in memory here; FAISS there) -> retriever k=1 -> RetrievalQA with the stuff or refine
 // chain and the seed's prompts. Embeddings: the seed used a separate sentence-transformers
 // model; here the LLM's own (the server's definition), see docs/LANGCHAIN.md to plug another.
-import { createInterface } from "node:readline/promises";
+import { createInterface } from "node:readline";
 import { pathToFileURL } from "node:url";
 import type { Embeddings } from "@langchain/core/embeddings";
 import type { Document } from "@langchain/core/documents";
@@ -63,13 +63,15 @@ async function main(): Promise<void> {
       console.log(await ask(chain, f.question));
       return;
     }
-    // The seed's loop: questions until an empty line.
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    // The seed's loop: questions until an empty line (or the end of the input). Reading the
+    // lines as an async iterator keeps those that arrive while an answer is being generated.
+    const rl = createInterface({ input: process.stdin });
     try {
-      for (;;) {
-        const query = await rl.question("请输入问题：").catch(() => "");
+      process.stderr.write("请输入问题：");
+      for await (const query of rl) {
         if (query.trim().length === 0) break;
         console.log(await ask(chain, query));
+        process.stderr.write("请输入问题：");
       }
     } finally {
       rl.close();
