@@ -86,7 +86,7 @@ describe("docs/examples against llamats serve on 127.0.0.1 (synthetic tiny model
 
   it("embeddings over /v1/embeddings: identical texts, identical unit vectors, equal to the in-process class's", async () => {
     const [a, b, c] = await remote.embeddings.embedDocuments(["保护环境。\n减少污染。", "保护环境。\n减少污染。", "中国"]);
-    expect(a.length).to.equal(model.config.dim);
+    expect(a.length).to.equal(model.config.embeddingLength);
     expect(b).to.deep.equal(a);
     expect(c).to.not.deep.equal(a);
     expect(Math.hypot(...a)).to.be.closeTo(1, 1e-6);
