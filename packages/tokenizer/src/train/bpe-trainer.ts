@@ -26,6 +26,8 @@ class Sym implements HashNode {
   /** Positions as sid * 2^32 + left * 2^16 + right (std::set<uint64>: kept sorted on demand). */
   positions: number[] = [];
   sorted = true;
+  /** Right neighbours whose concatenation with this symbol is not a valid piece. */
+  invalidRight?: Set<Sym>;
 
   constructor(
     readonly id: number, // creation order: stands in for the pointer order of std::set<Symbol*>
@@ -89,18 +91,16 @@ export function trainBpe(input: BpeInput): TrainedPiece[] {
   };
 
   // Pairs that are not valid pieces are not cached by the original either; remembering the
-  // verdict here (outside the map) only saves recomputing it.
-  const invalid = new Set<string>();
+  // verdict here (outside the map, per left symbol) only saves recomputing it.
   const pairSymbol = (left: Sym | null, right: Sym | null): Sym | null => {
     if (left === null || right === null || left.isUnk || right.isUnk) return null;
+    if (left.invalidRight?.has(right)) return null;
     fingerprintCat(left.fpHi, left.fpLo, right.fpHi, right.fpLo, fp);
     const found = cache.find(fp.hi, fp.lo);
     if (found) return found;
-    const key = `${fp.hi}:${fp.lo}`;
-    if (invalid.has(key)) return null;
     const chars = left.chars.concat(right.chars);
     if (!isValidPiece(chars, rules)) {
-      invalid.add(key);
+      (left.invalidRight ??= new Set()).add(right);
       return null;
     }
     const s = new Sym(nextId++, fp.hi, fp.lo, left, right, chars, false);
