@@ -15,7 +15,7 @@ if (!modelPath) {
 const instruction = process.argv[3] ?? "为什么要减少污染，保护环境？";
 
 const model = await loadModel(modelPath, { backend: "auto", nCtx: 512 });
-console.error(`loaded ${model.path}: dim ${model.config.dim}, ${model.config.nLayers} layers, vocab ${model.config.vocabSize}, backend ${model.backend.name}`);
+console.error(`loaded ${model.path}: width ${model.config.embeddingLength}, ${model.config.blockCount} layers, vocab ${model.config.vocabSize}, backend ${model.backend.name}`);
 
 // 1. Tokens and next-token logits.
 const ids = model.tokenize(alpacaPrompt(instruction), { bos: true });
