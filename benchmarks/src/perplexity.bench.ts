@@ -6,7 +6,7 @@
 // is an upper bound on llama-perplexity's own speed and the ratio a lower bound for us.
 //
 //   node --conditions=source --import=tsx benchmarks/src/perplexity.bench.ts \
-//     [--shape tiny|1b] [--types q4_0,f16] [--ctx 128] [--chunks 2] [--threads 2]
+//     [--shape tiny|1b] [--types q4_0,f16 | --models a.gguf,b.gguf] [--ctx 128] [--chunks 2] [--threads 2]
 // Synthetic models are written to $LLAMATS_BENCH_DIR (default /tmp/llamats-bench) when missing.
 
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -34,8 +34,10 @@ export async function run(args: string[] = []): Promise<unknown> {
   const text = readFileSync(join(repoRoot(), "fixtures/perplexity/river-town.txt"), "utf8");
   mkdirSync(dir, { recursive: true });
   const rows: Record<string, unknown>[] = [];
-  for (const type of arg(args, "--types", "q4_0").split(",")) {
-    const file = join(dir, `synth-${shape}-${type}.gguf`);
+  const given = arg(args, "--models", "").split(",").filter(Boolean);
+  const files = given.length ? given : arg(args, "--types", "q4_0").split(",").map((type) => join(dir, `synth-${shape}-${type}.gguf`));
+  for (const file of files) {
+    const type = file.replace(/^.*synth-[^-]+-|\.gguf$/g, "");
     if (!existsSync(file)) {
       process.stderr.write(`  writing ${file}\n`);
       writeSyntheticModel(file, { shape, type, seed: 1 });
@@ -55,7 +57,7 @@ export async function run(args: string[] = []): Promise<unknown> {
     }
     const theirs = await llamacppTokensPerSecond(file, tokens, nCtx, chunks, threads, bosId);
     const row = {
-      model: `synth-${shape}-${type}`, nCtx, chunks, threads, loadAvg1m: +load0.toFixed(2),
+      model: file.split("/").pop(), nCtx, chunks, threads, loadAvg1m: +load0.toFixed(2),
       llamats_tokensPerSecond: +ours.tps.toFixed(2), llamacpp_tokensPerSecond: +theirs.toFixed(2), ratio: +(ours.tps / theirs).toFixed(3),
       llamats_ppl: +ours.ppl.toFixed(4),
     };
