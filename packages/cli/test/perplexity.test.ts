@@ -2,6 +2,7 @@
 // the CLI's number equal to the library's, the token-id path, --save-logits then
 // --kl-divergence on a quantised model.
 import { expect } from "chai";
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync, readFileSync, existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -95,5 +96,58 @@ describe("cli perplexity", function () {
     const bad = await runMain(["perplexity", "-m", q8, "--kl-divergence", text]);
     expect(bad.code).to.equal(2);
     expect(bad.err).to.match(/river-town\.txt: magic at byte 0/);
+  });
+});
+
+describe("cli perplexity / ceval: Ctrl-C", function () {
+  this.timeout(300_000);
+  let dir = "";
+  let model = "";
+  const bin = join(repoRoot(), "packages/cli/src/bin.ts");
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "llamats-ppl-int-"));
+    model = join(dir, "tiny.gguf");
+    writeSyntheticModel(model, { shape: "tiny", type: "f16", seed: 8 });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Run the CLI in a child, send SIGINT once stderr matches `when`; resolve with the exit code and stderr. */
+  function interrupt(args: string[], when: RegExp): Promise<{ code: number | null; err: string }> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, ["--conditions=source", "--import=tsx", bin, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+      let err = "";
+      let sent = false;
+      child.stderr.on("data", (d) => {
+        err += String(d);
+        if (!sent && when.test(err)) {
+          sent = true;
+          child.kill("SIGINT");
+        }
+      });
+      child.on("exit", (code) => resolve({ code, err }));
+    });
+  }
+
+  it("perplexity --save-logits: exit 130, neither the file nor its temp is left", async () => {
+    const base = join(dir, "base.logprobs");
+    const r = await interrupt(["perplexity", "-m", model, "-f", join(repoRoot(), "fixtures/perplexity/river-town.txt"), "-c", "64", "--save-logits", base, "--backend", "ts"], /\[1\]/);
+    expect(r.code, r.err).to.equal(130);
+    expect(readdirSync(dir).filter((n) => n.startsWith("base.logprobs"))).to.deep.equal([]);
+  });
+
+  it("ceval: exit 130; the finished subjects stay in OUT and the rerun resumes them", async () => {
+    const out = join(dir, "ceval-out");
+    const args = ["ceval", "-m", model, "--data", join(repoRoot(), "fixtures/ceval-mini"), "--shots", "0", "--out", out, "--backend", "ts"];
+    const r = await interrupt(args, /\[2\/4\] high_school_geography/);
+    expect(r.code, r.err).to.equal(130);
+    expect(r.err).to.match(/interrupted; rerun with the same --out to resume/);
+    expect(existsSync(join(out, "take0/.partial/computer_network.json"))).to.equal(true);
+    expect(existsSync(join(out, "take0/summary.json"))).to.equal(false);
+    const again = await runMain(args);
+    expect(again.code, again.err).to.equal(0);
+    expect(again.err).to.match(/computer_network: 4 questions, resumed/);
+    expect(Object.keys(JSON.parse(readFileSync(join(out, "take0/summary.json"), "utf8")))).to.deep.equal([
+      "computer_network", "high_school_geography", "logic", "middle_school_mathematics", "grouped", "All",
+    ]);
   });
 });
