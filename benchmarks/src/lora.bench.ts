@@ -4,11 +4,15 @@
 // `llamats merge` in a child process: wall time and the child's peak RSS. Side by side with
 // the same merge in PyTorch when `python3 -c "import torch"` works, else "unavailable".
 //   node --conditions=source --import=tsx benchmarks/src/lora.bench.ts [--shape 7b|tiny] [--layers N] [--threads N]
+//        [--r N] [--output-type huggingface|pth|gguf] [--baseline DIR]
 // --shape 7b writes ~13.5 GB (32 layers); --layers N keeps the 7B widths with N layers and
 // extrapolates the full model's time linearly (embedding/lm_head cost is per model, not per layer).
+// --baseline DIR: another llamats checkout (e.g. a git worktree of an earlier commit, with
+// node_modules) merges the same inputs in the same run: times side by side, ratio, and
+// whether the outputs are byte-identical. User/system CPU seconds come from /usr/bin/time.
 
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -18,6 +22,29 @@ import { mulberry32 } from "@llamats/testkit";
 import { runStandalone } from "./harness.js";
 
 interface Shape { dim: number; ffn: number; layers: number; heads: number; vocabBase: number; vocabLora: number; r: number }
+
+interface MergeRun { seconds: number; userSeconds?: number; systemSeconds?: number; summary: Record<string, number> }
+
+/** `llamats merge` of checkout `root` (from its TypeScript sources), timed; CPU seconds via /usr/bin/time when present. */
+function timedMerge(root: string, dir: string, out: string, outputType: string, threads: string | undefined): MergeRun {
+  const bin = join(root, "packages/cli/src/bin.ts");
+  const argv = [process.execPath, "--conditions=source", "--import=tsx", bin, "merge", "--base", join(dir, "base"), "--lora", join(dir, "lora"),
+    "--output-type", outputType, "--out", join(dir, out), ...(threads ? ["--threads", threads] : [])];
+  const timeBin = existsSync("/usr/bin/time") ? ["/usr/bin/time", "-f", "cpu %U %S"] : [];
+  const t1 = Date.now();
+  const child = spawnSync(timeBin[0] ?? argv[0], [...timeBin.slice(1), ...(timeBin.length ? argv : argv.slice(1))], { encoding: "utf8", maxBuffer: 1 << 26, cwd: root });
+  const seconds = (Date.now() - t1) / 1000;
+  if (child.status !== 0) throw new Error(`llamats merge (${root}) failed: ${child.stderr.slice(-1000)}`);
+  const cpu = /cpu ([\d.]+) ([\d.]+)\s*$/.exec(child.stderr);
+  return { seconds, ...(cpu ? { userSeconds: Number(cpu[1]), systemSeconds: Number(cpu[2]) } : {}), summary: JSON.parse(child.stdout.trim().split("\n").pop()!) };
+}
+
+/** Whether two output folders hold the same files with the same bytes. */
+function sameOutputs(a: string, b: string): boolean {
+  const fa = readdirSync(a).sort(), fb = readdirSync(b).sort();
+  if (fa.join() !== fb.join()) return false;
+  return fa.every((f) => spawnSync("cmp", ["-s", join(a, f), join(b, f)]).status === 0);
+}
 const SHAPES: Record<string, Shape> = {
   "7b": { dim: 4096, ffn: 11008, layers: 32, heads: 32, vocabBase: 49953, vocabLora: 49954, r: 64 },
   tiny: { dim: 256, ffn: 688, layers: 4, heads: 4, vocabBase: 49953, vocabLora: 49954, r: 64 },
@@ -92,6 +119,7 @@ print(time.time() - t0, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 102
 `;
 
 function torchSideBySide(dir: string, s: Shape): unknown {
+  rmSync(join(dir, "out"), { recursive: true, force: true }); // disk: the 7B output is 13.5 GB
   const probe = spawnSync("python3", ["-c", "import torch, safetensors"], { encoding: "utf8" });
   if (probe.status !== 0) return "unavailable";
   spawnSync("mkdir", ["-p", join(dir, "out-torch")]);
@@ -106,28 +134,36 @@ export async function run(args: string[] = []): Promise<unknown> {
   const shapeName = arg("--shape") ?? "tiny";
   const shape0 = SHAPES[shapeName];
   if (!shape0) throw new Error(`--shape must be one of ${Object.keys(SHAPES).join(", ")}`);
-  const shape: Shape = { ...shape0, layers: Number(arg("--layers") ?? shape0.layers) };
+  const shape: Shape = { ...shape0, layers: Number(arg("--layers") ?? shape0.layers), r: Number(arg("--r") ?? shape0.r) };
+  const outputType = arg("--output-type") ?? "huggingface";
+  const baseline = arg("--baseline");
   const dir = mkdtempSync(join(tmpdir(), "llamats-lora-bench-"));
   try {
     const t0 = Date.now();
     const sizes = writeSynthetic(dir, shape);
     const writeSec = (Date.now() - t0) / 1000;
-    const bin = fileURLToPath(new URL("../../packages/cli/src/bin.ts", import.meta.url));
-    const t1 = Date.now();
-    const child = spawnSync(process.execPath, ["--conditions=source", "--import=tsx", bin, "merge", "--base", join(dir, "base"),
-      "--lora", join(dir, "lora"), "--output-type", "huggingface", "--out", join(dir, "out"),
-      ...(arg("--threads") ? ["--threads", arg("--threads")!] : [])], { encoding: "utf8", maxBuffer: 1 << 26 });
-    const wall = (Date.now() - t1) / 1000;
-    if (child.status !== 0) throw new Error(`llamats merge failed: ${child.stderr.slice(-1000)}`);
-    const summary = JSON.parse(child.stdout.trim().split("\n").pop()!);
+    const root = fileURLToPath(new URL("../..", import.meta.url));
+    const ours = timedMerge(root, dir, "out", outputType, arg("--threads"));
     const full = SHAPES[shapeName];
-    const llamats = {
-      seconds: wall, mergeSeconds: summary.seconds, peakRssBytes: summary.peakRssBytes, peakRssGiB: +(summary.peakRssBytes / 2 ** 30).toFixed(3),
-      tensorsMerged: summary.tensorsMerged, threads: summary.threads, secondsPerLayer: shape.layers ? +(summary.seconds / shape.layers).toFixed(2) : undefined,
-      extrapolatedFullModelSeconds: shape.layers < full.layers ? Math.round((summary.seconds / shape.layers) * full.layers) : undefined,
-    };
+    const report = (m: MergeRun) => ({
+      seconds: m.seconds, mergeSeconds: m.summary.seconds, userSeconds: m.userSeconds, systemSeconds: m.systemSeconds,
+      peakRssBytes: m.summary.peakRssBytes, peakRssGiB: +(m.summary.peakRssBytes / 2 ** 30).toFixed(3),
+      tensorsMerged: m.summary.tensorsMerged, threads: m.summary.threads, secondsPerLayer: shape.layers ? +(m.summary.seconds / shape.layers).toFixed(2) : undefined,
+      extrapolatedFullModelSeconds: shape.layers < full.layers ? Math.round((m.summary.seconds / shape.layers) * full.layers) : undefined,
+    });
+    const llamats = report(ours);
+    let previous: unknown;
+    if (baseline) {
+      const theirs = timedMerge(baseline, dir, "out-baseline", outputType, arg("--threads"));
+      previous = {
+        checkout: baseline, ...report(theirs), speedup: +(theirs.summary.seconds / ours.summary.seconds).toFixed(2),
+        cpuSpeedup: ours.userSeconds && theirs.userSeconds ? +(theirs.userSeconds / ours.userSeconds).toFixed(2) : undefined,
+        sameBytes: sameOutputs(join(dir, "out"), join(dir, "out-baseline")),
+      };
+      rmSync(join(dir, "out-baseline"), { recursive: true, force: true });
+    }
     const torch = torchSideBySide(dir, shape);
-    return { shape: shapeName, ...shape, baseBytes: sizes.baseBytes, adapterBytes: sizes.adapterBytes, synthWriteSeconds: writeSec, llamats, torch };
+    return { shape: shapeName, ...shape, outputType, baseBytes: sizes.baseBytes, adapterBytes: sizes.adapterBytes, synthWriteSeconds: writeSec, llamats, ...(previous ? { previous } : {}), torch };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -5,7 +5,7 @@
 // what `Math.fround(acc + b * a)` does. Two f64x2 lanes per half of a v128 of four floats.
 // Used when inDim is a multiple of 4 (every LLaMA width); the TypeScript loop otherwise.
 
-import { F16_TABLE_BYTES, ModuleBuilder, ValType, writeF16Table, type FuncBuilder, type Local } from "@llamats/kernels";
+import { ModuleBuilder, ValType, type FuncBuilder } from "@llamats/kernels";
 
 const PAGE = 65536;
 
@@ -53,91 +53,70 @@ export function buildDeltaModule(shared = false): Uint8Array<ArrayBuffer> {
 }
 
 /**
- * h (a local) <- f16 bits of the float32 bits in x, round to nearest even: the integer
- * algorithm of merge.ts's f32BitsToF16, branch for branch. Clobbers the t locals.
- */
-function emitF32BitsToF16(f: FuncBuilder, x: Local, h: Local, [sign, exp, mant, e, rest, shift]: Local[]): void {
-  f.get(x).i32(16).op("i32_shr_u").i32(0x8000).op("i32_and").set(sign);
-  f.get(x).i32(23).op("i32_shr_u").i32(0xff).op("i32_and").set(exp);
-  f.get(x).i32(0x7fffff).op("i32_and").set(mant);
-  // h += (rest > half) | (rest == half & h & 1): round to nearest even
-  const roundUp = (half: () => void) => {
-    f.get(h);
-    f.get(rest); half(); f.op("i32_gt_u");
-    f.get(rest); half(); f.op("i32_eq").get(h).i32(1).op("i32_and").op("i32_and");
-    f.op("i32_or").op("i32_add").get(sign).op("i32_or").set(h);
-  };
-  f.get(exp).i32(0xff).op("i32_eq");
-  f.if(() => {
-    // Inf: sign | 0x7c00; NaN: keep the top payload bits, at least one set
-    f.get(sign).i32(0x7c00).op("i32_or");
-    f.i32(0);
-    f.i32(0x200).get(mant).i32(13).op("i32_shr_u").tee(rest).get(rest).op("i32_eqz").op("select");
-    f.get(mant).op("i32_eqz").op("select");
-    f.op("i32_or").set(h);
-  }, () => {
-    f.get(exp).i32(112).op("i32_sub").set(e);
-    f.get(e).i32(31).op("i32_ge_s");
-    f.if(() => {
-      f.get(sign).i32(0x7c00).op("i32_or").set(h);
-    }, () => {
-      f.get(e).i32(0).op("i32_le_s");
-      f.if(() => {
-        f.get(e).i32(-10).op("i32_lt_s");
-        f.if(() => {
-          f.get(sign).set(h);
-        }, () => {
-          f.get(mant).i32(0x800000).op("i32_or").set(mant);
-          f.i32(14).get(e).op("i32_sub").set(shift);
-          f.get(mant).i32(1).get(shift).op("i32_shl").i32(1).op("i32_sub").op("i32_and").set(rest);
-          f.get(mant).get(shift).op("i32_shr_u").set(h);
-          roundUp(() => f.i32(1).get(shift).i32(1).op("i32_sub").op("i32_shl"));
-        });
-      }, () => {
-        f.get(e).i32(10).op("i32_shl").get(mant).i32(13).op("i32_shr_u").op("i32_or").set(h);
-        f.get(mant).i32(0x1fff).op("i32_and").set(rest);
-        roundUp(() => f.i32(0x1000));
-      });
-    });
-  });
-}
-
-/**
- * merge_rows(curPtr, dPtr, resPtr, nRows, cols, scale): for each element of nRows rows,
- * cur (f16 bits) <- f16(f32(cur) + f32(d * scale)) — mergeTensor's arithmetic (f32 decoded
- * through the f16 table at address 0) — and per row res[2 i] = elements whose bits changed,
+ * merge_rows(curPtr, dPtr, resPtr, nRows, cols, scale), cols a multiple of 4: for each
+ * element of nRows rows, cur (f16 bits) <- f16(f32(cur) + f32(d * scale)) — mergeTensor's
+ * arithmetic, four lanes at a time — and per row res[2 i] = elements whose bits changed,
  * res[2 i + 1] = first column that became Inf/NaN from a finite value, or -1.
+ * f16 -> f32: the bits moved into place and scaled by 2^112 (exact for normals and
+ * subnormals), Inf/NaN given an all-ones exponent. f32 -> f16, round to nearest even
+ * (F. Giesen's float_to_half_fast3_rtne): normals add 0xfff plus the lowest kept bit before
+ * the shift; subnormals are rounded by the float adder itself (|x| + 0.5 leaves the f16
+ * subnormal's bits at the bottom of the mantissa); >= 65536 and Inf give Inf, NaN 0x7e00.
  */
 function emitMergeRows(m: ModuleBuilder): void {
   const f = m.func("merge_rows", [ValType.i32, ValType.i32, ValType.i32, ValType.i32, ValType.i32, ValType.f32]);
   const [curPtr, dPtr, resPtr, nRows, cols, scale] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i));
   const i = f.local(ValType.i32), j = f.local(ValType.i32), cur = f.local(ValType.i32), d = f.local(ValType.i32);
-  const old = f.local(ValType.i32), x = f.local(ValType.i32), h = f.local(ValType.i32);
-  const changed = f.local(ValType.i32), bad = f.local(ValType.i32);
-  const t = [0, 1, 2, 3, 4, 5].map(() => f.local(ValType.i32));
+  const bad = f.local(ValType.i32), bits = f.local(ValType.i32), resRow = f.local(ValType.i32);
+  const [old, x, sign, a, h, cnt, infNan, scaleV] = Array.from({ length: 8 }, () => f.local(ValType.v128));
+  const c = (k: number): void => void f.i32(k | 0).v("i32x4_splat");
+  const op = (...names: Parameters<FuncBuilder["v"]>[0][]): void => names.forEach((n) => f.v(n));
+  f.get(scale).v("f32x4_splat").set(scaleV);
   f.get(curPtr).set(cur);
   f.get(dPtr).set(d);
   f.forRange(i, () => f.i32(0), nRows, 1, () => {
-    f.i32(0).set(changed);
+    c(0); f.set(cnt);
     f.i32(-1).set(bad);
-    f.forRange(j, () => f.i32(0), cols, 1, () => {
-      f.get(cur).mem("i32_load16_u").set(old);
-      // x = bits(f32(table[old]) + f32(d[j] * scale))
-      f.get(old).i32(2).op("i32_shl").mem("f32_load");
-      f.get(d).mem("f32_load").get(scale).op("f32_mul").op("f32_add").op("i32_reinterpret_f32").set(x);
-      emitF32BitsToF16(f, x, h, t);
-      // bad = j where the element turned Inf/NaN (and is the row's first)
-      f.get(h).i32(0x7c00).op("i32_and").i32(0x7c00).op("i32_eq");
-      f.get(old).i32(0x7c00).op("i32_and").i32(0x7c00).op("i32_ne").op("i32_and");
-      f.get(bad).i32(0).op("i32_lt_s").op("i32_and");
-      f.if(() => f.get(j).set(bad));
-      f.get(changed).get(h).get(old).op("i32_ne").op("i32_add").set(changed);
-      f.get(cur).get(h).mem("i32_store16");
-      f.get(cur).i32(2).op("i32_add").set(cur);
-      f.get(d).i32(4).op("i32_add").set(d);
+    f.forRange(j, () => f.i32(0), cols, 4, () => {
+      f.get(cur).vmem("i32x4_load16x4_u").set(old);
+      f.get(old); c(0x7c00); op("v128_and"); c(0x7c00); op("i32x4_eq"); f.set(infNan);
+      // w = f32(old): bitselect(o | 0x7f800000, o * 2^112, infNan) | sign, o = (old & 0x7fff) << 13
+      f.get(old); c(0x7fff); op("v128_and"); f.i32(13).v("i32x4_shl").set(x);
+      f.get(x); c(0x7f800000); op("v128_or");
+      f.get(x).f32(2 ** 112); op("f32x4_splat", "f32x4_mul");
+      f.get(infNan); op("v128_bitselect");
+      f.get(old); c(0x8000); op("v128_and"); f.i32(16).v("i32x4_shl"); op("v128_or");
+      // x = bits(w + f32(d * scale))
+      f.get(d).vmem("v128_load").get(scaleV); op("f32x4_mul", "f32x4_add"); f.set(x);
+      // h = f16(x): sign, a = |x| bits
+      f.get(x); c(0x80000000); op("v128_and"); f.tee(sign).get(x); op("v128_xor"); f.set(a);
+      // big ? (a > Inf bits ? 0x7e00 : 0x7c00) : small ? bits(asfloat(a) + 0.5) - 0x3f000000 : normal
+      c(0x7e00); c(0x7c00); f.get(a); c(0x7f800000); op("i32x4_gt_s", "v128_bitselect");
+      f.get(a); f.f32(0.5); op("f32x4_splat", "f32x4_add"); c(0x3f000000); op("i32x4_sub");
+      f.get(a); c(0xc8000fff); op("i32x4_add"); f.get(a).i32(13).v("i32x4_shr_u"); c(1); op("v128_and", "i32x4_add");
+      f.i32(13).v("i32x4_shr_u");
+      c(0x38800000); f.get(a); op("i32x4_gt_u", "v128_bitselect");
+      f.get(a); c(0x47800000); op("i32x4_ge_u", "v128_bitselect");
+      f.get(sign).i32(16).v("i32x4_shr_u"); op("v128_or"); f.set(h);
+      // the first lane that turned Inf/NaN (h's exponent all ones, old's not)
+      f.get(h); c(0x7c00); op("v128_and"); c(0x7c00); op("i32x4_eq"); f.get(infNan); op("v128_andnot", "i32x4_bitmask");
+      f.tee(bits).i32(0).op("i32_ne").get(bad).i32(0).op("i32_lt_s").op("i32_and");
+      f.if(() => f.get(j).get(bits).op("i32_ctz").op("i32_add").set(bad));
+      // cnt += (h != old) per lane
+      f.get(cnt).get(h).get(old); op("i32x4_eq", "v128_not", "i32x4_sub"); f.set(cnt);
+      // store the four f16 (the low halves of the lanes)
+      f.get(cur).get(h).get(h).shuffle([0, 1, 4, 5, 8, 9, 12, 13, 0, 1, 4, 5, 8, 9, 12, 13]).v("v128_store64_lane").raw(3, 0, 0);
+      f.get(cur).i32(8).op("i32_add").set(cur);
+      f.get(d).i32(16).op("i32_add").set(d);
     });
-    f.get(resPtr).get(i).i32(3).op("i32_shl").op("i32_add").get(changed).mem("i32_store");
-    f.get(resPtr).get(i).i32(3).op("i32_shl").op("i32_add").get(bad).mem("i32_store", 4);
+    f.get(resPtr).get(i).i32(3).op("i32_shl").op("i32_add").set(resRow);
+    f.get(resRow);
+    for (let lane = 0; lane < 4; lane++) {
+      f.get(cnt).lane("i32x4_extract_lane", lane);
+      if (lane > 0) f.op("i32_add");
+    }
+    f.mem("i32_store");
+    f.get(resRow).get(bad).mem("i32_store", 4);
   });
 }
 
@@ -173,22 +152,20 @@ export interface StagedJob {
 }
 
 /**
- * One job's layout in a WebAssembly memory (own or shared with workers): the f16 -> f32
- * table at 0 (kernels' convention), A after it (kept in place while row blocks of the same
- * tensor follow), then B's rows i0 .. i1-1, the zeroed delta rows, and for a merge the f16
- * rows of the weight and two result ints per row; the memory grows as needed.
+ * One job's layout in a WebAssembly memory (own or shared with workers): A at 0 (kept in
+ * place while row blocks of the same tensor follow), then B's rows i0 .. i1-1, the zeroed
+ * delta rows, and for a merge the f16 rows of the weight and two result ints per row; the
+ * memory grows as needed.
  */
 export class DeltaStaging {
   private lastA: Float32Array | undefined;
 
-  constructor(private readonly memory: WebAssembly.Memory) {
-    writeF16Table(memory);
-  }
+  constructor(private readonly memory: WebAssembly.Memory) {}
 
   /** Stage rows i0 .. i1-1 of B @ A (and, with cur, of the weight they are added to). */
   stage(a: Float32Array, b: Float32Array, r: number, inDim: number, i0: number, i1: number, cur?: Uint16Array): StagedJob {
     const n = i1 - i0;
-    const aPtr = F16_TABLE_BYTES, bPtr = aPtr + a.length * 4, dPtr = bPtr + n * r * 4, curPtr = dPtr + n * inDim * 4;
+    const aPtr = 0, bPtr = aPtr + a.length * 4, dPtr = bPtr + n * r * 4, curPtr = dPtr + n * inDim * 4;
     const resPtr = curPtr + Math.ceil((cur ? n * inDim * 2 : 0) / 8) * 8;
     const need = resPtr + (cur ? n * 8 : 0);
     if (need > this.memory.buffer.byteLength) {

@@ -192,6 +192,24 @@ describe("mergeTensor in WebAssembly (merge_rows) = the TypeScript sum, bit for 
     );
   });
 
+  it("rounds every kind of float32 sum as the TypeScript sum: random bit patterns over all exponents (property)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 4, maxLength: 64 }), fc.integer(), (words, seed) => {
+        const n = words.length - (words.length % 4);
+        const a = new Float32Array(new Uint32Array(words.slice(0, n)).buffer);
+        for (let i = 0; i < n; i++) if (!Number.isFinite(a[i]) || Math.abs(a[i]) >= 65504) a[i] = a[i] > 0 ? 1e-7 : -3e-6; // no NaN, no overflow
+        const base = encodeF16(randomNormal(n, seed, 1e-4));
+        base[0] = 0; // zero + x: the sum is x itself, so its f16 rounding is what is tested
+        const f = { a, b: new Float32Array([1]), r: 1, scale: 1 };
+        const js = mergeTensor(base, 1, n, [f], "w", { engine: "js" });
+        const wasm = mergeTensor(base, 1, n, [f], "w", { engine: "wasm" });
+        expect(wasm.changed).to.deep.equal(js.changed);
+        expect(Array.from(wasm.f16)).to.deep.equal(Array.from(js.f16));
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   it("reports the same element and message as the TypeScript sum when a value overflows f16", () => {
     const base = encodeF16(new Float32Array([1, 2, 3, 4, 5, 6, 7, 8]));
     const f = { a: new Float32Array([0, 0, 1, 0]), b: new Float32Array([1, 30000]), r: 1, scale: 4 };

@@ -19,7 +19,7 @@ export const Op = {
   f32_eq: 0x5b, f32_ne: 0x5c, f32_lt: 0x5d, f32_gt: 0x5e, f32_le: 0x5f, f32_ge: 0x60,
   i32_add: 0x6a, i32_sub: 0x6b, i32_mul: 0x6c, i32_div_s: 0x6d, i32_div_u: 0x6e,
   i32_rem_u: 0x70, i32_and: 0x71, i32_or: 0x72, i32_xor: 0x73, i32_shl: 0x74,
-  i32_shr_s: 0x75, i32_shr_u: 0x76,
+  i32_shr_s: 0x75, i32_shr_u: 0x76, i32_ctz: 0x68,
   f32_abs: 0x8b, f32_neg: 0x8c, f32_sqrt: 0x91, f32_add: 0x92, f32_sub: 0x93, f32_mul: 0x94,
   f32_div: 0x95, f32_min: 0x96, f32_max: 0x97,
   i32_trunc_f32_s: 0xa8, f32_convert_i32_s: 0xb2, f64_promote_f32: 0xbb, i32_reinterpret_f32: 0xbc, f32_reinterpret_i32: 0xbe,
@@ -49,6 +49,7 @@ export const Simd = {
   f32x4_mul: 0xe6, f32x4_div: 0xe7, f32x4_min: 0xe8, f32x4_max: 0xe9,
   i32x4_trunc_sat_f32x4_s: 0xf8,
   // f64x2 (the LoRA delta kernel: float32 products summed exactly as Math.fround(acc + b * a))
+  i32x4_bitmask: 0xa4, v128_store64_lane: 0x5b,
   f64x2_splat: 0x14, f32x4_demote_f64x2_zero: 0x5e, f64x2_promote_low_f32x4: 0x5f, f64x2_add: 0xf0, f64x2_mul: 0xf2,
   // relaxed-simd (Node 20: behind --experimental-wasm-relaxed-simd, see kernelModule.ts)
   // (the _add_s form, 0x113, miscomputes in Node 20's V8 11.3: it doubles the products and
