@@ -48,6 +48,13 @@ function f16Bits(bytes: Uint8Array): Uint16Array {
   return out;
 }
 
+/** f16 bits of little-endian bytes, a view where the bytes are aligned (read-only use). */
+function f16View(bytes: Uint8Array): Uint16Array {
+  return bytes.byteOffset % 2 === 0 ? new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length >> 1) : f16Bits(bytes);
+}
+
+const asBytes = (bits: Uint16Array): Uint8Array => new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength);
+
 /**
  * The merge of `adapters` (in order) into `base`, as a ModelSource. `stats` is filled as the
  * tensors are read (each once by a writer).
@@ -76,15 +83,19 @@ export function mergedSource(base: ModelSource, adapters: readonly Adapter[], op
     counted.add(t.name);
     let type = t.type;
     let shape = t.shape;
-    let bits: Uint16Array | undefined; // undefined: still the base's bytes, not read yet
+    // The current value: f16 bytes of a replacement (passed through as read, no copy), or
+    // f16 bits a merge produced; both undefined: still the base's bytes, not read yet.
+    let bytes: Uint8Array | undefined;
+    let bits: Uint16Array | undefined;
     adapters.forEach((a, l) => {
       const fullKey = a.plan.full.get(t.name);
       if (fullKey) {
         // modules_to_save: the seed does state_dict[k] = lora_sd[key].half(); nothing is resized.
         const ft = a.byKey.get(fullKey)!;
         const raw = canonicalLoraRows(t.name, ft.read(), ft.shape[0], heads);
-        bits = ft.type === GGMLType.F16 ? f16Bits(raw) : Uint16Array.from(tensorF32(ft, raw), (v) => f32ToF16(v));
-        const bad = firstNonFiniteF16(bits);
+        bytes = ft.type === GGMLType.F16 ? raw : asBytes(Uint16Array.from(tensorF32(ft, raw), (v) => f32ToF16(v)));
+        bits = undefined;
+        const bad = firstNonFiniteF16(f16View(bytes));
         if (bad >= 0) throw new LlamatsError(`LoRA ${l + 1} (${a.dir}): ${fullKey} holds NaN/Inf at element ${bad}: the adapter file is corrupt`);
         type = GGMLType.F16;
         shape = ft.shape;
@@ -102,8 +113,9 @@ export function mergedSource(base: ModelSource, adapters: readonly Adapter[], op
         let w: Uint16Array | Float32Array;
         if (bits) w = bits;
         else {
-          const bytes = base.read(t.name);
-          w = type === GGMLType.F16 ? f16Bits(bytes) : tensorF32({ key: t.name, type, shape, read: () => bytes }, bytes);
+          const cur = bytes ?? base.read(t.name);
+          w = type === GGMLType.F16 ? f16Bits(cur) : tensorF32({ key: t.name, type, shape, read: () => cur }, cur);
+          bytes = undefined; // let the input go before the merge allocates
         }
         const res = mergeTensor(w, shape[0], shape[1], [factors], t.name, { inPlace: true });
         sampleRss(stats);
@@ -117,7 +129,7 @@ export function mergedSource(base: ModelSource, adapters: readonly Adapter[], op
       }
     });
     sampleRss(stats);
-    return bits ? new Uint8Array(bits.buffer, bits.byteOffset, bits.byteLength) : base.read(t.name);
+    return bits ? asBytes(bits) : (bytes ?? base.read(t.name));
   };
 
   return {
