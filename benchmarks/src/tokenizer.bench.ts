@@ -8,7 +8,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fixturePath, haveFixtures } from "@llamats/testkit";
-import { loadTokenizer } from "@llamats/tokenizer";
+import { loadTokenizer } from "@llamats/formats";
 import { round, runStandalone } from "./harness.js";
 
 const MODEL = "tokenizers/chinese_llama/tokenizer.model";

@@ -7,9 +7,8 @@
 // 4. the backend (backends.ts), weights read into bytes the backend allocates, runtime LoRA
 //    adapters attached (@llamats/lora), and the run state with a KV cache of nCtx tokens.
 
-import { readFileSync } from "node:fs";
 import { LlamatsError, ntkScaling, withRopeScaling, type ProgressCallback } from "@llamats/tensor";
-import { configFromSource, openModelSource, type ModelSource, type SourceFormat } from "@llamats/formats";
+import { configFromSource, loadTokenizer, openModelSource, type ModelSource, type SourceFormat } from "@llamats/formats";
 import { loadWeights, RunState, type LlamaWeights } from "@llamats/model";
 import { Tokenizer } from "@llamats/tokenizer";
 import { existsSync } from "node:fs";
@@ -94,20 +93,10 @@ function withReadProgress(src: ModelSource, onProgress: ProgressCallback): Model
 
 /** The tokenizer a model file carries (GGUF metadata or a tokenizer.model beside it). */
 export function loadModelTokenizer(source: ModelSource, override?: string): Tokenizer | undefined {
-  if (override) return tokenizerFromFile(override);
+  if (override) return loadTokenizer(override);
   if (Array.isArray(source.metadata["tokenizer.ggml.tokens"]) || ArrayBuffer.isView(source.metadata["tokenizer.ggml.tokens"])) {
     return Tokenizer.fromGguf(source.metadata);
   }
-  if (source.tokenizerPath) return tokenizerFromFile(source.tokenizerPath);
+  if (source.tokenizerPath) return loadTokenizer(source.tokenizerPath);
   return undefined;
-}
-
-function tokenizerFromFile(path: string): Tokenizer {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (err) {
-    throw new LlamatsError(`cannot read tokenizer ${path}: ${(err as Error).message}`);
-  }
-  return Tokenizer.fromBytes(bytes, path);
 }

@@ -12,3 +12,4 @@ export * from "./convert/index.js";
 export * from "./torch/index.js";
 export * from "./meta.js";
 export * from "./source/hparams.js";
+export { loadTokenizer } from "./tokenizer-file.js";

@@ -8,8 +8,7 @@ export { ggufTokenizerMetadata, vocabFromGgufMetadata, type GgufTokenizerMetadat
 export { decodeUtf8Sp } from "./utf8.js";
 export { SPACE_SYMBOL } from "./normalize.js";
 export { mergeVocab, type MergeOptions, type MergeResult } from "./merge.js";
-export { loadTokenizer, readModelProto } from "./load.js";
-export { readGgufMetadata } from "./gguf-header.js";
+export { readModelProto } from "./load.js";
 export { writeModelProto } from "./save.js";
 export {
   trainSentencePiece, vocabText, splitAsCsv, TRAIN_DEFAULTS, SPM_SAMPLER_SEED,

@@ -4,14 +4,14 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { describeConformance, fixturePath } from "@llamats/testkit";
-import { loadTokenizer, type Tokenizer } from "@llamats/tokenizer";
+import { Tokenizer, readModelProto } from "@llamats/tokenizer";
 
 const FILES = ["tokenizers/llama/tokenizer.model", "tokenizers/chinese_llama/tokenizer.model"];
 
 describeConformance("tokenizer properties on the real vocabularies", FILES, () => {
   const toks: Tokenizer[] = [];
   before(() => {
-    for (const f of FILES) toks.push(loadTokenizer(fixturePath(f)));
+    for (const f of FILES) toks.push(Tokenizer.fromModelProto(readModelProto(fixturePath(f))));
   });
 
   // Mixed scripts, whitespace, emoji; no "▁" (it would decode to a space) and no lone

@@ -2,9 +2,8 @@
 // (thread 0) and the workers (task.ts). Matmul jobs call the kernel instance over the job's
 // memory; attention jobs build views on the job's memory and run a range of heads.
 
-import { ReferenceBackend } from "@llamats/tensor";
+import { AttentionRef, ReferenceBackend } from "@llamats/tensor";
 import { instantiateKernels, type KernelExports } from "@llamats/kernels";
-import { HeadAttention } from "./attention.js";
 
 /** The inference task's job kinds (the pool's OP). */
 export const JobOp = { matmul: 1, attention: 2, swiglu: 5 } as const;
@@ -28,7 +27,7 @@ export function scaleSlot(args: Int32Array): Float64Array {
 
 export class JobRunner {
   private readonly instances: KernelExports[] = [];
-  private readonly attn = new HeadAttention();
+  private readonly attn = new AttentionRef(); // a range of heads per thread
   private readonly ref = new ReferenceBackend(); // elementwise ops: the reference's own code
   private readonly args: number[] = [];
   private scale?: Float64Array;
@@ -77,7 +76,7 @@ export class JobRunner {
       const out = new Float32Array(buf, u(ATT.out), nTokens * nHeads * headDim);
       const k = new Float32Array(buf, u(ATT.k), cacheLen);
       const v = new Float32Array(buf, u(ATT.v), cacheLen);
-      this.attn.run(out, q, k, v, { nTokens, pos0: g(ATT.pos0), nHeads, nKvHeads, headDim, scale: (this.scale ??= scaleSlot(argv))[0]! }, a, b);
+      this.attn.run(out, q, k, v, { nTokens, pos0: g(ATT.pos0), nHeads, nKvHeads, headDim, scale: (this.scale ??= scaleSlot(argv))[0]! }, undefined, a, b);
     }
   }
 }

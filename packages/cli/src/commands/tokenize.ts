@@ -7,38 +7,11 @@
 // one text. detokenize prints the decoded text and a newline.
 
 import type { Command } from "commander";
-import { closeSync, openSync, readSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { LlamatsError } from "@llamats/tensor";
-import { openGguf } from "@llamats/formats";
-import { Tokenizer, loadTokenizer } from "@llamats/tokenizer";
+import { loadTokenizer } from "@llamats/formats";
+import type { Tokenizer } from "@llamats/tokenizer";
 import { addIdsOptions, requireIds, type IdsCliOptions } from "../ids.js";
-
-function isGguf(path: string): boolean {
-  const head = new Uint8Array(4);
-  let fd: number;
-  try {
-    fd = openSync(path, "r");
-  } catch (e) {
-    throw new LlamatsError(`cannot open tokenizer ${path}: ${(e as Error).message}`);
-  }
-  try {
-    return readSync(fd, head, 0, 4, 0) === 4 && new TextDecoder().decode(head) === "GGUF";
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** A Tokenizer from a tokenizer.model or a .gguf file. */
-export function openTokenizer(path: string): Tokenizer {
-  if (!isGguf(path)) return loadTokenizer(path);
-  const g = openGguf(path);
-  try {
-    return Tokenizer.fromGguf(g.metadata);
-  } finally {
-    g.close();
-  }
-}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -83,7 +56,7 @@ export function register(program: Command): void {
     .option("--pieces", "with -p or stdin text: also print the pieces as a JSON array", false)
     .action(async (o: { tokenizer: string; bos: boolean; eos: boolean; prompt?: string; jsonl: boolean; pieces: boolean }) => {
       if (o.jsonl && o.prompt !== undefined) throw new LlamatsError("tokenize: give -p TEXT or --jsonl, not both");
-      const tok = openTokenizer(o.tokenizer);
+      const tok = loadTokenizer(o.tokenizer);
       if (o.jsonl) {
         await tokenizeJsonl(tok, o.bos, o.eos);
         return;
@@ -100,7 +73,7 @@ export function register(program: Command): void {
     .requiredOption("-t, --tokenizer <MODEL>", "tokenizer.model or .gguf file");
   addIdsOptions(detok)
     .action((o: { tokenizer: string } & IdsCliOptions) => {
-      const tok = openTokenizer(o.tokenizer);
+      const tok = loadTokenizer(o.tokenizer);
       process.stdout.write(tok.decode(requireIds(o, tok.vocabSize)) + "\n");
     });
 }

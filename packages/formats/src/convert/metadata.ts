@@ -2,9 +2,8 @@
 // exact value types llama.cpp's loader checks) and, from a SentencePiece ModelProto, the
 // `tokenizer.ggml.*` vocabulary (CHINESE-LLAMA-ALPACA.md §10).
 
-import { readFileSync } from "node:fs";
 import { GGMLType, type LlamaConfigInput } from "@llamats/tensor";
-import { ggufTokenizerMetadata, parseModelProto, type ModelProto } from "@llamats/tokenizer";
+import { ggufTokenizerMetadata, parseModelProto, readModelProto, type ModelProto } from "@llamats/tokenizer";
 import { GgufValueType, type GgufKV } from "../gguf/types.js";
 import { gguf } from "../gguf/writer.js";
 
@@ -44,7 +43,7 @@ export function llamaHParamKv(hp: LlamaConfigInput, name: string): GgufKV[] {
 export type TokenizerInput = string | Uint8Array | ModelProto;
 
 export function loadModelProto(t: TokenizerInput): ModelProto {
-  if (typeof t === "string") return parseModelProto(new Uint8Array(readFileSync(t)), t);
+  if (typeof t === "string") return readModelProto(t);
   if (t instanceof Uint8Array) return parseModelProto(t);
   return t;
 }
