@@ -87,6 +87,10 @@ export async function evalSubject(model: CevalModel, ids: ChoiceIds, subject: st
   const responses: string[] = [];
   const correctness: number[] = [];
   let correctNum = 0;
+  // Ids whose keys/values the KV cache holds: consecutive prompts share the header, the
+  // examples and the template, so only their tails are evaluated. The logits are bit for bit
+  // those of a pass from position 0 (tested against `llamats logits`).
+  let cached: number[] = [];
   for (let i = 0; i < table.rows.length; i++) {
     if (o.signal?.aborted) throw new LlamatsError("ceval: interrupted");
     const row = table.rows[i];
@@ -100,13 +104,17 @@ export async function evalSubject(model: CevalModel, ids: ChoiceIds, subject: st
     let answer: string;
     let response: string;
     if (o.mode === "constrained") {
-      model.reset();
-      const last = model.forward(promptIds, { pos: 0 });
+      let p = 0;
+      while (p < cached.length && p < promptIds.length - 1 && cached[p] === promptIds[p]) p++;
+      if (p === 0) model.reset();
+      const last = model.forward(promptIds.slice(p), { pos: p });
+      cached = promptIds;
       const c = constrainedAnswer(processedScores(last, promptIds, o.temperature), ids);
       answer = c.answer;
       response = model.detokenize([c.topId]);
     } else {
       model.reset();
+      cached = [];
       const seed = questionSeed(o.take, subject, i);
       const out: number[] = [];
       for await (const id of model.generateIds(promptIds, { maxTokens: 20, temperature: o.temperature, topK: 40, topP: 0.9, repeatPenalty: 1.1, seed })) out.push(id);
