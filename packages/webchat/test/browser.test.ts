@@ -71,7 +71,8 @@ describeBrowser("webchat page in Chromium", function (this: Mocha.Suite) {
   };
 
   it("streams the reply to a Chinese question in at least two steps", async () => {
-    await page.fill("#slider-maxTokens", "40");
+    // Long enough to span many frames even where the tiny model is fast (CI has the CPU alone).
+    await page.fill("#slider-maxTokens", "64");
     // Record every length the reply's text takes on screen while it streams.
     await page.evaluate(() => {
       const seen: number[] = [];
