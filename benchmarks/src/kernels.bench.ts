@@ -5,10 +5,10 @@
 // worker dispatch round trip. Prints JSON; `run()` returns the same object.
 
 import { GGMLType, ggmlRowBytes, ggmlTypeInfo, ReferenceBackend, type WeightMatrix } from "@llamats/tensor";
-import { quantizeRows } from "@llamats/quant";
+import { quantKernelsF32, quantizeRows } from "@llamats/quant";
 import * as quant from "@llamats/quant";
 import { randomNormal } from "@llamats/testkit";
-import { WasmBackend, dequantizingKernels } from "@llamats/kernels";
+import { WasmBackend } from "@llamats/kernels";
 import { createWorkerBackend } from "@llamats/workers";
 import { machineInfo, runStandalone } from "./harness.js";
 import { effectiveCores } from "./machine-probe.js";
@@ -29,7 +29,7 @@ function timeBest(fn: () => void, minMs: number, maxReps = 200): number {
 
 function refBackend(): ReferenceBackend {
   const k = (quant as Record<string, unknown>).quantKernels as ConstructorParameters<typeof ReferenceBackend>[0] extends infer O ? O extends { kernels?: infer K } ? K : never : never;
-  return new ReferenceBackend({ kernels: k ?? dequantizingKernels() });
+  return new ReferenceBackend({ kernels: k ?? quantKernelsF32 });
 }
 
 export async function run(args: string[] = []): Promise<unknown> {

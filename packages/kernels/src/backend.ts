@@ -7,9 +7,9 @@
 
 import {
   LlamatsError, ReferenceBackend, ggmlRowBytes, ggmlTypeInfo,
-  type AttentionParams, type Backend, type GGMLType, type RopeParams, type TypeKernels, type WeightMatrix,
+  type AttentionParams, type Backend, type GGMLType, type RopeParams, type WeightMatrix,
 } from "@llamats/tensor";
-import { canDequantize, dequantizeRow } from "@llamats/quant";
+import { quantKernelsF32 } from "@llamats/quant";
 import { SharedArena, type ArenaOptions } from "./arena.js";
 import { hasWasmKernel, WasmMatmul, type MatmulJob } from "./matmul.js";
 import { kernelModule } from "./kernelModule.js";
@@ -18,31 +18,6 @@ export interface WasmBackendOptions extends ArenaOptions {
   readonly arena?: SharedArena;
   /** Relaxed-SIMD kernels (default: when available; see kernelModule.ts). */
   readonly relaxed?: boolean;
-}
-
-/** Dequantise-a-row kernels for every quantised type @llamats/quant decodes. */
-export function dequantizingKernels(): Partial<Record<GGMLType, TypeKernels>> {
-  const out: Partial<Record<GGMLType, TypeKernels>> = {};
-  for (let id = 0; id < 64; id++) {
-    const info = ggmlTypeInfo(id);
-    if (!info?.quantized || !canDequantize(id as GGMLType)) continue;
-    const type = id as GGMLType;
-    const decodeRow = (w: WeightMatrix, row: number, o: Float32Array, off: number) =>
-      dequantizeRow(type, w.bytes, row * ggmlRowBytes(type, w.cols), w.cols, o, off);
-    const matmul = (o: Float32Array, w: WeightMatrix, x: Float32Array, nTokens: number) => {
-      const rowF32 = new Float32Array(w.cols);
-      for (let r = 0; r < w.rows; r++) {
-        decodeRow(w, r, rowF32, 0);
-        for (let t = 0; t < nTokens; t++) {
-          let s = 0;
-          for (let c = 0; c < w.cols; c++) s += rowF32[c]! * x[t * w.cols + c]!;
-          o[t * w.rows + r] = s;
-        }
-      }
-    };
-    out[type] = { decodeRow, matmul };
-  }
-  return out;
 }
 
 export class WasmBackend implements Backend {
@@ -54,7 +29,7 @@ export class WasmBackend implements Backend {
   constructor(opts: WasmBackendOptions = {}) {
     this.arena = opts.arena ?? new SharedArena(opts);
     this.mm = new WasmMatmul(this.arena, kernelModule({ relaxed: opts.relaxed }));
-    this.ref = new ReferenceBackend({ kernels: dequantizingKernels() });
+    this.ref = new ReferenceBackend({ kernels: quantKernelsF32 }); // types without a WASM kernel: decode a row, float dot
   }
 
   allocF32(n: number): Float32Array {

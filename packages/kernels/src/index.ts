@@ -10,4 +10,4 @@ export {
   QUANT_KERNEL_TYPES, FLOAT_KERNEL_TYPES, F16_TABLE_BYTES, MAX_PAGES, WASM_PAGE, type KernelExports,
 } from "./kernelModule.js";
 export { WasmMatmul, hasWasmKernel, ROW_START_ARG, ROW_END_ARG, type MatmulJob } from "./matmul.js";
-export { WasmBackend, dequantizingKernels, type WasmBackendOptions } from "./backend.js";
+export { WasmBackend, type WasmBackendOptions } from "./backend.js";

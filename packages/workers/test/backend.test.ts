@@ -1,9 +1,9 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { GGMLType, LlamatsError, ReferenceBackend, type Backend, type WeightMatrix } from "@llamats/tensor";
-import { quantizeRows } from "@llamats/quant";
+import { quantKernelsF32, quantizeRows } from "@llamats/quant";
 import { randomNormal } from "@llamats/testkit";
-import { WasmBackend, dequantizingKernels } from "@llamats/kernels";
+import { WasmBackend } from "@llamats/kernels";
 import { createWorkerBackend, share, type WorkerBackend } from "@llamats/workers";
 
 const TYPES = [GGMLType.F32, GGMLType.F16, GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q5_0, GGMLType.Q5_1, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K, GGMLType.Q3_K];
@@ -27,7 +27,7 @@ describe("workers/WorkerBackend", function () {
   this.timeout(120000);
   let backends: WorkerBackend[] = [];
   const wasm = new WasmBackend({ initialBytes: 1 << 20 });
-  const ref = new ReferenceBackend({ kernels: dequantizingKernels() });
+  const ref = new ReferenceBackend({ kernels: quantKernelsF32 });
 
   before(async () => {
     backends = await Promise.all([1, 2, 3].map((threads) => createWorkerBackend({ threads, initialBytes: 1 << 20 })));

@@ -11,7 +11,8 @@
 
 import type { FuncBuilder, Local, ModuleBuilder } from "../wasm/module.js";
 import { ValType } from "../wasm/opcodes.js";
-import { hsum, ROW_BAND } from "./qmatmul.js";
+import { hsum } from "./qdot.js";
+import { ROW_BAND } from "./qmatmul.js";
 
 /** Stack: i32x4 of f16 bit patterns (zero-extended) -> f32x4 magnitudes (sign not applied). */
 function f16x4ToF32x4(f: FuncBuilder, tmp: Local, em: Local): void {

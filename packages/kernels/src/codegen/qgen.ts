@@ -12,9 +12,7 @@
 import type { FuncBuilder, Local } from "../wasm/module.js";
 import { ValType } from "../wasm/opcodes.js";
 import type { DecodeLocals, GroupDecoder } from "./qtypes.js";
-import { emitDot, emitIsum, hsum, type TileLocals } from "./qmatmul.js";
-
-const GROUP = 32;
+import { GROUP, emitDot, emitIsum, hsum, type TileLocals } from "./qdot.js";
 
 export interface GenLocals {
   readonly s: Local[]; // per row: two i32x4 scratch (the groups of a pair)
