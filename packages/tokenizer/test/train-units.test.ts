@@ -11,6 +11,7 @@ import { StdUnorderedMap, type HashNode } from "../src/train/std-hashtable.js";
 import { forEachLine, makeMetaReplacer, splitWords } from "../src/train/corpus.js";
 import { splitAsCsv } from "../src/train/options.js";
 import { isValidPiece } from "../src/train/piece-validity.js";
+import { substringNodes, suffixArray } from "../src/train/suffix-array.js";
 import { formatFloat } from "../src/train/model.js";
 
 const M64 = (1n << 64n) - 1n;
@@ -91,6 +92,28 @@ describe("vocab-train building blocks", () => {
     expect(m.size).to.equal(live.size);
     expect(new Set([...m].map((n) => n.fpLo))).to.deep.equal(new Set(live.keys()));
     expect([13, 29, 59, 127, 257, 541, 1109, 2357, 5087]).to.include(m.bucketCount);
+  });
+
+  it("suffixArray (SA-IS) = sorting the suffixes; substringNodes = the repeated right-branching substrings", () => {
+    const naive = (t: number[]): number[] =>
+      t.map((_, i) => i).sort((a, b) => {
+        for (let k = 0; ; k++) {
+          if (a + k >= t.length) return -1; // the shorter suffix is a prefix: it comes first
+          if (b + k >= t.length) return 1;
+          if (t[a + k] !== t[b + k]) return t[a + k] - t[b + k];
+        }
+      });
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 300 }), fc.boolean(), (xs, big) => {
+        const t = big ? xs.map((x) => x * 70000) : xs;
+        expect(Array.from(suffixArray(Int32Array.from(t)))).to.deep.equal(naive(t));
+      }),
+      { numRuns: 300 },
+    );
+    // "abab": nodes "ab" (x2), "b" (x2) and the root (depth 0), deepest first where they close together
+    const nodes = substringNodes(Int32Array.from([1, 2, 1, 2]));
+    const got = Array.from({ length: nodes.count }, (_, i) => [nodes.depth[i], nodes.right[i] - nodes.left[i]]);
+    expect(got).to.deep.equal([[2, 2], [1, 2], [0, 4]]);
   });
 
   it("splitAsCsv follows util::StrSplitAsCSV (quotes, doubled quotes, empty fields)", () => {

@@ -62,25 +62,30 @@ export function seedPieces(sentences: readonly (readonly number[])[], rules: Pie
     text[o++] = 0; // sentence boundary
   }
   const nodes = substringNodes(text);
-  const cands: { node: number; score: number }[] = [];
+  // candidates as (node, score) in typed arrays: a big corpus has millions of nodes
+  const candNode = new Int32Array(nodes.count);
+  const candScore = new Float64Array(nodes.count);
+  let nc = 0;
   for (let i = 0; i < nodes.count; i++) {
     const len = nodes.depth[i];
-    if (len <= 1) continue;
+    if (len <= 1 || len > rules.maxSentencepieceLength) continue; // too long: IsValidSentencePiece says no
     const offset = nodes.sa[nodes.left[i]];
     let boundary = false;
     for (let k = offset; k < offset + len; k++) if (text[k] === 0) { boundary = true; break; }
     if (boundary) continue;
-    if (len > rules.maxSentencepieceLength) continue; // IsValidSentencePiece would say no
-    const chars = Array.from(text.subarray(offset, offset + len));
-    if (!isValidPiece(chars, rules)) continue;
-    cands.push({ node: i, score: (nodes.right[i] - nodes.left[i]) * len });
+    if (!isValidPiece(Array.from(text.subarray(offset, offset + len)), rules)) continue;
+    candNode[nc] = i;
+    candScore[nc++] = (nodes.right[i] - nodes.left[i]) * len;
   }
   const seeds: { chars: number[]; score: number }[] = sortedByCount(charCounts).map(([c, k]) => ({ chars: [c], score: f(k) }));
-  cands.sort((a, b) => b.score - a.score || a.node - b.node);
-  for (const c of cands) {
+  const order = new Int32Array(nc);
+  for (let i = 0; i < nc; i++) order[i] = i;
+  order.sort((a, b) => candScore[b] - candScore[a] || candNode[a] - candNode[b]);
+  for (let r = 0; r < nc; r++) {
     if (seeds.length === SEED_SIZE) break;
-    const offset = nodes.sa[nodes.left[c.node]];
-    seeds.push({ chars: Array.from(text.subarray(offset, offset + nodes.depth[c.node])), score: f(c.score) });
+    const node = candNode[order[r]];
+    const offset = nodes.sa[nodes.left[node]];
+    seeds.push({ chars: Array.from(text.subarray(offset, offset + nodes.depth[node])), score: f(candScore[order[r]]) });
   }
   // ToLogProb
   let sum = 0;
