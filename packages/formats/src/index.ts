@@ -13,3 +13,4 @@ export * from "./torch/index.js";
 export * from "./meta.js";
 export * from "./source/hparams.js";
 export { loadTokenizer } from "./tokenizer-file.js";
+export { defaultReaderLimits, readerLimits, LIMITS_ENV, type ReaderLimits } from "./limits.js";

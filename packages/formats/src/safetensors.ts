@@ -9,6 +9,7 @@
 import { FormatError, GGMLType, writeAtomically } from "@llamats/tensor";
 import { RandomAccessFile } from "./io/file.js";
 import { parseStrictJson } from "./io/json.js";
+import { readerLimits, type ReaderLimits } from "./limits.js";
 
 export const SAFETENSORS_MAX_HEADER = 100_000_000;
 
@@ -56,24 +57,30 @@ export interface SafetensorsFile {
   close(): void;
 }
 
-export function openSafetensors(path: string): SafetensorsFile {
+export interface SafetensorsOpenOptions {
+  /** Raise or lower the reader's resource limits (see limits.ts). */
+  readonly limits?: Partial<ReaderLimits>;
+}
+
+export function openSafetensors(path: string, options: SafetensorsOpenOptions = {}): SafetensorsFile {
   const file = new RandomAccessFile(path);
   try {
-    return parseSafetensors(file);
+    return parseSafetensors(file, readerLimits(options.limits));
   } catch (err) {
     file.close();
     throw err;
   }
 }
 
-function parseSafetensors(file: RandomAccessFile): SafetensorsFile {
+function parseSafetensors(file: RandomAccessFile, limits: ReaderLimits): SafetensorsFile {
   const path = file.path;
   const fail = (field: string, offset: number, detail: string): never => {
     throw new FormatError(path, field, offset, detail);
   };
   if (file.size < 8) fail("header length", 0, `file of ${file.size} bytes is too short`);
   const n = new DataView(file.read(0, 8, "header length").buffer).getBigUint64(0, true);
-  if (n > BigInt(SAFETENSORS_MAX_HEADER)) fail("header length", 0, `header of ${n} bytes exceeds the ${SAFETENSORS_MAX_HEADER}-byte limit`);
+  const maxHeader = limits.maxHeaderBytes;
+  if (n > BigInt(maxHeader)) fail("header length", 0, `header of ${n} bytes exceeds the ${maxHeader}-byte limit (maxHeaderBytes)`);
   const headerLen = Number(n);
   if (8 + headerLen > file.size) fail("header length", 0, `header of ${headerLen} bytes runs past end of file (size ${file.size})`);
   const headerBytes = file.read(8, headerLen, "header");
@@ -116,13 +123,14 @@ function parseSafetensors(file: RandomAccessFile): SafetensorsFile {
     let elems = 1;
     for (const d of shape as number[]) {
       elems *= d;
-      if (elems > Number.MAX_SAFE_INTEGER) fail(`${f}.shape`, 8, "element count overflows");
+      if (elems > limits.maxTensorElements) fail(`${f}.shape`, 8, `${elems} elements exceed the limit of ${limits.maxTensorElements} (maxTensorElements)`);
     }
     const bytes = elems * SAFETENSORS_DTYPE_BYTES[dtype as SafetensorsDtype];
     if (end < begin || end - begin !== bytes) {
       fail(`${f}.data_offsets`, 8, `[${begin}, ${end}) holds ${end - begin} bytes, shape ${JSON.stringify(shape)} of ${dtype} needs ${bytes}`);
     }
     tensors.push({ name, dtype: dtype as SafetensorsDtype, shape: shape as number[], begin, end });
+    if (tensors.length > limits.maxTensors) fail("header", 8, `more than ${limits.maxTensors} tensors (maxTensors)`);
   }
   tensors.sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expected = 0;

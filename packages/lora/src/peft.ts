@@ -7,7 +7,7 @@
 // This file parses the config and groups the keys per canonical tensor; the key names are
 // formats' (canonicalFromPeft), reading the tensors too.
 
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { LlamatsError } from "@llamats/tensor";
 import { canonicalFromPeft } from "@llamats/formats";
@@ -74,12 +74,18 @@ export function parseAdapterConfig(text: string, file: string): AdapterConfig {
   };
 }
 
+/** A real adapter_config.json is under 1 KB; a larger one is refused before it is read. */
+export const MAX_ADAPTER_CONFIG_BYTES = 1 << 20;
+
 export function readAdapterConfig(dir: string): AdapterConfig {
   const file = join(dir, "adapter_config.json");
   let text: string;
   try {
+    const size = statSync(file).size;
+    if (size > MAX_ADAPTER_CONFIG_BYTES) throw new AdapterError(`${file}: ${size} bytes exceed the ${MAX_ADAPTER_CONFIG_BYTES}-byte limit for an adapter config`);
     text = readFileSync(file, "utf8");
-  } catch {
+  } catch (e) {
+    if (e instanceof AdapterError) throw e;
     throw new AdapterError(`${dir}: no adapter_config.json: is this a PEFT LoRA folder?`);
   }
   return parseAdapterConfig(text, file);

@@ -7,6 +7,7 @@
 
 import { FormatError, ggmlTypeInfo } from "@llamats/tensor";
 import { ByteCursor, RandomAccessFile } from "../io/file.js";
+import { readerLimits, type ReaderLimits } from "../limits.js";
 import {
   GGML_MAX_DIMS, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_MIN_SIZE, GgufValueType, ggufPlain,
   type GgufArray, type GgufKV, type GgufTensorInfo, type GgufValue,
@@ -28,13 +29,19 @@ export interface GgufFile {
   close(): void;
 }
 
+export interface GgufOpenOptions {
+  /** Raise or lower the reader's resource limits (see limits.ts). */
+  readonly limits?: Partial<ReaderLimits>;
+}
+
 const MAX_NESTING = 8;
-/** Items per metadata array: far above any vocabulary (256k), far below a giant allocation. */
-const MAX_ARRAY_ITEMS = 1 << 24;
+// The limits in force for the file being parsed (parsing is synchronous: one at a time).
+let limits: ReaderLimits = readerLimits();
 
 function readString(c: ByteCursor, field: string): string {
   const at = c.pos;
   const len = c.u64(`${field} length`);
+  if (len > limits.maxStringBytes) c.fail(`${field} length`, `string of ${len} bytes exceeds the limit of ${limits.maxStringBytes} (maxStringBytes)`, at);
   if (len > c.bytesLeft) c.fail(`${field} length`, `string of ${len} bytes runs past end of file`, at);
   return c.utf8(len, field);
 }
@@ -74,7 +81,7 @@ function readValue(c: ByteCursor, type: number, field: string, depth: number): G
   if (!(itemType in GGUF_MIN_SIZE)) c.fail(`${field} item type`, `unknown value type ${itemType}`, typeAt);
   const countAt = c.pos;
   const count = c.u64(`${field} count`);
-  if (count > MAX_ARRAY_ITEMS) c.fail(`${field} count`, `${count} items exceed the limit of ${MAX_ARRAY_ITEMS}`, countAt);
+  if (count > limits.maxArrayItems) c.fail(`${field} count`, `${count} items exceed the limit of ${limits.maxArrayItems} (maxArrayItems)`, countAt);
   const minBytes = GGUF_MIN_SIZE[itemType as GgufValueType];
   if (count * minBytes > c.bytesLeft) {
     c.fail(`${field} count`, `${count} items of at least ${minBytes} bytes run past end of file`, countAt);
@@ -84,9 +91,10 @@ function readValue(c: ByteCursor, type: number, field: string, depth: number): G
   return { itemType: itemType as GgufValueType, items } as GgufArray;
 }
 
-export function openGguf(path: string): GgufFile {
+export function openGguf(path: string, options: GgufOpenOptions = {}): GgufFile {
   const file = new RandomAccessFile(path);
   try {
+    limits = readerLimits(options.limits);
     return parse(file);
   } catch (err) {
     file.close();
@@ -103,9 +111,11 @@ function parse(file: RandomAccessFile): GgufFile {
     c.fail("version", version === 1 ? "GGUF v1 is not supported (u32 counts)" : version > 0xffff ? "big-endian GGUF is not supported" : `unsupported version ${version}`, 4);
   }
   const nTensors = c.u64("n_tensors");
+  if (nTensors > limits.maxTensors) c.fail("n_tensors", `${nTensors} tensors exceed the limit of ${limits.maxTensors} (maxTensors)`, 8);
   // Each tensor info takes at least 8 (name len) + 4 + 8 + 4 + 8 bytes; each kv at least 8 + 4 + 1.
   if (nTensors * 32 > c.bytesLeft) c.fail("n_tensors", `${nTensors} tensor infos cannot fit in the file`, 8);
   const nKv = c.u64("n_kv");
+  if (nKv > limits.maxKv) c.fail("n_kv", `${nKv} key/values exceed the limit of ${limits.maxKv} (maxKv)`, 16);
   if (nKv * 13 > c.bytesLeft) c.fail("n_kv", `${nKv} key/values cannot fit in the file`, 16);
 
   const kv: GgufKV[] = [];
@@ -150,7 +160,7 @@ function parse(file: RandomAccessFile): GgufFile {
       if (n > BigInt(Number.MAX_SAFE_INTEGER)) c.fail(`${f} ne[${d}]`, `dimension ${n} is too large`, at);
       ne.push(Number(n));
       elems *= Number(n);
-      if (elems > Number.MAX_SAFE_INTEGER) c.fail(`${f} ne`, "element count overflows", at);
+      if (elems > limits.maxTensorElements) c.fail(`${f} ne`, `${elems} elements exceed the limit of ${limits.maxTensorElements} (maxTensorElements)`, at);
     }
     const typeAt = c.pos;
     const type = c.u32(`${f} type`);

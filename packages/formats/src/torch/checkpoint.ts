@@ -11,7 +11,8 @@ import { basename, dirname, join } from "node:path";
 import { FormatError } from "@llamats/tensor";
 import { torchElementBytes } from "./dtype.js";
 import { PyDict, TorchTensorRef } from "./pickle-values.js";
-import { defaultUnpickleLimits, unpickle } from "./pickle.js";
+import { readerLimits } from "../limits.js";
+import { defaultUnpickleLimits, unpickle, type UnpickleLimits } from "./pickle.js";
 import type { OpenTorchOptions, TorchCheckpoint, TorchTensorInfo } from "./types.js";
 import { ZipReader, type ZipEntry } from "./zip.js";
 import { gatherStrided, isContiguous } from "./strided.js";
@@ -36,15 +37,17 @@ class TorchZipFile {
         : "more than one ARCHIVE/data.pkl entry");
     }
     const archive = pkl[0].name.slice(0, -"/data.pkl".length);
-    if (pkl[0].size > defaultUnpickleLimits.maxBytes) {
-      throw new FormatError(path, pkl[0].name, pkl[0].dataOffset, `${pkl[0].size} bytes exceed the ${defaultUnpickleLimits.maxBytes}-byte pickle limit`);
+    const rl = readerLimits();
+    const limits: UnpickleLimits = { ...defaultUnpickleLimits, maxBytes: rl.maxPickleBytes, maxValues: rl.maxPickleValues };
+    if (pkl[0].size > limits.maxBytes) {
+      throw new FormatError(path, pkl[0].name, pkl[0].dataOffset, `${pkl[0].size} bytes exceed the ${limits.maxBytes}-byte pickle limit (maxPickleBytes)`);
     }
     // torch >= 2.1 records the storages' byte order; we read little-endian bytes only.
     const order = zip.get(`${archive}/byteorder`);
     if (order && (order.size > 16 || new TextDecoder().decode(zip.read(order)).trim() !== "little")) {
       throw new FormatError(path, order.name, order.dataOffset, "storages are not little-endian: not supported");
     }
-    const root = unpickle(zip.read(pkl[0]), `${path}:${pkl[0].name}`);
+    const root = unpickle(zip.read(pkl[0]), `${path}:${pkl[0].name}`, limits);
     if (!(root instanceof PyDict)) {
       throw new FormatError(path, pkl[0].name, 0, "the pickled object is not a dict (a state dict is expected)");
     }

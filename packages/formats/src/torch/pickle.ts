@@ -20,9 +20,15 @@ export interface UnpickleLimits {
   maxMemo: number;
   /** Deepest nesting of MARKs and of containers. */
   maxDepth: number;
+  /**
+   * Values pushed in total (every opcode that produces a value, memo reads and DUP
+   * included): bounds the items of all lists, tuples and dicts together, so a small pickle
+   * that DUPs or memo-reads its way to a huge list fails before it allocates. Default 2^22.
+   */
+  maxValues?: number;
 }
 
-export const defaultUnpickleLimits: UnpickleLimits = { maxBytes: 64 << 20, maxMemo: 1 << 20, maxDepth: 100 };
+export const defaultUnpickleLimits: UnpickleLimits = { maxBytes: 64 << 20, maxMemo: 1 << 20, maxDepth: 100, maxValues: 1 << 22 };
 
 /** Unpickle `bytes` (named `source` in errors, e.g. "model.bin:archive/data.pkl"). */
 export function unpickle(bytes: Uint8Array, source: string, limits: UnpickleLimits = defaultUnpickleLimits): PyValue {
@@ -38,6 +44,8 @@ class Unpickler {
   private readonly depth = new WeakMap<object, number>();
   private readonly view: DataView;
   private readonly utf8 = new TextDecoder("utf-8", { fatal: true });
+  private pushed = 0;
+  private readonly maxValues: number;
 
   private readonly globals = new StateDictGlobals(
     (field, detail) => this.fail(field, detail),
@@ -46,6 +54,7 @@ class Unpickler {
 
   constructor(private readonly bytes: Uint8Array, private readonly source: string, private readonly limits: UnpickleLimits) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.maxValues = limits.maxValues ?? 1 << 22;
     if (bytes.length > limits.maxBytes) this.fail("pickle", `${bytes.length} bytes exceed the ${limits.maxBytes}-byte limit`, 0);
   }
 
@@ -102,6 +111,7 @@ class Unpickler {
   }
 
   private push(v: PyValue): void {
+    if (++this.pushed > this.maxValues) this.fail("values", `more than ${this.maxValues} values pushed (maxValues)`);
     this.stack.push(v);
   }
   private pop(what: string): PyValue {
