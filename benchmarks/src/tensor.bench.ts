@@ -1,5 +1,5 @@
 // Reference-backend op throughput: f32 matvec at LLaMA-7B shapes (4096x4096 attention,
-// 11008x4096 FFN), RMSNorm and softmax. These are the plain-TypeScript baselines the
+// 11008x4096 FFN), and RMSNorm. These are the plain-TypeScript baselines the
 // WebAssembly kernels (kernels.bench.ts) are compared against.
 
 import { GGMLType, ReferenceBackend, type WeightMatrix } from "@llamats/tensor";
@@ -25,10 +25,6 @@ export async function run(): Promise<unknown> {
   const g = randomNormal(dim, 4);
   const y = new Float32Array(dim);
   out.push(measure(`rmsnorm_${dim}`, () => be.rmsNorm(y, x, g, dim, 1e-6), { bytes: dim * 8 }));
-  const vocab = 49953;
-  const logits = randomNormal(vocab, 5);
-  const buf = new Float32Array(vocab);
-  out.push(measure(`softmax_${vocab}`, () => { buf.set(logits); be.softmax(buf, vocab); }, { bytes: vocab * 4 }));
   be.dispose();
   return out;
 }

@@ -1,10 +1,10 @@
 // Backend selection: the seam between the engine and the compute backends.
 // - "ts": the plain-TypeScript ReferenceBackend with @llamats/quant's quantised kernels.
 // - "wasm": WebAssembly SIMD kernels on worker_threads from @llamats/workers, loaded by
-//   dynamic import so the engine still runs where that package is absent or unfinished.
+//   dynamic import so that only a run that asks for it starts threads and compiles WASM.
 // - "auto": "wasm" when it loads, otherwise "ts".
 // - "gpu": not available yet (a clear LlamatsError).
-// To plug a faster backend in, extend `loadWorkersBackend` below; nothing else changes.
+// To plug another backend in, add its name here and a case to createBackend.
 
 import { LlamatsError, ReferenceBackend, type Backend } from "@llamats/tensor";
 import { quantKernels } from "@llamats/quant";
@@ -51,21 +51,13 @@ export async function createBackend(name: BackendName | string = "auto", opts: B
   }
 }
 
-/**
- * The WebAssembly/worker_threads backend, if @llamats/workers provides one. It may export
- * `createWorkerBackend({threads}) => Backend | Promise<Backend>` (preferred) or a
- * `WorkerBackend` class taking `{threads}`.
- */
+/** The WebAssembly/worker_threads backend (loaded on demand: its workers and WASM module start only when asked for). */
 async function loadWorkersBackend(opts: BackendOptions): Promise<{ backend?: Backend; reason: string }> {
-  let mod: Record<string, unknown>;
+  let workers: typeof import("@llamats/workers");
   try {
-    mod = (await import("@llamats/workers")) as Record<string, unknown>;
+    workers = await import("@llamats/workers");
   } catch (err) {
     return { reason: `@llamats/workers failed to load (${(err as Error).message})` };
   }
-  const factory = mod.createWorkerBackend as ((o: BackendOptions) => Backend | Promise<Backend>) | undefined;
-  if (typeof factory === "function") return { backend: await factory({ threads: opts.threads }), reason: "" };
-  const Ctor = mod.WorkerBackend as (new (o: BackendOptions) => Backend) | undefined;
-  if (typeof Ctor === "function") return { backend: new Ctor({ threads: opts.threads }), reason: "" };
-  return { reason: "@llamats/workers does not export a backend yet" };
+  return { backend: await workers.createWorkerBackend({ threads: opts.threads }), reason: "" };
 }

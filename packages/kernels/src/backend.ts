@@ -76,29 +76,14 @@ export class WasmBackend implements Backend {
   rope(x: Float32Array, nHeads: number, positions: ArrayLike<number>, params: RopeParams): void {
     this.ref.rope(x, nHeads, positions, params);
   }
-  softmax(x: Float32Array, cols: number): void {
-    this.ref.softmax(x, cols);
-  }
   attention(out: Float32Array, q: Float32Array, kCache: Float32Array, vCache: Float32Array, params: AttentionParams, probsOut?: Float32Array): void {
     this.ref.attention(out, q, kCache, vCache, params, probsOut);
   }
   add(out: Float32Array, a: Float32Array, b: Float32Array): void {
     this.ref.add(out, a, b);
   }
-  mul(out: Float32Array, a: Float32Array, b: Float32Array): void {
-    this.ref.mul(out, a, b);
-  }
-  silu(x: Float32Array): void {
-    this.ref.silu(x);
-  }
   swiglu(out: Float32Array, gate: Float32Array, up: Float32Array): void {
     this.ref.swiglu(out, gate, up);
-  }
-  argmax(x: Float32Array): number {
-    return this.ref.argmax(x);
-  }
-  topK(x: Float32Array, k: number): { indices: Int32Array; values: Float32Array } {
-    return this.ref.topK(x, k);
   }
   dispose(): void {
     // Memories are released with the last reference to the arena.

@@ -11,7 +11,7 @@ import { dtypePolicy, openModelSourceSync, writeGgufFromSource, configFromSource
 import { RunState, forward, loadWeights } from "@llamats/model";
 import { quantKernels } from "@llamats/quant";
 import { GGMLType, ReferenceBackend } from "@llamats/tensor";
-import { describeConformance, fixturePath } from "@llamats/testkit";
+import { argmax, describeConformance, fixturePath, topK } from "@llamats/testkit";
 import type { ControlledEvaluateInputItem, Token } from "node-llama-cpp";
 
 // BOS + "The quick brown fox" style ids from LLaMA's vocabulary, then a few arbitrary ones.
@@ -93,7 +93,7 @@ describeConformance("model/llama.cpp agreement (node-llama-cpp) on tiny/base GGU
         const lse = m + Math.log(s);
         const probs = theirs.get(p)!;
         const theirTop = probs.keys().next().value;
-        if (theirTop === backend.argmax(row)) top1Agree++;
+        if (theirTop === argmax(row)) top1Agree++;
         for (const [id, prob] of probs) {
           if (!(prob > 1e-30) || id >= vocab) continue;
           worst = Math.max(worst, Math.abs(Math.log(prob) - (row[id] - lse)));

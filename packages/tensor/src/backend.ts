@@ -82,9 +82,6 @@ export interface Backend {
   /** In place on x (nTokens, nHeads, headDim); token t is at position positions[t]. */
   rope(x: Float32Array, nHeads: number, positions: ArrayLike<number>, params: RopeParams): void;
 
-  /** In place, per row of `cols`: stable softmax; a row with no finite entry becomes all zeros. */
-  softmax(x: Float32Array, cols: number): void;
-
   /** Causal attention. q (nTokens, nHeads, headDim); kCache, vCache (nCtx, nKvHeads, headDim)
    *  for one layer, already holding rows 0 .. pos0 + nTokens - 1; out (nTokens, nHeads, headDim).
    *  If probsOut is given, it receives (nTokens, nHeads, pos0 + nTokens) attention weights. */
@@ -93,17 +90,8 @@ export interface Backend {
 
   /** out = a + b, elementwise over out.length. */
   add(out: Float32Array, a: Float32Array, b: Float32Array): void;
-  /** out = a * b, elementwise over out.length. */
-  mul(out: Float32Array, a: Float32Array, b: Float32Array): void;
-  /** In place: x = x * sigmoid(x). */
-  silu(x: Float32Array): void;
   /** out = silu(gate) * up, elementwise (LLaMA's FFN activation). */
   swiglu(out: Float32Array, gate: Float32Array, up: Float32Array): void;
-
-  /** Index of the largest element (first one on ties; NaN never wins). */
-  argmax(x: Float32Array): number;
-  /** The k largest elements, descending (ties: lower index first). */
-  topK(x: Float32Array, k: number): { indices: Int32Array; values: Float32Array };
 
   /** Release threads / memories. The backend must not be used afterwards. */
   dispose(): void;

@@ -1,2 +1,3 @@
 export * from "./fixtures.js";
 export * from "./random.js";
+export * from "./select.js";

@@ -14,4 +14,4 @@ export { crc32 } from "./crc32.js";
 export { unpickle, defaultUnpickleLimits, type UnpickleLimits } from "./pickle.js";
 export { pickleStateDict, type PickledTensor } from "./pickle-writer.js";
 export { PyDict, PyGlobal, PyList, PyTuple, TorchStorageRef, TorchTensorRef, type PyValue } from "./pickle-values.js";
-export { isContiguous, gatherStrided } from "./strided.js";
+export { contiguousStrides, isContiguous, gatherStrided } from "./strided.js";

@@ -1,7 +1,17 @@
 // Strided views over a storage, as torch describes tensors: element [i0, i1, ...] sits at
 // storageOffset + sum(i_k * stride_k). Reading a view contiguously gathers those elements
-// in row-major order (the last dimension fastest). Row-major strides themselves are
-// @llamats/tensor's contiguousStrides.
+// in row-major order (the last dimension fastest).
+
+/** Row-major strides (in elements) of a dense tensor of this shape. */
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  return strides;
+}
 
 /** Whether a view is laid out row-major without gaps (size-1 dimensions' strides don't matter). */
 export function isContiguous(shape: readonly number[], strides: readonly number[]): boolean {

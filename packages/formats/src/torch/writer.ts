@@ -4,7 +4,8 @@
 // file name without extension, as torch 1.13 names it. Written to a temp file and renamed.
 
 import { basename, extname } from "node:path";
-import { AtomicFileWriter, LlamatsError, contiguousStrides } from "@llamats/tensor";
+import { AtomicFileWriter, LlamatsError } from "@llamats/tensor";
+import { contiguousStrides } from "./strided.js";
 import { torchElementBytes } from "./dtype.js";
 import { pickleStateDict, type PickledTensor } from "./pickle-writer.js";
 import type { TorchTensorInput, WriteTorchOptions } from "./types.js";

@@ -8,9 +8,9 @@ import type { AttentionParams, Backend, MatmulKernel, RopeParams, RowDecoder, We
 import { LlamatsError } from "../errors.js";
 import { GGMLType, ggmlRowBytes, ggmlTypeInfo } from "../ggml.js";
 import { AttentionRef } from "./attention.js";
-import { addRef, argmaxRef, mulRef, siluRef, swigluRef, topKRef } from "./elementwise.js";
+import { addRef, swigluRef } from "./elementwise.js";
 import { matmulByRows, matmulF16, matmulF32 } from "./matmul.js";
-import { rmsNormRef, softmaxRef } from "./norm.js";
+import { rmsNormRef } from "./norm.js";
 import { ropeRef } from "./rope.js";
 import { floatRowDecoders } from "./rows.js";
 
@@ -80,10 +80,6 @@ export class ReferenceBackend implements Backend {
     ropeRef(x, nHeads, positions, params);
   }
 
-  softmax(x: Float32Array, cols: number): void {
-    softmaxRef(x, cols);
-  }
-
   attention(out: Float32Array, q: Float32Array, kCache: Float32Array, vCache: Float32Array,
     params: AttentionParams, probsOut?: Float32Array): void {
     this.attn.run(out, q, kCache, vCache, params, probsOut);
@@ -93,24 +89,8 @@ export class ReferenceBackend implements Backend {
     addRef(out, a, b);
   }
 
-  mul(out: Float32Array, a: Float32Array, b: Float32Array): void {
-    mulRef(out, a, b);
-  }
-
-  silu(x: Float32Array): void {
-    siluRef(x);
-  }
-
   swiglu(out: Float32Array, gate: Float32Array, up: Float32Array): void {
     swigluRef(out, gate, up);
-  }
-
-  argmax(x: Float32Array): number {
-    return argmaxRef(x);
-  }
-
-  topK(x: Float32Array, k: number): { indices: Int32Array; values: Float32Array } {
-    return topKRef(x, k);
   }
 
   dispose(): void {}

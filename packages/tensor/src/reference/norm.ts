@@ -14,12 +14,6 @@ export function rmsNormRef(out: Float32Array, x: Float32Array, weight: Float32Ar
   }
 }
 
-/** In place, per row of `cols`: stable softmax; a row with no finite entry -> zeros. */
-export function softmaxRef(x: Float32Array, cols: number): void {
-  const nRows = Math.floor(x.length / cols);
-  for (let r = 0; r < nRows; r++) softmaxRow(x, r * cols, cols);
-}
-
 /** Softmax of x[off .. off + n) in place. Returns the (f64) sum of exponentials. */
 export function softmaxRow(x: Float32Array, off: number, n: number): number {
   let max = -Infinity;

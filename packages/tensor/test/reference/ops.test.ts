@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import fc from "fast-check";
 import { ReferenceBackend } from "@llamats/tensor";
+import { softmaxRow } from "../../src/reference/norm.js";
 import { f32Arr, maxAbsDiff } from "./helpers.js";
 
 const be = new ReferenceBackend();
@@ -40,12 +41,17 @@ describe("tensor/reference rmsNorm", () => {
   });
 });
 
+/** Per row of `cols` (attention's softmax is softmaxRow, one row at a time). */
+function softmax(x: Float32Array, cols: number): void {
+  for (let r = 0; r * cols < x.length; r++) softmaxRow(x, r * cols, cols);
+}
+
 describe("tensor/reference softmax", () => {
   const arb = rowsArb.chain((s) => fc.tuple(fc.constant(s), f32Arr(s.nRows * s.dim, 50)));
   it("rows sum to 1, entries in [0, 1], order preserved", () => {
     fc.assert(fc.property(arb, ([{ dim }, x]) => {
       const y = x.slice();
-      be.softmax(y, dim);
+      softmax(y, dim);
       for (let r = 0; r < y.length / dim; r++) {
         let s = 0;
         for (let i = 0; i < dim; i++) {
@@ -63,8 +69,8 @@ describe("tensor/reference softmax", () => {
     fc.assert(fc.property(arb, fc.integer({ min: -1000, max: 1000 }), ([{ dim }, x], c) => {
       const a = x.slice();
       const b = x.map((v) => v + c);
-      be.softmax(a, dim);
-      be.softmax(b, dim);
+      softmax(a, dim);
+      softmax(b, dim);
       // x + c is rounded to f32, so the shifted inputs differ by up to ulp(|c| + 50).
       expect(maxAbsDiff(a, b)).to.be.at.most(1e-4);
     }), { numRuns: 80 });
@@ -72,54 +78,31 @@ describe("tensor/reference softmax", () => {
 
   it("a fully masked row becomes zeros, masked entries get 0, huge values do not overflow", () => {
     const x = Float32Array.from([-Infinity, -Infinity, -Infinity, 1, -Infinity, 1, 3e38, 3e38, -3e38]);
-    be.softmax(x, 3);
+    softmax(x, 3);
     expect(Array.from(x)).to.deep.equal([0, 0, 0, 0.5, 0, 0.5, 0.5, 0.5, 0]);
   });
 });
 
 describe("tensor/reference elementwise", () => {
   const arb = fc.integer({ min: 1, max: 40 }).chain((n) => fc.tuple(f32Arr(n, 30), f32Arr(n, 30)));
-  it("add and mul", () => {
+  it("add", () => {
     fc.assert(fc.property(arb, ([a, b]) => {
       const o = new Float32Array(a.length);
       be.add(o, a, b);
       a.forEach((v, i) => expect(o[i]).to.equal(Math.fround(v + b[i])));
-      be.mul(o, a, b);
-      a.forEach((v, i) => expect(o[i]).to.equal(Math.fround(v * b[i])));
     }), { numRuns: 50 });
   });
 
-  it("silu = x·sigmoid(x) and swiglu = silu(gate)·up, finite for huge inputs", () => {
+  it("swiglu = silu(gate)·up, finite for huge inputs", () => {
     fc.assert(fc.property(arb, ([g, u]) => {
-      const s = g.slice();
-      be.silu(s);
-      g.forEach((v, i) => expect(s[i]).to.be.closeTo(v / (1 + Math.exp(-v)), 1e-6 * (1 + Math.abs(v))));
       const o = new Float32Array(g.length);
       be.swiglu(o, g, u);
       g.forEach((v, i) => expect(o[i]).to.be.closeTo((v / (1 + Math.exp(-v))) * u[i], 1e-5 * (1 + Math.abs(v * u[i]))));
     }), { numRuns: 50 });
     const big = Float32Array.from([3e38, -3e38, 0]);
-    be.silu(big);
-    expect(Array.from(big)).to.deep.equal([3e38, -0, 0].map(Math.fround));
-  });
-
-  it("argmax: first index on ties, NaN never wins", () => {
-    expect(be.argmax(Float32Array.from([1, 3, 3, 2]))).to.equal(1);
-    expect(be.argmax(Float32Array.from([NaN, -1, NaN]))).to.equal(1);
-    expect(be.argmax(Float32Array.from([-Infinity, -Infinity]))).to.equal(0);
-    fc.assert(fc.property(f32Arr(17, 3).map((a) => a.map(Math.round)), (x) => {
-      const m = Math.max(...x);
-      expect(be.argmax(x)).to.equal(x.indexOf(m));
-    }), { numRuns: 50 });
-  });
-
-  it("topK equals a full sort (descending, lower index first on ties, NaN skipped)", () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 200 }).chain((n) => fc.tuple(f32Arr(n, 3).map((a) => a.map((v) => Math.round(v * 2))), fc.integer({ min: 0, max: 210 }))), ([x, k]) => {
-      if (x.length > 2) x[1] = NaN;
-      const order = Array.from(x.keys()).filter((i) => !Number.isNaN(x[i])).sort((a, b) => x[b] - x[a] || a - b).slice(0, k);
-      const r = be.topK(x, k);
-      expect(Array.from(r.indices)).to.deep.equal(order);
-      expect(Array.from(r.values)).to.deep.equal(order.map((i) => x[i]));
-    }), { numRuns: 80 });
+    const one = Float32Array.from([1, 1, 1]);
+    const out = new Float32Array(3);
+    be.swiglu(out, big, one);
+    expect(Array.from(out)).to.deep.equal([3e38, -0, 0].map(Math.fround));
   });
 });
