@@ -11,3 +11,4 @@ export {
 } from "./kernelModule.js";
 export { WasmMatmul, hasWasmKernel, ROW_START_ARG, ROW_END_ARG, type MatmulJob } from "./matmul.js";
 export { WasmBackend, type WasmBackendOptions } from "./backend.js";
+export { fmatmulScalar, qmatmulScalar, SCALAR_QMATMUL_TYPES } from "./scalar.js";

@@ -1,0 +1,181 @@
+// Scalar twins of the WebAssembly kernels: the same traversal and the same float32 operation
+// order as the emitted code, one lane at a time (Math.fround after every f32 operation), so a
+// kernel can be held to its twin bit for bit (ggml's habit: each SIMD kernel beside a scalar
+// *_ref it is tested against). The activation quantiser's twin is activations.ts.
+//
+// - fmatmulScalar: codegen/fmatmul.ts (F32 / F16 weights): per (row, token), two f32x4
+//   accumulators over 8-column steps, lanes added pairwise, the horizontal sum
+//   (0 + 1) + (2 + 3), then a scalar tail for cols % 8.
+// - qmatmulScalar: codegen/qmatmul.ts + qdot.ts over Q8_0 activation groups (the plain SIMD
+//   form, not relaxed), for Q8_0, Q4_0 and Q4_1 weights: integer group dot products (exact),
+//   then either per-lane f32 accumulation and a final horizontal sum (tokens taken one at a
+//   time) or per-token totals (tiles of 4 tokens, emitGroup4). Single-token products of the
+//   types with an across-groups generation tile (qgen.ts) are not twinned here.
+
+import { GGMLType, f16ToF32, ggmlRowBytes, type WeightMatrix } from "@llamats/tensor";
+
+const fround = Math.fround;
+
+/** f32 decoding of weight element c of a row starting at byte `off` (F32 or F16). */
+function floatWeights(w: WeightMatrix): (off: number, c: number) => number {
+  const dv = new DataView(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength);
+  if (w.type === GGMLType.F32) return (off, c) => dv.getFloat32(off + 4 * c, true);
+  if (w.type === GGMLType.F16) return (off, c) => f16ToF32(dv.getUint16(off + 2 * c, true));
+  throw new RangeError(`fmatmulScalar: type ${w.type} is not F32 or F16`);
+}
+
+/** out[t * rows + r] = row r of w · x[t], in the WASM float kernel's f32 order. */
+export function fmatmulScalar(out: Float32Array, w: WeightMatrix, x: Float32Array, nTokens: number): void {
+  const { rows, cols } = w;
+  const rowBytes = ggmlRowBytes(w.type, cols);
+  const wt = floatWeights(w);
+  const cols8 = cols & ~7;
+  const a = new Float32Array(4); // lanes of the first accumulator (columns c .. c+3 of each step)
+  const b = new Float32Array(4); // the second (c+4 .. c+7)
+  for (let r = 0; r < rows; r++) {
+    const off = r * rowBytes;
+    for (let t = 0; t < nTokens; t++) {
+      const xo = t * cols;
+      a.fill(0);
+      b.fill(0);
+      for (let c = 0; c < cols8; c += 8) {
+        for (let l = 0; l < 4; l++) {
+          a[l] = fround(a[l] + fround(wt(off, c + l) * x[xo + c + l]));
+          b[l] = fround(b[l] + fround(wt(off, c + 4 + l) * x[xo + c + 4 + l]));
+        }
+      }
+      for (let l = 0; l < 4; l++) a[l] = fround(a[l] + b[l]);
+      let s = fround(fround(a[0] + a[1]) + fround(a[2] + a[3]));
+      for (let c = cols8; c < cols; c++) s = fround(s + fround(wt(off, c) * x[xo + c]));
+      out[t * rows + r] = s;
+    }
+  }
+}
+
+/** One decoded group of 32 weights: integer codes and the float scales of qtypes.ts. */
+interface Group {
+  readonly q: Int32Array; // (32)
+  dS: number;
+  mS: number; // offset term's scale (types with a min), else 0
+}
+
+interface ScalarDecoder {
+  readonly blockElems: number;
+  readonly bytesPerBlock: number;
+  readonly hasMin: boolean;
+  /** Fill `g` with group `gi` of the block at byte `off`. */
+  decode(bytes: Uint8Array, dv: DataView, off: number, gi: number, g: Group): void;
+}
+
+const f16At = (dv: DataView, off: number) => f16ToF32(dv.getUint16(off, true));
+
+const DECODERS: Partial<Record<GGMLType, ScalarDecoder>> = {
+  // block_q8_0: d (f16), qs[32] (i8).
+  [GGMLType.Q8_0]: {
+    blockElems: 32, bytesPerBlock: 34, hasMin: false,
+    decode(bytes, dv, off, _gi, g) {
+      for (let j = 0; j < 32; j++) g.q[j] = (bytes[off + 2 + j]! << 24) >> 24;
+      g.dS = f16At(dv, off);
+      g.mS = 0;
+    },
+  },
+  // block_q4_0: d (f16), qs[16]: element j = low nibble of qs[j] - 8, j + 16 = high nibble - 8.
+  [GGMLType.Q4_0]: {
+    blockElems: 32, bytesPerBlock: 18, hasMin: false,
+    decode(bytes, dv, off, _gi, g) {
+      for (let j = 0; j < 16; j++) {
+        g.q[j] = (bytes[off + 2 + j]! & 15) - 8;
+        g.q[j + 16] = (bytes[off + 2 + j]! >> 4) - 8;
+      }
+      g.dS = f16At(dv, off);
+      g.mS = 0;
+    },
+  },
+  // block_q4_1: d, m (f16), qs[16]: nibbles as Q4_0 without the offset; w = d q + m.
+  [GGMLType.Q4_1]: {
+    blockElems: 32, bytesPerBlock: 20, hasMin: true,
+    decode(bytes, dv, off, _gi, g) {
+      for (let j = 0; j < 16; j++) {
+        g.q[j] = bytes[off + 4 + j]! & 15;
+        g.q[j + 16] = bytes[off + 4 + j]! >> 4;
+      }
+      g.dS = f16At(dv, off);
+      g.mS = f16At(dv, off + 2);
+    },
+  },
+};
+
+export const SCALAR_QMATMUL_TYPES: readonly GGMLType[] = Object.keys(DECODERS).map(Number) as GGMLType[];
+
+/** The i32x4 lanes of a group's integer dot (i32x4.dot_i16x8_s over 4 chunks of 8: lane l gets elements 8k + 2l, 8k + 2l + 1). */
+function isumLanes(q: Int32Array, xq: Int8Array, xOff: number, lanes: Int32Array): void {
+  lanes.fill(0);
+  for (let k = 0; k < 4; k++) {
+    for (let l = 0; l < 4; l++) {
+      const j = 8 * k + 2 * l;
+      lanes[l] += q[j]! * xq[xOff + j]! + q[j + 1]! * xq[xOff + j + 1]!;
+    }
+  }
+}
+
+/**
+ * out[t * outStride + r] = row r of w · the Q8_0 activations (xq, xd, xs as
+ * quantizeActivationsQ8_0 lays them out, group-major), in the plain-SIMD quantised kernel's
+ * order: tokens in tiles of 4 (per-token totals), the rest one at a time (per-lane sums).
+ */
+export function qmatmulScalar(out: Float32Array, w: WeightMatrix, xq: Int8Array, xd: Float32Array, xs: Float32Array, nTokens: number): void {
+  const dec = DECODERS[w.type];
+  if (!dec) throw new RangeError(`qmatmulScalar: no twin for type ${w.type}`);
+  const { rows, cols } = w;
+  const rowBytes = ggmlRowBytes(w.type, cols);
+  const groupsPerBlock = dec.blockElems / 32;
+  const nBlocks = cols / dec.blockElems;
+  const dv = new DataView(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength);
+  const g: Group = { q: new Int32Array(32), dS: 0, mS: 0 };
+  const lanes = new Int32Array(4);
+  const acc = new Float32Array(4);
+  const nTok4 = nTokens & ~3;
+  for (let r = 0; r < rows; r++) {
+    const rowOff = r * rowBytes;
+    const each = (fn: (gIndex: number) => void) => {
+      for (let b = 0; b < nBlocks; b++) {
+        for (let gi = 0; gi < groupsPerBlock; gi++) {
+          dec.decode(w.bytes, dv, rowOff + b * dec.bytesPerBlock, gi, g);
+          fn(b * groupsPerBlock + gi);
+        }
+      }
+    };
+    // Tiles of 4 tokens (emitGroup4): lane t = token t's exact group total, converted, times
+    // fround(dS * xd); offset terms in a second f32x4, added at the end.
+    for (let t0 = 0; t0 < nTok4; t0 += 4) {
+      const dot = new Float32Array(4);
+      const min = new Float32Array(4);
+      each((gIndex) => {
+        for (let t = 0; t < 4; t++) {
+          const ix = gIndex * nTokens + t0 + t;
+          isumLanes(g.q, xq, ix * 32, lanes);
+          const total = lanes[0]! + lanes[1]! + lanes[2]! + lanes[3]!;
+          dot[t] = fround(fround(fround(total) * fround(g.dS * xd[ix]!)) + dot[t]!);
+          if (dec.hasMin) min[t] = fround(fround(g.mS * xs[ix]!) + min[t]!);
+        }
+      });
+      for (let t = 0; t < 4; t++) out[(t0 + t) * rows + r] = dec.hasMin ? fround(dot[t]! + min[t]!) : dot[t]!;
+    }
+    // Tokens one at a time (emitDot): per-lane f32 accumulation, horizontal sum, then the
+    // scalar offset sum.
+    for (let t = nTok4; t < nTokens; t++) {
+      acc.fill(0);
+      let macc = 0;
+      each((gIndex) => {
+        const ix = gIndex * nTokens + t;
+        isumLanes(g.q, xq, ix * 32, lanes);
+        const scale = fround(g.dS * xd[ix]!);
+        for (let l = 0; l < 4; l++) acc[l] = fround(fround(fround(lanes[l]!) * scale) + acc[l]!);
+        if (dec.hasMin) macc = fround(macc + fround(g.mS * xs[ix]!));
+      });
+      let s = fround(fround(acc[0]! + acc[1]!) + fround(acc[2]! + acc[3]!));
+      if (dec.hasMin) s = fround(s + macc);
+      out[t * rows + r] = s;
+    }
+  }
+}
