@@ -69,6 +69,14 @@ interface ScalarDecoder {
 
 const f16At = (dv: DataView, off: number) => f16ToF32(dv.getUint16(off, true));
 
+/** 16 bytes of nibbles: element j = low nibble of byte j minus `offset`, j + 16 = the high one. */
+function nibbles(bytes: Uint8Array, off: number, offset: number, q: Int32Array): void {
+  for (let j = 0; j < 16; j++) {
+    q[j] = (bytes[off + j]! & 15) - offset;
+    q[j + 16] = (bytes[off + j]! >> 4) - offset;
+  }
+}
+
 const DECODERS: Partial<Record<GGMLType, ScalarDecoder>> = {
   // block_q8_0: d (f16), qs[32] (i8).
   [GGMLType.Q8_0]: {
@@ -83,10 +91,7 @@ const DECODERS: Partial<Record<GGMLType, ScalarDecoder>> = {
   [GGMLType.Q4_0]: {
     blockElems: 32, bytesPerBlock: 18, hasMin: false,
     decode(bytes, dv, off, _gi, g) {
-      for (let j = 0; j < 16; j++) {
-        g.q[j] = (bytes[off + 2 + j]! & 15) - 8;
-        g.q[j + 16] = (bytes[off + 2 + j]! >> 4) - 8;
-      }
+      nibbles(bytes, off + 2, 8, g.q);
       g.dS = f16At(dv, off);
       g.mS = 0;
     },
@@ -95,10 +100,7 @@ const DECODERS: Partial<Record<GGMLType, ScalarDecoder>> = {
   [GGMLType.Q4_1]: {
     blockElems: 32, bytesPerBlock: 20, hasMin: true,
     decode(bytes, dv, off, _gi, g) {
-      for (let j = 0; j < 16; j++) {
-        g.q[j] = bytes[off + 4 + j]! & 15;
-        g.q[j + 16] = bytes[off + 4 + j]! >> 4;
-      }
+      nibbles(bytes, off + 4, 0, g.q);
       g.dS = f16At(dv, off);
       g.mS = f16At(dv, off + 2);
     },
