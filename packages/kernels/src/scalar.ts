@@ -9,8 +9,9 @@
 // - qmatmulScalar: codegen/qmatmul.ts + qdot.ts over Q8_0 activation groups (the plain SIMD
 //   form, not relaxed), for Q8_0, Q4_0 and Q4_1 weights: integer group dot products (exact),
 //   then either per-lane f32 accumulation and a final horizontal sum (tokens taken one at a
-//   time) or per-token totals (tiles of 4 tokens, emitGroup4). Single-token products of the
-//   types with an across-groups generation tile (qgen.ts) are not twinned here.
+//   time) or per-token totals (tiles of 4 tokens, emitGroup4); single-token products of
+//   Q4_0 / Q4_1 follow qgen.ts (four blocks' totals in the lanes of one f32x4, scaled as
+//   (total * dS) * xd, the nBlocks % 4 tail per lane, the two sums added at the end).
 
 import { GGMLType, f16ToF32, ggmlRowBytes, type WeightMatrix } from "@llamats/tensor";
 
@@ -60,6 +61,8 @@ interface Group {
 }
 
 interface ScalarDecoder {
+  /** Single-token products run qgen.ts's across-groups tile (GEN_ACROSS_GROUPS in qmatmul.ts). */
+  readonly genAcrossGroups: boolean;
   readonly blockElems: number;
   readonly bytesPerBlock: number;
   readonly hasMin: boolean;
@@ -80,7 +83,7 @@ function nibbles(bytes: Uint8Array, off: number, offset: number, q: Int32Array):
 const DECODERS: Partial<Record<GGMLType, ScalarDecoder>> = {
   // block_q8_0: d (f16), qs[32] (i8).
   [GGMLType.Q8_0]: {
-    blockElems: 32, bytesPerBlock: 34, hasMin: false,
+    genAcrossGroups: false, blockElems: 32, bytesPerBlock: 34, hasMin: false,
     decode(bytes, dv, off, _gi, g) {
       for (let j = 0; j < 32; j++) g.q[j] = (bytes[off + 2 + j]! << 24) >> 24;
       g.dS = f16At(dv, off);
@@ -89,7 +92,7 @@ const DECODERS: Partial<Record<GGMLType, ScalarDecoder>> = {
   },
   // block_q4_0: d (f16), qs[16]: element j = low nibble of qs[j] - 8, j + 16 = high nibble - 8.
   [GGMLType.Q4_0]: {
-    blockElems: 32, bytesPerBlock: 18, hasMin: false,
+    genAcrossGroups: true, blockElems: 32, bytesPerBlock: 18, hasMin: false,
     decode(bytes, dv, off, _gi, g) {
       nibbles(bytes, off + 2, 8, g.q);
       g.dS = f16At(dv, off);
@@ -98,7 +101,7 @@ const DECODERS: Partial<Record<GGMLType, ScalarDecoder>> = {
   },
   // block_q4_1: d, m (f16), qs[16]: nibbles as Q4_0 without the offset; w = d q + m.
   [GGMLType.Q4_1]: {
-    blockElems: 32, bytesPerBlock: 20, hasMin: true,
+    genAcrossGroups: true, blockElems: 32, bytesPerBlock: 20, hasMin: true,
     decode(bytes, dv, off, _gi, g) {
       nibbles(bytes, off + 4, 0, g.q);
       g.dS = f16At(dv, off);
@@ -137,6 +140,10 @@ export function qmatmulScalar(out: Float32Array, w: WeightMatrix, xq: Int8Array,
   const lanes = new Int32Array(4);
   const acc = new Float32Array(4);
   const nTok4 = nTokens & ~3;
+  if (nTokens === 1 && dec.genAcrossGroups) {
+    genScalar(out, w, dec, xq, xd, xs);
+    return;
+  }
   for (let r = 0; r < rows; r++) {
     const rowOff = r * rowBytes;
     const each = (fn: (gIndex: number) => void) => {
@@ -179,5 +186,44 @@ export function qmatmulScalar(out: Float32Array, w: WeightMatrix, xq: Int8Array,
       if (dec.hasMin) s = fround(s + macc);
       out[t * rows + r] = s;
     }
+  }
+}
+
+/** qgen.ts's single-token tile for 32-weight block types (one group per block). */
+function genScalar(out: Float32Array, w: WeightMatrix, dec: ScalarDecoder, xq: Int8Array, xd: Float32Array, xs: Float32Array): void {
+  const { rows, cols } = w;
+  const rowBytes = ggmlRowBytes(w.type, cols);
+  const nBlocks = cols / 32;
+  const nb4 = nBlocks & ~3;
+  const dv = new DataView(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength);
+  const g: Group = { q: new Int32Array(32), dS: 0, mS: 0 };
+  const lanes = new Int32Array(4);
+  const acc4 = new Float32Array(4); // lane k: blocks 4i + k
+  const acc = new Float32Array(4); // the tail's per-lane sums (emitDot)
+  for (let r = 0; r < rows; r++) {
+    const rowOff = r * rowBytes;
+    acc4.fill(0);
+    acc.fill(0);
+    let macc = 0;
+    for (let b = 0; b < nb4; b += 4) {
+      for (let k = 0; k < 4; k++) {
+        dec.decode(w.bytes, dv, rowOff + (b + k) * dec.bytesPerBlock, 0, g);
+        isumLanes(g.q, xq, (b + k) * 32, lanes);
+        const total = lanes[0]! + lanes[1]! + lanes[2]! + lanes[3]!;
+        acc4[k] = fround(fround(fround(fround(total) * g.dS) * xd[b + k]!) + acc4[k]!);
+        if (dec.hasMin) acc4[k] = fround(fround(g.mS * xs[b + k]!) + acc4[k]!);
+      }
+    }
+    for (let b = nb4; b < nBlocks; b++) {
+      dec.decode(w.bytes, dv, rowOff + b * dec.bytesPerBlock, 0, g);
+      isumLanes(g.q, xq, b * 32, lanes);
+      const scale = fround(g.dS * xd[b]!);
+      for (let l = 0; l < 4; l++) acc[l] = fround(fround(fround(lanes[l]!) * scale) + acc[l]!);
+      if (dec.hasMin) macc = fround(macc + fround(g.mS * xs[b]!));
+    }
+    const hsum = (v: Float32Array) => fround(fround(v[0]! + v[1]!) + fround(v[2]! + v[3]!));
+    let tail = hsum(acc);
+    if (dec.hasMin) tail = fround(tail + macc);
+    out[r] = fround(hsum(acc4) + tail);
   }
 }
