@@ -4,8 +4,8 @@
 // and only the logits come back. Every gpu.js call in webgpu mode is asynchronous, so this
 // forward is async; it is a plain function of (resident weights, device state, tokens, pos).
 
-import { LlamatsError, ggmlRowBytes } from "@llamats/tensor";
-import { type LlamaConfig, type LlamaWeights, type Linear, ropeParamsFor } from "@llamats/model";
+import { type LlamaConfig, LlamatsError, ggmlRowBytes } from "@llamats/tensor";
+import { type BatchItem, type BatchResult, type KVCache, type LlamaWeights, type Linear, ropeParamsFor } from "@llamats/model";
 import { type DeviceMatrix, attention, axpy, freeMatrix, kvWrite, matmul, rmsNorm, rope, slice, swiglu, uploadMatrix } from "./ops.js";
 import { decodeRowF32 } from "./pack.js";
 import type { DeviceArray, GpuRuntime } from "./runtime.js";
@@ -39,13 +39,21 @@ export interface GpuForwardOptions {
   readonly logits?: "last" | "all";
 }
 
+/** One sequence's KV cache on the device: per layer (nCtx, kvDim) keys and values. */
+interface DeviceKv {
+  readonly nCtx: number;
+  readonly k: DeviceArray[];
+  readonly v: DeviceArray[];
+  filled: number;
+}
+
 export class GpuModel {
   readonly config: LlamaConfig;
   readonly nCtx: number;
   readonly maxBatch: number;
-  private readonly kCache: DeviceArray[] = []; // per layer (nCtx, kvDim)
-  private readonly vCache: DeviceArray[] = [];
-  private filled = 0;
+  /** The sequence forward() works on; forwardBatch() keeps one per host KVCache. */
+  private main: DeviceKv | undefined;
+  private readonly caches = new Map<KVCache, DeviceKv>();
   private disposed = false;
 
   private constructor(readonly rt: GpuRuntime, private readonly host: LlamaWeights, private readonly layers: DeviceLayer[],
@@ -76,25 +84,66 @@ export class GpuModel {
       });
     }
     const m = new GpuModel(rt, weights, layers, await rt.upload(weights.outputNorm), await linear(weights.output), opts);
-    const kvDim = m.config.nKvHeads * m.config.headDim;
-    if (m.nCtx * kvDim * 4 > rt.maxBindingBytes) {
-      throw new LlamatsError(`gpu: a KV cache layer of ${m.nCtx} x ${kvDim} floats exceeds the storage binding limit; lower nCtx`);
-    }
-    for (let l = 0; l < layers.length; l++) {
-      m.kCache.push(await rt.upload(new Float32Array(m.nCtx * kvDim)));
-      m.vCache.push(await rt.upload(new Float32Array(m.nCtx * kvDim)));
-    }
+    m.main = await m.newKv(m.nCtx);
     return m;
   }
 
-  /** Positions held by the KV cache. */
+  /** Positions held by the KV cache of forward()'s sequence. */
   get nPast(): number {
-    return this.filled;
+    return this.main!.filled;
   }
 
-  /** Forget the sequence. */
+  /** Forget forward()'s sequence. */
   reset(): void {
-    this.filled = 0;
+    this.main!.filled = 0;
+  }
+
+  private async newKv(nCtx: number): Promise<DeviceKv> {
+    const kvDim = this.config.headCountKv * this.config.keyLength;
+    if (nCtx * kvDim * 4 > this.rt.maxBindingBytes) {
+      throw new LlamatsError(`gpu: a KV cache layer of ${nCtx} x ${kvDim} floats exceeds the storage binding limit; lower nCtx`);
+    }
+    const kv: DeviceKv = { nCtx, k: [], v: [], filled: 0 };
+    for (let l = 0; l < this.layers.length; l++) {
+      kv.k.push(await this.rt.upload(new Float32Array(nCtx * kvDim)));
+      kv.v.push(await this.rt.upload(new Float32Array(nCtx * kvDim)));
+    }
+    return kv;
+  }
+
+  private freeKv(kv: DeviceKv): void {
+    for (const a of [...kv.k, ...kv.v]) this.rt.free(a);
+  }
+
+  /**
+   * The batched forward of @llamats/model (forwardBatch), with each host KVCache mirrored by
+   * a cache on the device: the host cache keeps the bookkeeping (length, room), the device
+   * one the keys and values. Items run one after another (one weight read per item).
+   */
+  async forwardBatch(items: readonly BatchItem[]): Promise<BatchResult[]> {
+    const results: BatchResult[] = [];
+    for (const it of items) {
+      let kv = this.caches.get(it.cache);
+      if (!kv) {
+        kv = await this.newKv(it.cache.nCtx);
+        this.caches.set(it.cache, kv);
+      }
+      it.cache.checkRoom(it.pos, it.tokens.length);
+      kv.filled = Math.min(kv.filled, it.cache.length, it.pos);
+      const mode = it.logits ?? "last";
+      const out = await this.run(kv, it.tokens, it.pos, mode, it.hidden === true, it.ropeLength);
+      it.cache.commit(it.pos + it.tokens.length);
+      results.push(out);
+    }
+    return results;
+  }
+
+  /** Free the device copy of a host KV cache (its sequence went away). */
+  releaseCache(cache: KVCache): void {
+    const kv = this.caches.get(cache);
+    if (!kv) return;
+    this.freeKv(kv);
+    this.caches.delete(cache);
   }
 
   /**
@@ -102,36 +151,44 @@ export class GpuModel {
    * tail) and return their logits, read back from the device.
    */
   async forward(tokens: ArrayLike<number>, pos: number, opts: GpuForwardOptions = {}): Promise<Float32Array> {
+    return (await this.run(this.main!, tokens, pos, opts.logits ?? "last", false)).logits;
+  }
+
+  private async run(kv: DeviceKv, tokens: ArrayLike<number>, pos: number, mode: "last" | "all" | "none", wantHidden: boolean,
+    ropeLength?: number): Promise<BatchResult> {
     if (this.disposed) throw new LlamatsError("gpu: this model has been disposed");
     const cfg = this.config;
+    const dim = cfg.embeddingLength;
     const n = tokens.length;
     if (n === 0) throw new LlamatsError("forward: no tokens");
-    if (!Number.isInteger(pos) || pos < 0 || pos > this.filled) {
-      throw new LlamatsError(`KV cache: position ${pos} is invalid, the cache holds ${this.filled} positions (no gaps allowed)`);
+    if (!Number.isInteger(pos) || pos < 0 || pos > kv.filled) {
+      throw new LlamatsError(`KV cache: position ${pos} is invalid, the cache holds ${kv.filled} positions (no gaps allowed)`);
     }
-    if (pos + n > this.nCtx) throw new LlamatsError(`KV cache full: ${pos + n} positions requested, the context holds ${this.nCtx}`);
+    if (pos + n > kv.nCtx) throw new LlamatsError(`KV cache full: ${pos + n} positions requested, the context holds ${kv.nCtx}`);
     for (let i = 0; i < n; i++) {
       const id = tokens[i];
       if (!Number.isInteger(id) || id < 0 || id >= cfg.vocabSize) {
         throw new LlamatsError(`forward: token id ${id} at index ${i} is outside the vocabulary (0 .. ${cfg.vocabSize - 1})`);
       }
     }
-    const all = opts.logits === "all";
-    const out = new Float32Array(all ? n * cfg.vocabSize : cfg.vocabSize);
+    const all = mode === "all";
+    const out = new Float32Array(all ? n * cfg.vocabSize : mode === "last" ? cfg.vocabSize : 0);
+    const hidden = wantHidden ? new Float32Array(n * dim) : undefined;
     // The RoPE base is chosen once for the whole call (NTK "auto" depends on the final length).
-    const ropeParams = ropeParamsFor(cfg, pos + n);
+    const ropeParams = ropeParamsFor(cfg, ropeLength ?? pos + n);
     for (let start = 0; start < n; start += this.maxBatch) {
       const nb = Math.min(this.maxBatch, n - start);
       const ids = Array.from({ length: nb }, (_, i) => tokens[start + i]);
-      const x = await this.chunk(ids, pos + start, ropeParams);
-      this.filled = pos + start + nb;
+      const x = await this.chunk(kv, ids, pos + start, ropeParams);
+      kv.filled = pos + start + nb;
       const isLast = start + nb === n;
+      if (hidden) hidden.set((await this.rt.read(x)).subarray(0, nb * dim), start * dim);
       if (all) {
         const logits = await this.linear(this.output, x, nb);
         out.set(await this.rt.read(logits), start * cfg.vocabSize);
         this.rt.free(logits);
-      } else if (isLast) {
-        const lastRow = await slice(this.rt, x, (nb - 1) * cfg.dim, cfg.dim);
+      } else if (isLast && mode === "last") {
+        const lastRow = await slice(this.rt, x, (nb - 1) * cfg.embeddingLength, cfg.embeddingLength);
         const logits = await this.linear(this.output, lastRow, 1);
         out.set((await this.rt.read(logits)).subarray(0, cfg.vocabSize));
         this.rt.free(lastRow);
@@ -139,13 +196,13 @@ export class GpuModel {
       }
       this.rt.free(x);
     }
-    return out;
+    return { logits: out, hidden };
   }
 
   /** One pass over ids at positions p0 ..; returns the final-normed hidden states (nb, dim). */
-  private async chunk(ids: number[], p0: number, ropeParams: ReturnType<typeof ropeParamsFor>): Promise<DeviceArray> {
+  private async chunk(kv: DeviceKv, ids: number[], p0: number, ropeParams: ReturnType<typeof ropeParamsFor>): Promise<DeviceArray> {
     const rt = this.rt;
-    const { dim, nHeads, nKvHeads, headDim, ffnDim, rmsNormEps: eps } = this.config;
+    const { embeddingLength: dim, headCount: nHeads, headCountKv: nKvHeads, keyLength: headDim, feedForwardLength: ffnDim, layerNormRmsEpsilon: eps } = this.config;
     const nb = ids.length;
     const kvDim = nKvHeads * headDim;
     const positions = Int32Array.from({ length: nb }, (_, i) => p0 + i);
@@ -161,15 +218,15 @@ export class GpuModel {
       const k = await rope(rt, k0, nKvHeads, positions, ropeParams);
       rt.free(q0);
       rt.free(k0);
-      const kNew = await kvWrite(rt, this.kCache[l], k, this.nCtx, kvDim, p0, nb);
-      const vNew = await kvWrite(rt, this.vCache[l], v, this.nCtx, kvDim, p0, nb);
-      rt.free(this.kCache[l]);
-      rt.free(this.vCache[l]);
+      const kNew = await kvWrite(rt, kv.k[l], k, kv.nCtx, kvDim, p0, nb);
+      const vNew = await kvWrite(rt, kv.v[l], v, kv.nCtx, kvDim, p0, nb);
+      rt.free(kv.k[l]);
+      rt.free(kv.v[l]);
       rt.free(k);
       rt.free(v);
-      this.kCache[l] = kNew;
-      this.vCache[l] = vNew;
-      const att = await attention(rt, q, kNew, vNew, { nTokens: nb, pos0: p0, nHeads, nKvHeads, headDim, nCtx: this.nCtx, scale: 1 / Math.sqrt(headDim) });
+      kv.k[l] = kNew;
+      kv.v[l] = vNew;
+      const att = await attention(rt, q, kNew, vNew, { nTokens: nb, pos0: p0, nHeads, nKvHeads, headDim, nCtx: kv.nCtx, scale: 1 / Math.sqrt(headDim) });
       rt.free(q);
       const o = await this.linear(L.attnOutput, att, nb);
       rt.free(att);
@@ -239,6 +296,8 @@ export class GpuModel {
     }
     rt.free(this.outputNorm);
     freeLinear(this.output);
-    for (const a of [...this.kCache, ...this.vCache]) rt.free(a);
+    if (this.main) this.freeKv(this.main);
+    for (const kv of this.caches.values()) this.freeKv(kv);
+    this.caches.clear();
   }
 }

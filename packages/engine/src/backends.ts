@@ -3,11 +3,15 @@
 // - "wasm": WebAssembly SIMD kernels on worker_threads from @llamats/workers, loaded by
 //   dynamic import so that only a run that asks for it starts threads and compiles WASM.
 // - "auto": "wasm" when it loads, otherwise "ts".
-// - "gpu": not available yet (a clear LlamatsError).
+// - "gpu": the gpu.js backend (@llamats/backend-gpu, dynamic import only). It is not a
+//   synchronous Backend (WebGPU has no synchronous readback): loadModel keeps the weights on
+//   the reference backend for the host side and hands the forward steps to a GpuModel
+//   (createGpuDevice below); createBackend("gpu") itself refuses.
 // To plug another backend in, add its name here and a case to createBackend.
 
 import { LlamatsError, ReferenceBackend, type Backend } from "@llamats/tensor";
 import { quantKernels } from "@llamats/quant";
+import type { BatchItem, BatchResult, KVCache, LlamaWeights } from "@llamats/model";
 
 export type BackendName = "ts" | "wasm" | "gpu" | "auto";
 export const BACKEND_NAMES: readonly BackendName[] = ["ts", "wasm", "gpu", "auto"];
@@ -45,7 +49,7 @@ export async function createBackend(name: BackendName | string = "auto", opts: B
       return b.backend ?? createReferenceBackend();
     }
     case "gpu":
-      throw new LlamatsError('backend "gpu" is not available in this build (use --backend ts or wasm)');
+      throw new LlamatsError('backend "gpu" runs whole forward steps on the device: load the model with loadModel(path, { backend: "gpu" })');
     default:
       throw new LlamatsError(`unknown backend "${name}" (want ${BACKEND_NAMES.join(", ")})`);
   }
@@ -60,4 +64,55 @@ async function loadWorkersBackend(opts: BackendOptions): Promise<{ backend?: Bac
     return { reason: `@llamats/workers failed to load (${(err as Error).message})` };
   }
   return { backend: await workers.createWorkerBackend({ threads: opts.threads }), reason: "" };
+}
+
+/** The engine's view of @llamats/backend-gpu (typed here: the package is never imported statically). */
+interface GpuPackage {
+  GpuRuntime: { create(o: { mode?: string }): Promise<GpuRuntimeLike> };
+  GpuModel: { create(rt: GpuRuntimeLike, w: LlamaWeights, o: { nCtx?: number; maxBatch?: number }): Promise<GpuModelLike> };
+}
+interface GpuRuntimeLike {
+  readonly info: { readonly mode: string; readonly adapter: string };
+  destroy(): Promise<void>;
+}
+interface GpuModelLike {
+  forwardBatch(items: readonly BatchItem[]): Promise<BatchResult[]>;
+  releaseCache(cache: KVCache): void;
+  dispose(): void;
+}
+
+/** Load the gpu.js backend package, or say in one line why it cannot be used here. */
+export async function importGpuBackend(): Promise<GpuPackage> {
+  const name = "@llamats/backend-gpu"; // a variable: no static edge to the optional package
+  try {
+    return (await import(name)) as GpuPackage;
+  } catch (err) {
+    throw new LlamatsError(`backend "gpu": ${name} could not be loaded (${(err as Error).message.split("\n")[0]})`);
+  }
+}
+
+/** Upload the weights to the GPU and return the device that runs the model's forward steps. */
+export async function createGpuDevice(weights: LlamaWeights, opts: { nCtx: number; maxBatch?: number; mode?: string }) {
+  const gpu = await importGpuBackend();
+  let rt: GpuRuntimeLike;
+  try {
+    rt = await gpu.GpuRuntime.create({ mode: opts.mode ?? process.env.LLAMATS_GPU_MODE ?? "auto" });
+  } catch (err) {
+    throw new LlamatsError(`backend "gpu": ${(err as Error).message}`);
+  }
+  try {
+    const model = await gpu.GpuModel.create(rt, weights, { nCtx: opts.nCtx, maxBatch: opts.maxBatch });
+    return {
+      info: rt.info,
+      evaluate: (items: readonly BatchItem[]) => model.forwardBatch(items),
+      releaseCache: (cache: KVCache) => model.releaseCache(cache),
+      dispose: async () => {
+        model.dispose();
+        await rt.destroy();
+      },
+    };
+  } catch (err) {
+    await rt.destroy();
+    throw err;
+  }
 }

@@ -12,10 +12,10 @@
 //   lastStats                speed and stop reason of the last generate() on the default sequence
 
 import { LlamatsError, type Backend, type LlamaConfig } from "@llamats/tensor";
-import { forward as modelForward, type Captured, type LlamaWeights, type RunState } from "@llamats/model";
+import { forward as modelForward, type Captured, type KVCache, type LlamaWeights, type RunState } from "@llamats/model";
 import type { Tokenizer } from "@llamats/tokenizer";
 import type { GenerateOptions, GenerationStats, TextCodec } from "./generate.js";
-import { BatchScheduler } from "./scheduler.js";
+import { BatchScheduler, type BatchEvaluator } from "./scheduler.js";
 import { Sequence, type SequenceHost } from "./sequence.js";
 
 export interface ModelForwardOptions {
@@ -35,6 +35,16 @@ export interface LlamaModelParts {
   readonly backend: Backend;
   readonly weights: LlamaWeights;
   readonly state: RunState;
+  /**
+   * A device that runs the forward steps itself, asynchronously (the gpu.js backend): the
+   * scheduler's evaluator, the cache release hook and its teardown. Without it the steps run
+   * forwardBatch on `backend`.
+   */
+  readonly device?: {
+    readonly evaluate: BatchEvaluator;
+    releaseCache(cache: KVCache): void;
+    dispose(): Promise<void> | void;
+  };
 }
 
 export interface CreateSequenceOptions {
@@ -57,6 +67,7 @@ export class LlamaModel {
   private readonly live = new Set<Sequence>();
   private nextSeqId = 1;
   private disposed = false;
+  private readonly device: LlamaModelParts["device"];
 
   constructor(parts: LlamaModelParts) {
     this.path = parts.path;
@@ -66,7 +77,8 @@ export class LlamaModel {
     this.tok = parts.tokenizer;
     this.weights = parts.weights;
     this.state = parts.state;
-    this.scheduler = new BatchScheduler(this.weights, this.state);
+    this.device = parts.device;
+    this.scheduler = new BatchScheduler(this.weights, this.state, { evaluate: parts.device?.evaluate });
     const model = this;
     this.host = {
       scheduler: this.scheduler,
@@ -77,6 +89,7 @@ export class LlamaModel {
       },
       release: (seq) => {
         this.live.delete(seq);
+        this.device?.releaseCache(seq.cache);
       },
     };
   }
@@ -156,6 +169,7 @@ export class LlamaModel {
    * sequence) and return a copy of the logits. A pos below what the cache holds rewinds it.
    */
   forward(tokens: readonly number[] | Int32Array, opts: ModelForwardOptions = {}): Float32Array {
+    if (this.device) throw new LlamatsError("forward: this model runs on the gpu backend, which is asynchronous: use forwardAsync()");
     const seq = this.defaultSequence;
     if (seq.isGenerating) throw new LlamatsError("forward: the default sequence is generating");
     const cache = seq.cache;
@@ -164,6 +178,17 @@ export class LlamaModel {
     seq.session.cached = []; // the generation prefix cache no longer describes the KV cache
     const out = modelForward(this.weights, this.state, tokens, pos, { capture: opts.capture, logits: opts.logits ?? "last" });
     return opts.logits === "all" ? out : Float32Array.from(out);
+  }
+
+  /**
+   * forward() for every backend, the asynchronous ones (gpu) included: on the CPU backends it
+   * is forward() itself; on a device it runs through the scheduler on the default sequence.
+   * Captures (hidden states, attention) are CPU-only.
+   */
+  async forwardAsync(tokens: readonly number[] | Int32Array, opts: ModelForwardOptions = {}): Promise<Float32Array> {
+    if (!this.device) return this.forward(tokens, opts);
+    if (opts.capture) throw new LlamatsError("forward: captures (hidden states, attention) are not available on the gpu backend");
+    return this.defaultSequence.evaluate([...tokens], { pos: opts.pos, want: opts.logits === "all" ? "all" : "logits" });
   }
 
   /**
@@ -192,6 +217,7 @@ export class LlamaModel {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    void this.device?.dispose();
     this.backend.dispose();
   }
 

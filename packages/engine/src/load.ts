@@ -14,7 +14,7 @@ import { Tokenizer } from "@llamats/tokenizer";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { loadWeightsWithLoras } from "./lora-attach.js";
-import { createBackend, type BackendName } from "./backends.js";
+import { createBackend, createGpuDevice, type BackendName } from "./backends.js";
 import { LlamaModel } from "./llm.js";
 
 export interface LoadModelOptions {
@@ -51,7 +51,10 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
     // inference_hf.py: the tokenizer comes from the LoRA folder when there is one.
     const loraTokenizer = loras.map((d) => join(d, "tokenizer.model")).filter((p) => existsSync(p)).pop();
     const tokenizer = loadModelTokenizer(source, opts.tokenizerPath ?? loraTokenizer);
-    const backend = await createBackend(opts.backend ?? "auto", { threads: opts.threads });
+    // The gpu backend runs whole forward steps on the device; the host side (weights read
+    // once for upload, token embeddings) stays on the reference backend.
+    const onGpu = opts.backend === "gpu";
+    const backend = await createBackend(onGpu ? "ts" : opts.backend ?? "auto", { threads: opts.threads });
     let weights: LlamaWeights;
     try {
       if (loras.length) ({ config, weights } = loadWeightsWithLoras(source, backend, config, loras));
@@ -68,7 +71,8 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
     const nCtx = opts.nCtx ?? Math.min(config.contextLength, 2048); // 7B: (32, 2048, 4096) f32 K and V = 2 GiB
     if (!Number.isInteger(nCtx) || nCtx < 1) throw new LlamatsError(`context size ${nCtx}: want a positive integer`);
     const state = new RunState(backend, config, { nCtx, maxBatch: opts.maxBatch });
-    return new LlamaModel({ path, format: source.format, config, tokenizer, backend, weights, state });
+    const device = onGpu ? await createGpuDevice(weights, { nCtx, maxBatch: opts.maxBatch }) : undefined;
+    return new LlamaModel({ path, format: source.format, config, tokenizer, backend, weights, state, device });
   } finally {
     opened.close();
   }

@@ -11,7 +11,14 @@
 // the next token, so a step waits up to MAX_WAIT_TURNS turns for those before it runs.
 
 import { LlamatsError } from "@llamats/tensor";
-import { forwardBatch, type BatchItem, type KVCache, type LlamaWeights, type RunState } from "@llamats/model";
+import { forwardBatch, type BatchItem, type BatchResult, type KVCache, type LlamaWeights, type RunState } from "@llamats/model";
+
+/**
+ * What runs one step: @llamats/model's forwardBatch on the CPU backends; an asynchronous one
+ * for a device whose results come back later (the gpu.js backend). A step never overlaps the
+ * next: an asynchronous step holds the scheduler until it resolves.
+ */
+export type BatchEvaluator = (items: readonly BatchItem[]) => BatchResult[] | Promise<BatchResult[]>;
 
 /** What a request wants back once its last token has been evaluated. */
 export type EvalWant = "logits" | "all" | "hidden" | "none";
@@ -55,6 +62,8 @@ export interface SchedulerOptions {
   readonly stepTokens?: number;
   /** Called after every step. */
   readonly onStep?: (s: StepInfo) => void;
+  /** Runs each step (default: forwardBatch over the weights and run state). */
+  readonly evaluate?: BatchEvaluator;
 }
 
 export class BatchScheduler {
@@ -68,8 +77,10 @@ export class BatchScheduler {
   /** Caches whose logits the last step delivered: likely to come back with their next token. */
   private comingBack = new Set<KVCache>();
   private waited = 0;
+  private readonly evaluate: BatchEvaluator;
 
   constructor(private readonly weights: LlamaWeights, private readonly state: RunState, opts: SchedulerOptions = {}) {
+    this.evaluate = opts.evaluate ?? ((items) => forwardBatch(this.weights, this.state, items));
     const n = opts.stepTokens ?? state.maxBatch;
     if (!Number.isInteger(n) || n < 1) throw new LlamatsError(`step tokens ${n}: want a positive integer`);
     this.stepTokens = n;
@@ -130,13 +141,17 @@ export class BatchScheduler {
       return;
     }
     this.waited = 0;
-    this.scheduled = false;
-    this.step();
-    this.schedule();
+    const pending = this.step();
+    const next = () => {
+      this.scheduled = false;
+      this.schedule();
+    };
+    if (pending) void pending.then(next);
+    else next();
   }
 
-  /** One forwardBatch over what is pending now. */
-  private step(): void {
+  /** One forwardBatch over what is pending now (a Promise when the evaluator is asynchronous). */
+  private step(): Promise<void> | undefined {
     this.queue = this.queue.filter((p) => {
       if (!p.req.signal?.aborted) return true;
       p.reject(new EvalAbortedError());
@@ -163,17 +178,26 @@ export class BatchScheduler {
       };
     });
     const t = performance.now();
-    let results;
-    try {
-      results = forwardBatch(this.weights, this.state, items);
-    } catch (err) {
+    const failed = (err: unknown) => {
       // Requests were validated on submit; anything here is unexpected: fail those involved.
       for (const { p } of picked) p.reject(err);
       this.queue = this.queue.filter((p) => !picked.some((x) => x.p === p));
+    };
+    let results;
+    try {
+      results = this.evaluate(items);
+    } catch (err) {
+      failed(err);
       return;
     }
+    if (results instanceof Promise) return results.then((r) => this.finish(picked, r, t), failed);
+    this.finish(picked, results, t);
+    return undefined;
+  }
+
+  private finish(picked: { p: Pending; n: number }[], results: BatchResult[], t: number): void {
     this.steps++;
-    this.rows += items.reduce((a, it) => a + it.tokens.length, 0);
+    this.rows += picked.reduce((a, it) => a + it.n, 0);
     const finished = new Set<Pending>();
     picked.forEach(({ p, n }, i) => {
       if (p.hidden) p.hidden.set(results[i].hidden!, p.done * this.weights.config.embeddingLength);

@@ -51,17 +51,18 @@ function meanStd(xs: number[]): { mean: number; std: number } {
   return { mean, std: Math.sqrt(v) };
 }
 
-function timePp(model: LlamaModel, tokens: number[]): number {
+// forwardAsync is forward() itself on the CPU backends; the gpu backend's steps are async.
+async function timePp(model: LlamaModel, tokens: number[]): Promise<number> {
   model.reset();
   const t0 = performance.now();
-  model.forward(tokens, { pos: 0 });
+  await model.forwardAsync(tokens, { pos: 0 });
   return tokens.length / ((performance.now() - t0) / 1000);
 }
 
-function timeTg(model: LlamaModel, tokens: number[]): number {
+async function timeTg(model: LlamaModel, tokens: number[]): Promise<number> {
   model.reset();
   const t0 = performance.now();
-  for (let i = 0; i < tokens.length; i++) model.forward([tokens[i]!], { pos: i });
+  for (let i = 0; i < tokens.length; i++) await model.forwardAsync([tokens[i]!], { pos: i });
   return tokens.length / ((performance.now() - t0) / 1000);
 }
 
@@ -77,17 +78,17 @@ export async function runBench(opts: {
     const nThreads = threads ?? ((model.backend as { threads?: number }).threads ?? 1);
     try {
       const vocab = model.config.vocabSize;
-      const tests: [string, number, (m: LlamaModel, t: number[]) => number][] = [
+      const tests: [string, number, (m: LlamaModel, t: number[]) => Promise<number>][] = [
         ...opts.prompts.filter((p) => p > 0).map((p) => [`pp${p}`, p, timePp] as [string, number, typeof timePp]),
         ...opts.gens.filter((n) => n > 0).map((n) => [`tg${n}`, n, timeTg] as [string, number, typeof timeTg]),
       ];
       for (const [name, n, fn] of tests) {
         const tokens = benchTokens(n, vocab, n * 7919 + 1);
-        fn(model, tokens.slice(0, Math.min(n, 8))); // warm-up (kernels compiled, scratch allocated)
+        await fn(model, tokens.slice(0, Math.min(n, 8))); // warm-up (kernels compiled, scratch allocated)
         const speeds: number[] = [];
-        for (let r = 0; r < opts.reps; r++) speeds.push(fn(model, tokens));
+        for (let r = 0; r < opts.reps; r++) speeds.push(await fn(model, tokens));
         const { mean, std } = meanStd(speeds);
-        opts.log?.(`${name} threads=${nThreads}: ${mean.toFixed(2)} ± ${std.toFixed(2)} tok/s (${model.backend.name})`);
+        opts.log?.(`${name} threads=${nThreads}: ${mean.toFixed(2)} ± ${std.toFixed(2)} tok/s (${opts.backend === "gpu" ? "gpu" : model.backend.name})`);
         results.push({ test: name, threads: nThreads, tps: mean, stddev: std });
       }
     } finally {

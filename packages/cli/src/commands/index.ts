@@ -16,6 +16,7 @@ import * as bench from "./bench.js";
 import * as perplexity from "./perplexity.js";
 import * as serve from "./serve.js";
 import * as ceval from "./ceval.js";
+import * as gpuInfo from "./gpu-info.js";
 
 export function registerCommands(program: Command): void {
   void program;
@@ -31,4 +32,5 @@ export function registerCommands(program: Command): void {
   perplexity.register(program);
   serve.register(program);
   ceval.register(program);
+  gpuInfo.register(program);
 }

@@ -26,7 +26,7 @@ export function register(program: Command): void {
     const model = await loadModel(o.model, { ...load, nCtx: load.nCtx ?? ids.length });
     try {
       if (ids.length > model.nCtx) throw new LlamatsError(`${ids.length} ids do not fit the context of ${model.nCtx} (use --ctx)`);
-      const logits = model.forward(ids, { pos: 0, logits: "all" }); // (nIds, vocab)
+      const logits = await model.forwardAsync(ids, { pos: 0, logits: "all" }); // (nIds, vocab)
       const bytes = littleEndianBytes(logits);
       if (o.out) writeFileAtomic(o.out, bytes);
       else await writeStdout(bytes);
