@@ -3,8 +3,8 @@
 // the greedy continuation identical; quantised weights against the reference with the
 // dequantised weights.
 import { expect } from "chai";
-import { openModelSource } from "@llamats/formats";
-import { type LlamaWeights, RunState, configFromSource, forward, loadWeights } from "@llamats/model";
+import { configFromSource, openModelSource } from "@llamats/formats";
+import { type LlamaWeights, RunState, forward, loadWeights } from "@llamats/model";
 import { ReferenceBackend } from "@llamats/tensor";
 import { quantKernels } from "@llamats/quant";
 import { fixturePath, haveFixtures, isCI } from "@llamats/testkit";

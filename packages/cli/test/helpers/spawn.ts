@@ -6,8 +6,8 @@ import { fileURLToPath } from "node:url";
 export const bin = fileURLToPath(new URL("../../src/bin.ts", import.meta.url));
 const nodeArgs = ["--conditions=source", "--import=tsx", bin];
 
-export function llamats(args: string[], input?: string | Buffer): { code: number | null; out: string; stdout: Buffer; err: string } {
-  const r = spawnSync(process.execPath, [...nodeArgs, ...args], { input, timeout: 120000 });
+export function llamats(args: string[], input?: string | Buffer, env?: NodeJS.ProcessEnv): { code: number | null; out: string; stdout: Buffer; err: string } {
+  const r = spawnSync(process.execPath, [...nodeArgs, ...args], { input, timeout: 120000, env });
   return { code: r.status, stdout: r.stdout, out: r.stdout.toString("utf8"), err: r.stderr.toString("utf8") };
 }
 
