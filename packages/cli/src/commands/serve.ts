@@ -1,12 +1,12 @@
 // `llamats serve -m MODEL [--host 127.0.0.1] [--port 19327] [--api-key KEY | --api-key-file F]
 //   [--parallel N] [--ctx-size N] [--threads N] [--lora DIR[,DIR]] [--alpha A|auto]
-//   [--template alpaca|raw|gradio] [--cors ORIGIN]`: the OpenAI-compatible server
+//   [--template alpaca|raw|gradio] [--cors ORIGIN] [--backend ts|wasm|gpu|auto]`: the OpenAI-compatible server
 // (@llamats/server, docs/SERVER.md). It listens at once (/health says "loading" until the model
 // is in memory), logs one line per request on stderr, and on SIGTERM / SIGINT stops accepting,
 // ends in-flight requests within a bound and exits 0.
 
 import { readFileSync } from "node:fs";
-import type { Command } from "commander";
+import { type Command, Option } from "commander";
 import { LlamatsError } from "@llamats/tensor";
 import { loadModel, type LlamaModel } from "@llamats/engine";
 import { startServer, TEMPLATE_NAMES, type TemplateName } from "@llamats/server";
@@ -25,6 +25,7 @@ interface ServeCliOptions {
   alpha?: string;
   template?: string;
   cors?: string;
+  backend?: string;
 }
 
 export function register(program: Command): void {
@@ -43,6 +44,7 @@ export function register(program: Command): void {
     .option("--alpha <a>", 'NTK RoPE scaling: a number (1 = none) or "auto"')
     .option("--template <name>", `chat prompt template: ${TEMPLATE_NAMES.join(", ")} (default alpaca; given explicitly as alpaca, /v1/completions prompts are wrapped too)`)
     .option("--cors <origin>", "allow browsers from this origin (or *)")
+    .addOption(new Option("--backend <name>", "compute backend").choices(["ts", "wasm", "gpu", "auto"]))
     .action(async (o: ServeCliOptions) => {
       const port = parseIntArg("--port", o.port, 0);
       if (port > 65535) throw new LlamatsError(`--port ${o.port}: want 0 .. 65535`);
@@ -55,7 +57,7 @@ export function register(program: Command): void {
       }
       const lora = o.lora ? o.lora.split(",").map((d) => d.trim()).filter((d) => d !== "") : [];
       if (o.ctxSize !== undefined) parseIntArg("--ctx-size", o.ctxSize, 1);
-      const load = loadOptionsFrom({ model: o.model, lora, alpha: o.alpha, threads: o.threads, ctx: o.ctxSize });
+      const load = loadOptionsFrom({ model: o.model, lora, alpha: o.alpha, threads: o.threads, ctx: o.ctxSize, backend: o.backend });
       const modelPromise = loadModel(o.model, load);
       modelPromise.catch(() => {}); // reported below through server.ready
       let server;
