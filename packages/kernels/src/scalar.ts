@@ -7,10 +7,10 @@
 //   accumulators over 8-column steps, lanes added pairwise, the horizontal sum
 //   (0 + 1) + (2 + 3), then a scalar tail for cols % 8.
 // - qmatmulScalar: codegen/qmatmul.ts + qdot.ts over Q8_0 activation groups (the plain SIMD
-//   form, not relaxed), for Q8_0, Q4_0 and Q4_1 weights: integer group dot products (exact),
+//   form, not relaxed), for Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 weights: integer group dot products (exact),
 //   then either per-lane f32 accumulation and a final horizontal sum (tokens taken one at a
 //   time) or per-token totals (tiles of 4 tokens, emitGroup4); single-token products of
-//   Q4_0 / Q4_1 follow qgen.ts (four blocks' totals in the lanes of one f32x4, scaled as
+//   Q4_x / Q5_x follow qgen.ts (four blocks' totals in the lanes of one f32x4, scaled as
 //   (total * dS) * xd, the nBlocks % 4 tail per lane, the two sums added at the end).
 
 import { GGMLType, f16ToF32, ggmlRowBytes, type WeightMatrix } from "@llamats/tensor";
@@ -72,11 +72,14 @@ interface ScalarDecoder {
 
 const f16At = (dv: DataView, off: number) => f16ToF32(dv.getUint16(off, true));
 
-/** 16 bytes of nibbles: element j = low nibble of byte j minus `offset`, j + 16 = the high one. */
-function nibbles(bytes: Uint8Array, off: number, offset: number, q: Int32Array): void {
+/**
+ * 16 bytes of nibbles: element j = low nibble of byte j, j + 16 = the high one; with `qh`
+ * (Q5 types) bit j of qh adds 16 to element j; then minus `offset`.
+ */
+function nibbles(bytes: Uint8Array, off: number, offset: number, q: Int32Array, qh = 0): void {
   for (let j = 0; j < 16; j++) {
-    q[j] = (bytes[off + j]! & 15) - offset;
-    q[j + 16] = (bytes[off + j]! >> 4) - offset;
+    q[j] = ((bytes[off + j]! & 15) | (((qh >>> j) & 1) << 4)) - offset;
+    q[j + 16] = ((bytes[off + j]! >> 4) | (((qh >>> (j + 16)) & 1) << 4)) - offset;
   }
 }
 
@@ -104,6 +107,24 @@ const DECODERS: Partial<Record<GGMLType, ScalarDecoder>> = {
     genAcrossGroups: true, blockElems: 32, bytesPerBlock: 20, hasMin: true,
     decode(bytes, dv, off, _gi, g) {
       nibbles(bytes, off + 4, 0, g.q);
+      g.dS = f16At(dv, off);
+      g.mS = f16At(dv, off + 2);
+    },
+  },
+  // block_q5_0: d (f16), qh (u32: bit 4 of each code), qs[16]; codes minus 16.
+  [GGMLType.Q5_0]: {
+    genAcrossGroups: true, blockElems: 32, bytesPerBlock: 22, hasMin: false,
+    decode(bytes, dv, off, _gi, g) {
+      nibbles(bytes, off + 6, 16, g.q, dv.getUint32(off + 2, true));
+      g.dS = f16At(dv, off);
+      g.mS = 0;
+    },
+  },
+  // block_q5_1: d, m (f16), qh, qs[16]; w = d q + m.
+  [GGMLType.Q5_1]: {
+    genAcrossGroups: true, blockElems: 32, bytesPerBlock: 24, hasMin: true,
+    decode(bytes, dv, off, _gi, g) {
+      nibbles(bytes, off + 8, 0, g.q, dv.getUint32(off + 4, true));
       g.dS = f16At(dv, off);
       g.mS = f16At(dv, off + 2);
     },

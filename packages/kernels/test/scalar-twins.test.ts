@@ -4,7 +4,7 @@
 
 import { expect } from "chai";
 import fc from "fast-check";
-import { GGMLType, encodeF16, type WeightMatrix } from "@llamats/tensor";
+import { GGMLType, encodeF16, ggmlTypeInfo, type WeightMatrix } from "@llamats/tensor";
 import { randomNormal } from "@llamats/testkit";
 import { SharedArena, WasmMatmul, fmatmulScalar, kernelModule, qmatmulScalar, quantizeActivationsQ8_0, SCALAR_QMATMUL_TYPES } from "@llamats/kernels";
 import { makeWeights, quantised, type WeightKind } from "./helpers.js";
@@ -37,7 +37,7 @@ describe("kernels/scalar twins (bit for bit)", () => {
   }
 
   for (const type of SCALAR_QMATMUL_TYPES) {
-    const name = type === GGMLType.Q8_0 ? "Q8_0" : type === GGMLType.Q4_0 ? "Q4_0" : "Q4_1";
+    const name = ggmlTypeInfo(type)!.name;
     it(`quantised matmul ${name} (plain SIMD) = qmatmulScalar`, () => {
       fc.assert(
         fc.property(fc.integer({ min: 1, max: 21 }), fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 9 }), fc.integer(),
