@@ -111,6 +111,12 @@ describe("cli ceval", function () {
     }
   });
 
+  it("--split test without --do-test: the test CSV has no answers, one line, exit 2", async () => {
+    const r = await runMain(["ceval", "-m", model, "--data", data, "--subjects", "logic", "--shots", "0", "--split", "test", "--out", join(dir, "out-split")]);
+    expect(r.code).to.equal(2);
+    expect(r.err).to.match(/logic_test\.csv: no "answer" column to score against .*--do-test/);
+  });
+
   it("a malformed CSV row: one line naming the file and the line, exit 2", async () => {
     const bad = join(dir, "bad");
     cpSync(data, bad, { recursive: true });

@@ -82,6 +82,9 @@ function questionSeed(take: number, subject: string, row: number): number {
 
 export async function evalSubject(model: CevalModel, ids: ChoiceIds, subject: string, table: CevalTable, history: string, o: CevalRunOptions): Promise<SubjectRecord> {
   const style = { cot: o.cot, withPrompt: o.withPrompt };
+  if (!o.doTest && !table.columns.includes("answer")) {
+    throw new LlamatsError(`${table.file}: no "answer" column to score against (C-Eval's test split has none: use --do-test for answers only)`);
+  }
   const expected = table.rows.map((r) => (o.doTest ? "NA" : r.answer));
   const answers: Record<string, string> = {};
   const responses: string[] = [];
