@@ -12,13 +12,13 @@
 // whether the outputs are byte-identical. User/system CPU seconds come from /usr/bin/time.
 
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { f32ToF16 } from "@llamats/tensor";
 import { writeSafetensors } from "@llamats/formats";
-import { mulberry32 } from "@llamats/testkit";
+import { fixturePath, mulberry32 } from "@llamats/testkit";
 import { runStandalone } from "./harness.js";
 
 interface Shape { dim: number; ffn: number; layers: number; heads: number; vocabBase: number; vocabLora: number; r: number }
@@ -29,7 +29,7 @@ interface MergeRun { seconds: number; userSeconds?: number; systemSeconds?: numb
 function timedMerge(root: string, dir: string, out: string, outputType: string, threads: string | undefined): MergeRun {
   const bin = join(root, "packages/cli/src/bin.ts");
   const argv = [process.execPath, "--conditions=source", "--import=tsx", bin, "merge", "--base", join(dir, "base"), "--lora", join(dir, "lora"),
-    "--output-type", outputType, "--out", join(dir, out), ...(threads ? ["--threads", threads] : [])];
+    "--output-type", outputType, "--out", join(dir, out, "merged"), ...(threads ? ["--threads", threads] : [])]; // one folder name for every run: a GGUF's general.name comes from it
   const timeBin = existsSync("/usr/bin/time") ? ["/usr/bin/time", "-f", "cpu %U %S"] : [];
   const t1 = Date.now();
   const child = spawnSync(timeBin[0] ?? argv[0], [...timeBin.slice(1), ...(timeBin.length ? argv : argv.slice(1))], { encoding: "utf8", maxBuffer: 1 << 26, cwd: root });
@@ -141,6 +141,12 @@ export async function run(args: string[] = []): Promise<unknown> {
   try {
     const t0 = Date.now();
     const sizes = writeSynthetic(dir, shape);
+    if (outputType === "gguf") {
+      // A GGUF embeds the vocabulary: the shared fixtures' Alpaca tokenizer has the adapter's 49954 pieces.
+      const tok = fixturePath("tiny/lora-alpaca/tokenizer.model");
+      if (!existsSync(tok)) throw new Error(`--output-type gguf needs ${tok} (the shared fixtures) for the tokenizer`);
+      copyFileSync(tok, join(dir, "lora", "tokenizer.model"));
+    }
     const writeSec = (Date.now() - t0) / 1000;
     const root = fileURLToPath(new URL("../..", import.meta.url));
     const ours = timedMerge(root, dir, "out", outputType, arg("--threads"));
@@ -158,7 +164,7 @@ export async function run(args: string[] = []): Promise<unknown> {
       previous = {
         checkout: baseline, ...report(theirs), speedup: +(theirs.summary.seconds / ours.summary.seconds).toFixed(2),
         cpuSpeedup: ours.userSeconds && theirs.userSeconds ? +(theirs.userSeconds / ours.userSeconds).toFixed(2) : undefined,
-        sameBytes: sameOutputs(join(dir, "out"), join(dir, "out-baseline")),
+        sameBytes: sameOutputs(join(dir, "out", "merged"), join(dir, "out-baseline", "merged")),
       };
       rmSync(join(dir, "out-baseline"), { recursive: true, force: true });
     }
