@@ -55,104 +55,155 @@ interface TrieNode {
   next: Map<number, TrieNode>;
 }
 
+// Scratch space for building a lattice (grown as needed, reused: lattices are built by the
+// hundred thousand and the garbage would cost more than the work).
+let scratchLen = new Int32Array(1024);
+let scratchId = new Int32Array(1024);
+let scratchScore = new Float32Array(1024);
+const matchIds: number[] = [];
+const matchLens: number[] = [];
+
+/**
+ * A word's lattice. Node 0 is BOS, node 1 EOS, then the nodes in insertion order (by start
+ * position, shortest first, the unknown node last). The nodes starting (ending) at position
+ * p are begin[beginStart[p] .. beginStart[p+1]) (end[endStart[p] .. endStart[p+1])), in
+ * insertion order, as the original's per-position vectors hold them.
+ */
 export class Lattice {
-  // per node (node 0 = BOS, node 1 = EOS)
-  pos: number[] = [];
-  len: number[] = [];
-  id: number[] = [];
-  score: number[] = [];
-  backtrace: number[] = [];
-  prev: number[] = [];
-  begin: number[][] = [];
-  end: number[][] = [];
-  size = 0;
+  readonly size: number;
+  readonly pos: Int32Array;
+  readonly id: Int32Array;
+  readonly score: Float32Array;
+  readonly backtrace: Float32Array;
+  readonly prev: Int32Array;
+  readonly begin: Int32Array;
+  readonly beginStart: Int32Array;
+  readonly end: Int32Array;
+  readonly endStart: Int32Array;
 
   constructor(chars: readonly number[], trie: PieceTrie) {
     const n = chars.length;
     this.size = n;
-    for (let i = 0; i <= n; i++) {
-      this.begin.push([]);
-      this.end.push([]);
-    }
-    this.add(0, 0, -1, 0);
-    this.end[0].push(0);
-    this.add(n, 0, -1, 0);
-    this.begin[n].push(1);
     const unkScore = f(trie.minScore - UNK_PENALTY);
-    const ids: number[] = [];
-    const lens: number[] = [];
+    const beginStart = new Int32Array(n + 2);
+    let count = 2;
     for (let p = 0; p < n; p++) {
-      trie.matches(chars, p, ids, lens);
-      let single = false;
-      for (let k = 0; k < ids.length; k++) {
-        this.insert(p, lens[k], ids[k], trie.pieces[ids[k]].score);
-        if (lens[k] === 1) single = true;
+      beginStart[p] = count - 2;
+      trie.matches(chars, p, matchIds, matchLens);
+      if (count + matchIds.length + 1 > scratchLen.length) {
+        const grow = (count + matchIds.length + 1) * 2;
+        const l = new Int32Array(grow), i = new Int32Array(grow), sc = new Float32Array(grow);
+        l.set(scratchLen); i.set(scratchId); sc.set(scratchScore);
+        scratchLen = l; scratchId = i; scratchScore = sc;
       }
-      if (!single) this.insert(p, 1, 0, unkScore);
+      let single = false;
+      for (let k = 0; k < matchIds.length; k++) {
+        scratchLen[count] = matchLens[k];
+        scratchId[count] = matchIds[k];
+        scratchScore[count++] = trie.pieces[matchIds[k]].score;
+        if (matchLens[k] === 1) single = true;
+      }
+      if (!single) {
+        scratchLen[count] = 1;
+        scratchId[count] = 0; // the trainer model's unk_id
+        scratchScore[count++] = unkScore;
+      }
     }
-  }
-
-  private add(pos: number, len: number, id: number, score: number): number {
-    this.pos.push(pos);
-    this.len.push(len);
-    this.id.push(id);
-    this.score.push(score);
-    this.backtrace.push(0);
-    this.prev.push(-1);
-    return this.pos.length - 1;
-  }
-
-  private insert(pos: number, len: number, id: number, score: number): void {
-    const node = this.add(pos, len, id, score);
-    this.begin[pos].push(node);
-    this.end[pos + len].push(node);
+    beginStart[n] = count - 2;
+    beginStart[n + 1] = count - 1;
+    const pos = new Int32Array(count);
+    const id = new Int32Array(count);
+    const score = new Float32Array(count);
+    const begin = new Int32Array(count - 1);
+    id[0] = -1;
+    id[1] = -1;
+    pos[1] = n;
+    for (let p = 0, node = 2; p < n; p++) {
+      for (const e = beginStart[p + 1] + 2; node < e; node++) {
+        pos[node] = p;
+        id[node] = scratchId[node];
+        score[node] = scratchScore[node];
+        begin[node - 2] = node;
+      }
+    }
+    begin[count - 2] = 1; // EOS begins at n
+    const endStart = new Int32Array(n + 2);
+    endStart[1] = 1; // BOS ends at 0
+    for (let node = 2; node < count; node++) endStart[pos[node] + scratchLen[node] + 1]++;
+    for (let p = 1; p <= n; p++) endStart[p + 1] += endStart[p];
+    const fillAt = endStart.slice();
+    const end = new Int32Array(count - 1);
+    end[0] = 0;
+    for (let node = 2; node < count; node++) end[fillAt[pos[node] + scratchLen[node]]++] = node;
+    this.pos = pos;
+    this.id = id;
+    this.score = score;
+    this.begin = begin;
+    this.beginStart = beginStart;
+    this.end = end;
+    this.endStart = endStart;
+    this.backtrace = new Float32Array(count);
+    this.prev = new Int32Array(count).fill(-1);
   }
 
   /** Lattice::Viterbi: the best path's nodes (BOS and EOS excluded). */
   viterbi(): number[] {
+    const { begin, beginStart, end, endStart, backtrace, score, prev } = this;
     for (let p = 0; p <= this.size; p++) {
-      for (const r of this.begin[p]) {
+      for (let bi = beginStart[p]; bi < beginStart[p + 1]; bi++) {
+        const r = begin[bi];
         let best = -1;
         let bestScore = 0;
-        for (const l of this.end[p]) {
-          const s = f(this.backtrace[l] + this.score[r]);
+        for (let ei = endStart[p]; ei < endStart[p + 1]; ei++) {
+          const l = end[ei];
+          const s = f(backtrace[l] + score[r]);
           if (best === -1 || s > bestScore) {
             best = l;
             bestScore = s;
           }
         }
-        this.prev[r] = best;
-        this.backtrace[r] = bestScore;
+        prev[r] = best;
+        backtrace[r] = bestScore;
       }
     }
     const path: number[] = [];
-    for (let node = this.prev[1]; this.prev[node] !== -1; node = this.prev[node]) path.push(node);
+    for (let node = prev[1]; prev[node] !== -1; node = prev[node]) path.push(node);
     return path.reverse();
   }
 
   /** Lattice::PopulateMarginal: adds freq * marginal of each piece node to expected[id]; returns Z. */
   populateMarginal(freq: number, expected: Float32Array): number {
+    const { begin, beginStart, end, endStart, score, id } = this;
     const nodes = this.pos.length;
     const alpha = new Float32Array(nodes);
     const beta = new Float32Array(nodes);
     for (let p = 0; p <= this.size; p++) {
-      const ends = this.end[p];
-      for (const r of this.begin[p]) {
-        for (const l of ends) alpha[r] = logSumExp(alpha[r], f(this.score[l] + alpha[l]), l === ends[0]);
+      const e0 = endStart[p];
+      const e1 = endStart[p + 1];
+      for (let bi = beginStart[p]; bi < beginStart[p + 1]; bi++) {
+        const r = begin[bi];
+        for (let ei = e0; ei < e1; ei++) {
+          const l = end[ei];
+          alpha[r] = logSumExp(alpha[r], f(score[l] + alpha[l]), ei === e0);
+        }
       }
     }
     for (let p = this.size; p >= 0; p--) {
-      const begins = this.begin[p];
-      for (const l of this.end[p]) {
-        for (const r of begins) beta[l] = logSumExp(beta[l], f(this.score[r] + beta[r]), r === begins[0]);
+      const b0 = beginStart[p];
+      const b1 = beginStart[p + 1];
+      for (let ei = endStart[p]; ei < endStart[p + 1]; ei++) {
+        const l = end[ei];
+        for (let bi = b0; bi < b1; bi++) {
+          const r = begin[bi];
+          beta[l] = logSumExp(beta[l], f(score[r] + beta[r]), bi === b0);
+        }
       }
     }
     const z = alpha[1];
-    for (let p = 0; p < this.size; p++) {
-      for (const node of this.begin[p]) {
-        const id = this.id[node];
-        if (id >= 0) expected[id] += freq * Math.exp(f(f(f(alpha[node] + this.score[node]) + beta[node]) - z));
-      }
+    for (let bi = 0; bi < beginStart[this.size]; bi++) {
+      const node = begin[bi];
+      const pid = id[node];
+      if (pid >= 0) expected[pid] += freq * Math.exp(f(f(f(alpha[node] + score[node]) + beta[node]) - z));
     }
     return z;
   }
@@ -179,7 +230,9 @@ export class Lattice {
         if (results.length === 2) break;
         continue;
       }
-      for (const l of this.end[this.pos[top.node]]) {
+      const p = this.pos[top.node];
+      for (let ei = this.endStart[p]; ei < this.endStart[p + 1]; ei++) {
+        const l = this.end[ei];
         heapPush(agenda, { node: l, next: top, gx: f(this.score[l] + top.gx), fx: f(this.backtrace[l] + top.gx) }, less);
       }
       if (agenda.length >= 10000) shrinkAgenda(agenda, less);
