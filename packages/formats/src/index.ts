@@ -12,5 +12,6 @@ export * from "./convert/index.js";
 export * from "./torch/index.js";
 export * from "./meta.js";
 export * from "./source/hparams.js";
+export { openGgufSourceBytes } from "./source/gguf.js";
 export { loadTokenizer } from "./tokenizer-file.js";
 export { defaultReaderLimits, readerLimits, LIMITS_ENV, type ReaderLimits } from "./limits.js";

@@ -59,5 +59,7 @@ function fromEnv(text: string | undefined): Partial<ReaderLimits> {
 
 /** Defaults, then LLAMATS_LIMITS, then the caller's overrides. */
 export function readerLimits(overrides: Partial<ReaderLimits> = {}): ReaderLimits {
-  return { ...defaultReaderLimits, ...fromEnv(process.env[LIMITS_ENV]), ...overrides };
+  // No process in browsers (@llamats/browser reads GGUF bytes there): defaults and overrides only.
+  const env = (globalThis as { process?: NodeJS.Process }).process?.env;
+  return { ...defaultReaderLimits, ...fromEnv(env?.[LIMITS_ENV]), ...overrides };
 }

@@ -4,7 +4,6 @@
 // Memory convention: bytes [0, F16_TABLE_BYTES) of every memory hold the 65,536-entry f16 ->
 // f32 table the kernels use to read scales; the arena allocates after it.
 
-import v8 from "node:v8";
 import { f16DecodeTable, GGMLType, ggmlTypeInfo } from "@llamats/tensor";
 import { emitFloatMatmul } from "./codegen/fmatmul.js";
 import { emitQuantMatmul } from "./codegen/qmatmul.js";
@@ -60,13 +59,17 @@ let relaxedProbe: boolean | undefined;
  */
 export function relaxedSimdAvailable(): boolean {
   if (relaxedProbe !== undefined) return relaxedProbe;
-  if (process.env.LLAMATS_WASM_RELAXED === "0") return (relaxedProbe = false);
+  // No static node: import: the same module runs in browsers (packages/browser), where there is
+  // no process and the engine either has relaxed SIMD or not.
+  const proc = (globalThis as { process?: NodeJS.Process }).process;
+  if (proc?.env?.LLAMATS_WASM_RELAXED === "0") return (relaxedProbe = false);
   // (func (result i32) v128.const 1.. v128.const 2.. i16x8.relaxed_dot_i8x16_i7x16_s i16x8.extract_lane_s 0)
   const body = [0x00, 0xfd, 0x0c, ...new Array<number>(16).fill(1), 0xfd, 0x0c, ...new Array<number>(16).fill(2), 0xfd, 0x92, 0x02, 0xfd, 0x18, 0x00, 0x0b];
   const probe = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 5, 1, 0x60, 0, 1, 0x7f, 3, 2, 1, 0, 10, body.length + 2, 1, body.length, ...body]);
   if (!WebAssembly.validate(probe)) {
     try {
-      v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+      const v8 = proc?.getBuiltinModule?.("node:v8") as typeof import("node:v8") | undefined;
+      v8?.setFlagsFromString("--experimental-wasm-relaxed-simd");
     } catch {
       // not settable: stay on plain SIMD
     }

@@ -7,3 +7,4 @@ export { DEFAULTS as SERVER_DEFAULTS, TEMPLATE_NAMES, type ServerOptions, type T
 export { ApiError, errorBody, type ErrorBody } from "./errors.js";
 export { buildChatPrompt, normalizeMessages, seedCompletionPrompt, type ChatMessage } from "./prompt.js";
 export { keyMatches } from "./auth.js";
+export { startBrowserDemoServer, type BrowserDemoOptions, type BrowserDemoHandle } from "./browser-demo.js";

@@ -4,16 +4,19 @@
 // (@llamats/server, docs/SERVER.md). It listens at once (/health says "loading" until the model
 // is in memory), logs one line per request on stderr, and on SIGTERM / SIGINT stops accepting,
 // ends in-flight requests within a bound and exits 0.
+// `llamats serve --browser-demo [--host] [--port]`: no model; serves the in-browser demo
+// (@llamats/browser, docs/BROWSER.md) at /browser/, cross-origin isolated.
 
 import { readFileSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { LlamatsError } from "@llamats/tensor";
 import { loadModel, type LlamaModel } from "@llamats/engine";
-import { startServer, TEMPLATE_NAMES, type TemplateName } from "@llamats/server";
+import { startBrowserDemoServer, startServer, TEMPLATE_NAMES, type TemplateName } from "@llamats/server";
 import { loadOptionsFrom, parseIntArg } from "./model-options.js";
 
 interface ServeCliOptions {
-  model: string;
+  model?: string;
+  browserDemo?: boolean;
   host: string;
   port: string;
   apiKey?: string;
@@ -32,7 +35,8 @@ export function register(program: Command): void {
   program
     .command("serve")
     .description("serve the model over an OpenAI-compatible HTTP API (completions, chat, embeddings)")
-    .requiredOption("-m, --model <path>", "model: GGUF file, HF or Meta folder")
+    .option("-m, --model <path>", "model: GGUF file, HF or Meta folder (required unless --browser-demo)")
+    .option("--browser-demo", "serve only the in-browser demo page at /browser/ (the model runs in the browser; no -m)")
     .option("--host <addr>", "address to bind (0.0.0.0 exposes the server to the network)", "127.0.0.1")
     .option("--port <n>", "TCP port", "19327")
     .option("--api-key <key>", "require `Authorization: Bearer KEY` on /v1/*")
@@ -48,6 +52,8 @@ export function register(program: Command): void {
     .action(async (o: ServeCliOptions) => {
       const port = parseIntArg("--port", o.port, 0);
       if (port > 65535) throw new LlamatsError(`--port ${o.port}: want 0 .. 65535`);
+      if (o.browserDemo) return serveBrowserDemo(o, port);
+      if (o.model === undefined) throw new LlamatsError("missing -m/--model (or give --browser-demo)");
       const parallel = parseIntArg("--parallel", o.parallel, 1);
       if (o.apiKey !== undefined && o.apiKeyFile !== undefined) throw new LlamatsError("give --api-key or --api-key-file, not both");
       const apiKey = o.apiKeyFile !== undefined ? readKey(o.apiKeyFile) : o.apiKey;
@@ -92,6 +98,25 @@ export function register(program: Command): void {
       // Anything still holding the event loop open must not keep a stopped server alive.
       setTimeout(() => process.exit(0), 2000).unref();
     });
+}
+
+async function serveBrowserDemo(o: ServeCliOptions, port: number): Promise<void> {
+  if (o.model !== undefined) throw new LlamatsError("--browser-demo serves no model (the page loads one in the browser): drop -m");
+  let demo;
+  try {
+    demo = await startBrowserDemoServer({ host: o.host, port });
+  } catch (err) {
+    const e = err as { code?: string; message?: string };
+    throw new LlamatsError(`cannot listen on ${o.host}:${port}: ${e.code ?? e.message}`);
+  }
+  process.stderr.write(`llamats serve: browser demo at ${demo.url}/browser/\n`);
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
+  });
+  process.stderr.write(`llamats serve: ${signal}: shutting down\n`);
+  await demo.close();
+  setTimeout(() => process.exit(0), 2000).unref();
 }
 
 function readKey(file: string): string {

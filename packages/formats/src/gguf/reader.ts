@@ -6,7 +6,9 @@
 // known. Any failure is a FormatError naming the file, the field and its byte offset.
 
 import { FormatError, ggmlTypeInfo } from "@llamats/tensor";
-import { ByteCursor, RandomAccessFile } from "../io/file.js";
+import { ByteCursor, type PositionedReader } from "../io/cursor.js";
+import { RandomAccessFile } from "../io/file.js";
+import { MemoryFile } from "../io/memory.js";
 import { readerLimits, type ReaderLimits } from "../limits.js";
 import {
   GGML_MAX_DIMS, GGUF_DEFAULT_ALIGNMENT, GGUF_MAGIC, GGUF_MIN_SIZE, GgufValueType, ggufPlain,
@@ -102,7 +104,13 @@ export function openGguf(path: string, options: GgufOpenOptions = {}): GgufFile 
   }
 }
 
-function parse(file: RandomAccessFile): GgufFile {
+/** A GGUF file already in memory (a browser File read into an ArrayBuffer); `name` labels errors. */
+export function openGgufBytes(bytes: Uint8Array, name: string, options: GgufOpenOptions = {}): GgufFile {
+  limits = readerLimits(options.limits);
+  return parse(new MemoryFile(bytes, name));
+}
+
+function parse(file: PositionedReader): GgufFile {
   const c: ByteCursor = new ByteCursor(file);
   const magic = c.u32("magic");
   if (magic !== GGUF_MAGIC) c.fail("magic", `not a GGUF file (magic 0x${magic.toString(16).padStart(8, "0")})`, 0);

@@ -1,13 +1,21 @@
 // ModelSource over a GGUF file: names and layout are already canonical; hyper-parameters
 // come from the `<arch>.*` keys.
 
-import { openGguf } from "../gguf/reader.js";
+import { openGguf, openGgufBytes, type GgufFile } from "../gguf/reader.js";
 import { buildSource } from "./build.js";
 import { completeFromShapes, hparamsFromGguf, withShortF32 } from "./hparams.js";
 import type { ModelSource, SourceTensor } from "./types.js";
 
 export function openGgufSource(path: string): ModelSource {
-  const g = openGguf(path);
+  return ggufSource(openGguf(path), path);
+}
+
+/** The same over a GGUF file in memory (the browser build); `name` labels errors. */
+export function openGgufSourceBytes(bytes: Uint8Array, name: string): ModelSource {
+  return ggufSource(openGgufBytes(bytes, name), name);
+}
+
+function ggufSource(g: GgufFile, path: string): ModelSource {
   try {
     const entries = g.tensors.map((t) => {
       const tensor: SourceTensor = { name: t.name, type: t.type as SourceTensor["type"], shape: t.shape, byteLength: t.byteLength, sourceName: t.name };

@@ -1,0 +1,71 @@
+// Builds dist/public: esbuild bundles the library (src/index.ts -> llamats.js) and the demo
+// page (src/page/main.ts -> app.js) as browser ES modules from the packages' TypeScript
+// sources; index.html and style.css are copied beside them. The browser path must not touch
+// node: modules: they are left external, every @llamats module is marked side-effect free so
+// modules the path does not use (files, worker_threads pools) are dropped, and the build fails
+// if any node: import survives. Files are written to a temp name and renamed.
+
+import { build, type Plugin } from "esbuild";
+import { copyFileSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { browserAssetsDir } from "./assets.js";
+
+const srcDir = fileURLToPath(new URL("../src/", import.meta.url));
+
+const browserPath: Plugin = {
+  name: "llamats-browser-path",
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, external: true }));
+    // The engine's optional worker_threads backend is a dynamic import(); bundling it would
+    // wrap every module it shares with the browser path in lazy initialisers (no tree shaking).
+    b.onResolve({ filter: /^@llamats\/workers$/ }, (args) => (args.kind === "dynamic-import" ? { path: args.path, external: true } : undefined));
+    // Our packages have no import-time side effects worth keeping in a page: mark every module
+    // they resolve to side-effect free, so an unused re-export drops the whole module.
+    b.onResolve({ filter: /^(@llamats\/|\.\.?\/)/ }, async (args) => {
+      if (args.pluginData === "inner" || (args.path.startsWith(".") && !args.importer.includes("/packages/"))) return undefined;
+      const r = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: "inner" });
+      return r.errors.length ? { errors: r.errors } : { path: r.path, sideEffects: false };
+    });
+  },
+};
+
+/** Bundle one entry; throws when the bundle still imports a node: module. */
+export async function bundle(entry: string): Promise<Uint8Array> {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: "esm",
+    platform: "browser",
+    target: ["es2022"],
+    conditions: ["source"],
+    minify: true,
+    sourcemap: false,
+    legalComments: "none",
+    treeShaking: true,
+    write: false,
+    metafile: true,
+    logLevel: "silent",
+    plugins: [browserPath],
+  });
+  const js = result.outputFiles[0];
+  if (!js) throw new Error(`browser: esbuild produced no output for ${entry}`);
+  const nodeImports = Object.values(result.metafile.outputs).flatMap((o) => o.imports.filter((i) => i.path.startsWith("node:")).map((i) => i.path));
+  if (nodeImports.length) throw new Error(`browser: ${entry} still imports ${[...new Set(nodeImports)].join(", ")}`);
+  return js.contents;
+}
+
+function writeAtomic(path: string, bytes: Uint8Array | string): void {
+  writeFileSync(`${path}.tmp`, bytes);
+  renameSync(`${path}.tmp`, path);
+}
+
+export async function buildBrowser(outDir: string = browserAssetsDir): Promise<void> {
+  mkdirSync(outDir, { recursive: true });
+  writeAtomic(join(outDir, "llamats.js"), await bundle(join(srcDir, "index.ts")));
+  writeAtomic(join(outDir, "app.js"), await bundle(join(srcDir, "page", "main.ts")));
+  for (const f of ["index.html", "style.css"]) {
+    copyFileSync(join(srcDir, "static", f), join(outDir, `${f}.tmp`));
+    renameSync(join(outDir, `${f}.tmp`), join(outDir, f));
+  }
+}
