@@ -104,5 +104,9 @@ fileInput.addEventListener("change", () => {
   const f = fileInput.files?.[0];
   if (f) void load(f);
 });
+backendSelect.addEventListener("change", () => {
+  const f = fileInput.files?.[0];
+  if (f) void load(f);
+});
 generateButton.addEventListener("click", () => void generate());
 stopButton.addEventListener("click", () => abort?.abort());

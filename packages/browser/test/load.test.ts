@@ -1,0 +1,58 @@
+// The browser path in Node: the bundle has no node: imports, and loadModelFromBytes turns
+// bad bytes into a FormatError naming the file, as the file readers do.
+
+import { expect } from "chai";
+import { readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { FormatError } from "@llamats/tensor";
+import { writeSyntheticModel, loadModel } from "@llamats/engine";
+import { bundle } from "../src/build.js";
+import { loadModelFromBytes } from "../src/index.js";
+
+describe("@llamats/browser in Node", function () {
+  this.timeout(120_000);
+  let dir: string;
+  let bytes: Uint8Array;
+  let path: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "llamats-browser-unit-"));
+    path = join(dir, "tiny.gguf");
+    writeSyntheticModel(path, { shape: "tiny", type: "q8_0", seed: 3 });
+    bytes = readFileSync(path);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("bundles the library for browsers without any node: import", async () => {
+    const js = new TextDecoder().decode(await bundle(join(import.meta.dirname, "..", "src", "index.ts")));
+    expect(js).to.not.match(/from\s*"node:|import\("node:/);
+    expect(js).to.not.match(/\bprocess\.env\b/);
+    expect(js.length).to.be.greaterThan(10_000);
+  });
+
+  it("loads a GGUF from bytes with its tokenizer and matches loadModel's logits", async () => {
+    const m = loadModelFromBytes(bytes, "tiny.gguf", { backend: "ts" });
+    const n = await loadModel(path, { backend: "ts" });
+    try {
+      const ids = m.tokenize("为什么要减少污染", { bos: true });
+      expect(ids).to.deep.equal(n.tokenize("为什么要减少污染", { bos: true }));
+      expect(Array.from(m.forward(ids))).to.deep.equal(Array.from(n.forward(ids)));
+    } finally {
+      m.dispose();
+      n.dispose();
+    }
+  });
+
+  it("turns truncated or foreign bytes into a FormatError naming the file", () => {
+    for (const bad of [bytes.subarray(0, 100), bytes.subarray(0, bytes.length - 1000), new TextEncoder().encode("not a gguf file at all")]) {
+      let err: unknown;
+      try {
+        loadModelFromBytes(bad, "picked.gguf", { backend: "ts" }).dispose();
+      } catch (e) {
+        err = e;
+      }
+      expect(err).to.be.instanceOf(FormatError);
+      expect((err as Error).message).to.contain("picked.gguf");
+    }
+  });
+});
