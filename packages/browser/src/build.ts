@@ -17,9 +17,9 @@ const browserPath: Plugin = {
   name: "llamats-browser-path",
   setup(b) {
     b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, external: true }));
-    // The engine's optional worker_threads backend is a dynamic import(); bundling it would
+    // The engine's optional backends (worker_threads, GPU) are dynamic import()s; bundling them would
     // wrap every module it shares with the browser path in lazy initialisers (no tree shaking).
-    b.onResolve({ filter: /^@llamats\/workers$/ }, (args) => (args.kind === "dynamic-import" ? { path: args.path, external: true } : undefined));
+    b.onResolve({ filter: /^@llamats\// }, (args) => (args.kind === "dynamic-import" ? { path: args.path, external: true } : undefined));
     // Our packages have no import-time side effects worth keeping in a page: mark every module
     // they resolve to side-effect free, so an unused re-export drops the whole module.
     b.onResolve({ filter: /^(@llamats\/|\.\.?\/)/ }, async (args) => {
