@@ -92,3 +92,31 @@ export async function loadModelFromBlob(blob: Blob, name: string, opts: BrowserL
   const bytes = await readBlob(blob, opts.onRead);
   return loadModelFromBytes(bytes, name, opts);
 }
+
+/**
+ * Download a GGUF (same origin, or a server sending CORS and, on an isolated page,
+ * Cross-Origin-Resource-Policy) into memory, reporting bytes received (total from
+ * Content-Length when the server sends it, else 0). One sequential GET, no range requests.
+ */
+export async function fetchBytes(url: string, onProgress?: ProgressCallback): Promise<Uint8Array> {
+  const res = await fetch(url);
+  if (!res.ok || !res.body) throw new LlamatsError(`${url}: HTTP ${res.status} ${res.statusText}`);
+  const total = Number(res.headers.get("content-length") ?? 0);
+  let out = new Uint8Array(total > 0 ? total : 1 << 20);
+  let done = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done: end, value } = await reader.read();
+    if (end) break;
+    if (done + value.length > out.length) {
+      const bigger = new Uint8Array(Math.max(out.length * 2, done + value.length));
+      bigger.set(out.subarray(0, done));
+      out = bigger;
+    }
+    out.set(value, done);
+    done += value.length;
+    onProgress?.({ done, total, unit: "bytes", label: "download" });
+  }
+  if (total > 0 && done !== total) throw new LlamatsError(`${url}: got ${done} bytes, Content-Length said ${total}`);
+  return out.subarray(0, done);
+}

@@ -123,6 +123,32 @@ describeBrowser("browser demo page in Chromium", function (this: Mocha.Suite) {
     }
   });
 
+  it("downloads a GGUF from a same-origin URL (progress, then the Node engine's logits)", async () => {
+    const m = models[0]!;
+    await page.route("**/models/picked.gguf", (route) => route.fulfill({ path: m.path, contentType: "application/octet-stream" }));
+    await page.fill("#url", "/models/picked.gguf");
+    await page.click("#fetch");
+    await page.waitForFunction(() => ["ready", "error"].includes((window as unknown as DemoWindow).llamatsDemo.state));
+    expect(await page.evaluate(() => (window as unknown as DemoWindow).llamatsDemo.error)).to.equal(undefined);
+    expect(await page.locator("#progress").evaluate((p) => (p as HTMLProgressElement).value)).to.equal(1);
+    const inPage = await page.evaluate((ids) => {
+      const model = (window as unknown as DemoWindow).llamatsDemo.model!;
+      const l = model.forward(ids, { logits: "all" });
+      return Array.from(new Uint32Array(l.buffer, l.byteOffset, l.length));
+    }, m.ids);
+    const node = await loadModel(m.path, { backend: "wasm", threads: 1 });
+    try {
+      expect(inPage).to.deep.equal(bits(node.forward(m.ids, { logits: "all" })));
+    } finally {
+      node.dispose();
+    }
+    // A missing file is one line on the page, not a hang.
+    await page.fill("#url", "/models/absent.gguf");
+    await page.click("#fetch");
+    await page.waitForFunction(() => (window as unknown as DemoWindow).llamatsDemo.state === "error");
+    expect(await page.textContent("#status")).to.match(/absent\.gguf: HTTP 404/);
+  });
+
   it("streams the same greedy generation as `llamats generate` (text on the UI, ids for stories260K)", async () => {
     for (const m of models) {
       await loadInPage(m.path, "wasm");

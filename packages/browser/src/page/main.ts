@@ -4,7 +4,7 @@
 // yields between tokens (setImmediate shim), so the page repaints as text arrives.
 // window.llamatsDemo exposes the loaded model to tests (packages/browser/test).
 
-import { loadModelFromBytes, readBlob, type BrowserBackendName, type LlamaModel } from "../index.js";
+import { fetchBytes, loadModelFromBytes, readBlob, type BrowserBackendName, type LlamaModel } from "../index.js";
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const fileInput = $<HTMLInputElement>("file");
@@ -40,19 +40,23 @@ function setState(state: string, text: string): void {
   fileInput.disabled = backendSelect.disabled = state === "loading" || state === "generating";
 }
 
-async function load(file: File): Promise<void> {
+/** A picked File, or a URL to download. */
+async function load(from: File | string): Promise<void> {
   demo.model?.dispose();
   demo.model = undefined;
-  setState("loading", `Reading ${file.name} (${mib(file.size)} MiB)…`);
+  demo.error = undefined;
+  const name = typeof from === "string" ? from : from.name;
+  setState("loading", `Reading ${name}…`);
   const t0 = performance.now();
   try {
-    let bytes: Uint8Array | undefined = await readBlob(file, (p) => {
-      progress.value = p.done / p.total / 2;
-      status.textContent = `Reading ${file.name}: ${mib(p.done)} / ${mib(p.total)} MiB`;
-    });
+    const onRead = (p: { done: number; total: number }): void => {
+      progress.value = p.total > 0 ? p.done / p.total / 2 : 0;
+      status.textContent = `Reading ${name}: ${mib(p.done)}${p.total > 0 ? ` / ${mib(p.total)}` : ""} MiB`;
+    };
+    let bytes: Uint8Array | undefined = typeof from === "string" ? await fetchBytes(from, onRead) : await readBlob(from, onRead);
     status.textContent = `Copying weights into the ${backendSelect.value} backend…`;
     await nextFrame();
-    demo.model = loadModelFromBytes(bytes, file.name, {
+    demo.model = loadModelFromBytes(bytes, name, {
       backend: backendSelect.value as BrowserBackendName,
       // Copying the weights is synchronous: the bar shows reading progress, then jumps to full.
       onProgress: (p) => {
@@ -63,10 +67,10 @@ async function load(file: File): Promise<void> {
     void bytes;
     progress.value = 1;
     const c = demo.model.config;
-    setState("ready", `Loaded ${file.name} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${c.blockCount} layers, dim ${c.embeddingLength}, vocab ${c.vocabSize}, backend ${demo.model.backend.name}.`);
+    setState("ready", `Loaded ${name} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${c.blockCount} layers, dim ${c.embeddingLength}, vocab ${c.vocabSize}, backend ${demo.model.backend.name}.`);
   } catch (err) {
     demo.error = (err as Error).message;
-    setState("error", `Cannot load ${file.name}: ${demo.error}`);
+    setState("error", `Cannot load ${name}: ${demo.error}`);
   }
 }
 
@@ -107,6 +111,10 @@ fileInput.addEventListener("change", () => {
 backendSelect.addEventListener("change", () => {
   const f = fileInput.files?.[0];
   if (f) void load(f);
+});
+$<HTMLButtonElement>("fetch").addEventListener("click", () => {
+  const url = $<HTMLInputElement>("url").value.trim();
+  if (url) void load(url);
 });
 generateButton.addEventListener("click", () => void generate());
 stopButton.addEventListener("click", () => abort?.abort());
