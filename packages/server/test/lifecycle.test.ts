@@ -1,9 +1,12 @@
 // Loading, shutdown and determinism on a real model: /health says "loading" until the model
 // is in memory; close() ends streams still running after the grace period (an error event,
 // then [DONE]); stories260K (llama2.c, no tokenizer: token ids in, token_ids out) at
-// temperature 0 gives llama2.c's run.c reference ids, alone and batched with others.
+// temperature 0 gives llama2.c's run.c reference ids and `llamats generate --ids`' ids, alone and
+// batched with others.
 import { expect } from "chai";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { loadModel, type LlamaModel } from "@llamats/engine";
 import { describeConformance, fixturePath } from "@llamats/testkit";
 import { startServer } from "@llamats/server";
@@ -73,7 +76,14 @@ describeConformance("server: stories260K at temperature 0 gives run.c's ids", ["
       expect(alone.status, JSON.stringify(alone.json)).to.equal(200);
       expect(alone.json.choices[0].token_ids).to.deep.equal(ref.greedy.generated);
       expect(alone.json.choices[0].text).to.equal("");
-      // The engine alone (what `llamats generate` runs) gives the same ids.
+      // `llamats generate --ids` (the CLI, as a user runs it) prints the same ids.
+      const bin = fileURLToPath(new URL("../../cli/src/bin.ts", import.meta.url));
+      const cli = spawnSync(process.execPath, ["--conditions=source", "--import=tsx", bin, "generate", "-m", fixturePath("stories260K/stories260K.bin"),
+        "--format", "llama2c", "--ids", ref.greedy.prompt.join(","), "-n", String(ref.greedy.generated.length), "--temp", "0", "--repeat-penalty", "1",
+        "--threads", "1", "--ctx", "256"], { timeout: 120000 });
+      expect(cli.status, cli.stderr.toString()).to.equal(0);
+      expect(cli.stdout.toString().trim().split(",").map(Number)).to.deep.equal(alone.json.choices[0].token_ids);
+      // The engine alone gives the same ids.
       const seq = model.createSequence();
       const engine: number[] = [];
       for await (const id of seq.generateIds(ref.greedy.prompt, { temperature: 0, repeatPenalty: 1, maxTokens: ref.greedy.generated.length })) engine.push(id);
