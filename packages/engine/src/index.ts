@@ -5,6 +5,7 @@ export * from "./stop.js";
 export * from "./generate.js";
 export * from "./backends.js";
 export * from "./load.js";
+export type { LoraSpec } from "./lora-attach.js";
 export * from "./scheduler.js";
 export * from "./sequence.js";
 export * from "./llm.js";

@@ -9,19 +9,20 @@
 
 import { LlamatsError, ntkScaling, withRopeScaling, type ProgressCallback } from "@llamats/tensor";
 import { configFromSource, loadTokenizer, openModelSource, type ModelSource, type SourceFormat } from "@llamats/formats";
+import type { Tokenizer } from "@llamats/tokenizer";
 import { loadWeights, RunState, type LlamaWeights } from "@llamats/model";
-import { Tokenizer } from "@llamats/tokenizer";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { loadWeightsWithLoras } from "./lora-attach.js";
+import { loadWeightsWithLoras, type LoraSpec } from "./lora-attach.js";
 import { createBackend, createGpuDevice, type BackendName } from "./backends.js";
 import { LlamaModel } from "./llm.js";
 
 export interface LoadModelOptions {
   /** Force the model format ("llama2c" is never sniffed). */
   readonly format?: SourceFormat | string;
-  /** PEFT adapter folder(s), applied at runtime (not merged), in order. */
-  readonly lora?: string | readonly string[];
+  /** PEFT adapter folder(s), applied at runtime (not merged), in order; {path, scale} multiplies
+   *  an adapter's deltas by scale (llama.cpp's --lora-scaled). */
+  readonly lora?: string | readonly (string | LoraSpec)[];
   readonly threads?: number;
   readonly backend?: BackendName | string;
   /** NTK-aware RoPE scaling (inference_hf.py's --alpha): a number (1 = none) or "auto". */
@@ -30,7 +31,8 @@ export interface LoadModelOptions {
   readonly nCtx?: number;
   /** Tokens per prefill pass (default 64). */
   readonly maxBatch?: number;
-  /** Load a tokenizer from this tokenizer.model instead of the model's own. */
+  /** Use this tokenizer instead of the model's own (or for a model without one): a
+   *  SentencePiece tokenizer.model, a GGUF file, or llama2.c's tokenizer.bin. */
   readonly tokenizerPath?: string;
   /** Bytes of weights read so far, per tensor (a 7B model takes a while). */
   readonly onProgress?: ProgressCallback;
@@ -47,9 +49,10 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
   try {
     let config = configFromSource(source);
     if (opts.alpha !== undefined) config = withRopeScaling(config, ntkScaling(opts.alpha));
-    const loras = opts.lora === undefined ? [] : typeof opts.lora === "string" ? [opts.lora] : [...opts.lora];
+    const loras: LoraSpec[] = (opts.lora === undefined ? [] : typeof opts.lora === "string" ? [opts.lora] : [...opts.lora])
+      .map((l) => (typeof l === "string" ? { path: l, scale: 1 } : l));
     // inference_hf.py: the tokenizer comes from the LoRA folder when there is one.
-    const loraTokenizer = loras.map((d) => join(d, "tokenizer.model")).filter((p) => existsSync(p)).pop();
+    const loraTokenizer = loras.map((d) => join(d.path, "tokenizer.model")).filter((p) => existsSync(p)).pop();
     const tokenizer = loadModelTokenizer(source, opts.tokenizerPath ?? loraTokenizer);
     // The gpu backend runs whole forward steps on the device; the host side (weights read
     // once for upload, token embeddings) stays on the reference backend.

@@ -6,13 +6,19 @@
 
 import { LlamatsError, buildLlamaConfig, type Backend, type LlamaConfig, type WeightMatrix } from "@llamats/tensor";
 import { buildWeights, type LayerWeights, type Linear, type LlamaWeights, type RawTensor } from "@llamats/model";
-import { loadLoraStack, type RuntimeLora } from "@llamats/lora";
+import { loadLoraDeltas, openAdapter, type RuntimeLora, type RuntimeLoraDelta, type ReplacementTensor } from "@llamats/lora";
 import type { ModelSource } from "@llamats/formats";
 
 const LINEARS: readonly [keyof LayerWeights, string][] = [
   ["attnQ", "attn_q"], ["attnK", "attn_k"], ["attnV", "attn_v"], ["attnOutput", "attn_output"],
   ["ffnGate", "ffn_gate"], ["ffnDown", "ffn_down"], ["ffnUp", "ffn_up"],
 ];
+
+/** An adapter folder and the factor its deltas are multiplied by (llama.cpp's --lora-scaled; 1 for --lora). */
+export interface LoraSpec {
+  readonly path: string;
+  readonly scale: number;
+}
 
 export interface LoadedWithLora {
   readonly config: LlamaConfig;
@@ -25,10 +31,58 @@ function toBackend(backend: Backend, bytes: Uint8Array): Uint8Array {
   return dst;
 }
 
-/** Weights of `source` with the adapters in `dirs` applied at runtime, in order. */
-export function loadWeightsWithLoras(source: ModelSource, backend: Backend, config: LlamaConfig, dirs: readonly string[]): LoadedWithLora {
-  const rt: RuntimeLora = loadLoraStack(dirs, config);
-  if (rt.deltas.size === 0 && rt.replacements.size === 0) throw new LlamatsError(`${dirs.join(", ")}: no LoRA weights found`);
+/**
+ * Refuse an adapter made for another base before anything is loaded: every lora_A must take
+ * the base tensor's input width and every lora_B give its output width, and replaced
+ * embeddings (modules_to_save) must have the base's width. Reads only the adapter's header.
+ */
+export function checkAdaptersFitBase(source: ModelSource, specs: readonly LoraSpec[]): void {
+  const base = new Map(source.tensors.map((t) => [t.name, t.shape]));
+  const width = source.config.embeddingLength;
+  for (const { path } of specs) {
+    const ad = openAdapter(path);
+    try {
+      const refuse = (what: string): never => {
+        throw new LlamatsError(`LoRA ${ad.dir} does not fit the base ${source.path}: ${what}; it was trained on another base model (width ${width} here)`);
+      };
+      for (const [name, { a, b }] of ad.plan.pairs) {
+        const shape = base.get(name);
+        if (!shape) refuse(`it targets ${name}, which the base does not have`);
+        const colsA = ad.byKey.get(a)!.shape[1], rowsB = ad.byKey.get(b)!.shape[0];
+        if (colsA !== shape![shape!.length - 1] || rowsB !== shape![0]) {
+          refuse(`${name} is (${shape!.join(", ")}) but the adapter's factors make (${rowsB}, ${colsA})`);
+        }
+      }
+      for (const [name, key] of ad.plan.full) {
+        const shape = base.get(name);
+        const cols = ad.byKey.get(key)!.shape[1];
+        if (shape && cols !== shape[shape.length - 1]) refuse(`its ${name} rows have ${cols} values, the base's ${shape[shape.length - 1]}`);
+      }
+    } finally {
+      ad.close();
+    }
+  }
+}
+
+/** The adapters' deltas (each times its spec's scale) and replacements, in order. */
+function loadScaledStack(specs: readonly LoraSpec[], config: LlamaConfig): RuntimeLora {
+  const deltas = new Map<string, RuntimeLoraDelta[]>();
+  const replacements = new Map<string, ReplacementTensor>();
+  let vocabSize: number | undefined;
+  for (const spec of specs) {
+    const one = loadLoraDeltas(spec.path, config);
+    for (const [k, v] of one.deltas) deltas.set(k, [...(deltas.get(k) ?? []), ...v.map((d) => ({ ...d, scale: d.scale * spec.scale }))]);
+    for (const [k, v] of one.replacements) replacements.set(k, v); // modules_to_save: whole tensors, not scaled
+    vocabSize = one.vocabSize ?? vocabSize;
+  }
+  return { deltas, replacements, vocabSize };
+}
+
+/** Weights of `source` with the adapters in `specs` applied at runtime, in order. */
+export function loadWeightsWithLoras(source: ModelSource, backend: Backend, config: LlamaConfig, specs: readonly LoraSpec[]): LoadedWithLora {
+  checkAdaptersFitBase(source, specs);
+  const rt = loadScaledStack(specs, config);
+  if (rt.deltas.size === 0 && rt.replacements.size === 0) throw new LlamatsError(`${specs.map((s) => s.path).join(", ")}: no LoRA weights found`);
   if (rt.vocabSize !== undefined && rt.vocabSize !== config.vocabSize) {
     config = buildLlamaConfig({ ...config, vocabSize: rt.vocabSize }, `${source.path} + LoRA`);
   }

@@ -3,10 +3,15 @@
 // N single-token forwards from an empty cache) speeds in tokens/s, mean and standard
 // deviation over R repetitions after one warm-up, in the shape of llama.cpp's llama-bench.
 // The model is loaded once per thread count. Data (table or JSON) on stdout, logs on stderr.
-// --json prints exactly [{"test": "pp64", "threads": 2, "tps": 12.3, "stddev": 0.2}, ...].
+// --json prints one line [{"test": "pp64", "threads": 2, "tps": 12.3, "stddev": 0.2, ...}, ...]:
+// issue 8's four keys first, then llama-bench's own (issue 15): "model_type" ("llama 7B
+// Q4_0"), "model_size" (bytes of weights), "model_n_params", "n_prompt", "n_gen",
+// "n_threads", "avg_ts", "stddev_ts", so its tools read our rows.
 
 import { Option, type Command } from "commander";
-import { LlamatsError } from "@llamats/tensor";
+import { LlamatsError, ggmlTypeInfo } from "@llamats/tensor";
+import { quantizeFileTypes } from "@llamats/quant";
+import { openModelSource, type SourceFormat } from "@llamats/formats";
 import { loadModel, type LlamaModel } from "@llamats/engine";
 import { parseIntArg } from "./model-options.js";
 
@@ -15,6 +20,43 @@ export interface BenchResult {
   readonly threads: number;
   readonly tps: number;
   readonly stddev: number;
+  /** Tokens of the prompt (ppN) or generated (tgN): llama-bench's n_prompt / n_gen. */
+  readonly nPrompt?: number;
+  readonly nGen?: number;
+}
+
+/** What llama-bench reports about the model: "llama 7B Q4_0", bytes and parameters of the weights. */
+export interface BenchModelInfo {
+  readonly type: string;
+  readonly sizeBytes: number;
+  readonly nParams: number;
+}
+
+/** llama-bench's model description of the file at `path`. */
+export async function benchModelInfo(path: string, format?: string): Promise<BenchModelInfo> {
+  const src = await openModelSource(path, format ? { format: format as SourceFormat } : undefined);
+  try {
+    let sizeBytes = 0, nParams = 0;
+    const typeCount = new Map<string, number>();
+    for (const t of src.tensors) {
+      sizeBytes += t.byteLength;
+      const n = t.shape.reduce((a, b) => a * b, 1);
+      nParams += n;
+      if (t.shape.length >= 2) {
+        const name = ggmlTypeInfo(t.type)?.name ?? String(t.type);
+        typeCount.set(name, (typeCount.get(name) ?? 0) + n);
+      }
+    }
+    const ft = src.metadata["general.file_type"];
+    const named = Object.entries(quantizeFileTypes).find(([, v]) => v.fileType === ft)?.[0];
+    const mostly = [...typeCount].sort((a, b) => b[1] - a[1])[0]?.[0];
+    const ftype = (named ?? mostly ?? "?").toUpperCase();
+    // llama.cpp names the size from the layer count; the parameter count says the same for LLaMA.
+    const size = nParams >= 1e9 ? `${Math.round(nParams / 1e9)}B` : `${Math.max(1, Math.round(nParams / 1e6))}M`;
+    return { type: `llama ${size} ${ftype}`, sizeBytes, nParams };
+  } finally {
+    src.close();
+  }
 }
 
 interface BenchCliOptions {
@@ -26,6 +68,7 @@ interface BenchCliOptions {
   json?: boolean;
   backend?: string;
   batch?: string;
+  tokenizer?: string;
 }
 
 function intList(flag: string, v: string, min: number): number[] {
@@ -69,12 +112,12 @@ async function timeTg(model: LlamaModel, tokens: number[]): Promise<number> {
 /** Run the benchmark matrix; one model load per thread count. */
 export async function runBench(opts: {
   model: string; prompts: number[]; gens: number[]; threads: (number | undefined)[]; reps: number; backend?: string; batch?: number;
-  log?: (s: string) => void;
+  tokenizer?: string; log?: (s: string) => void;
 }): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   const nCtx = Math.max(1, ...opts.prompts, ...opts.gens);
   for (const threads of opts.threads) {
-    const model = await loadModel(opts.model, { threads, backend: opts.backend, nCtx, maxBatch: opts.batch ?? Math.max(1, Math.min(512, ...opts.prompts.filter((p) => p > 0).concat([512]))) });
+    const model = await loadModel(opts.model, { threads, backend: opts.backend, nCtx, tokenizerPath: opts.tokenizer, maxBatch: opts.batch ?? Math.max(1, Math.min(512, ...opts.prompts.filter((p) => p > 0).concat([512]))) });
     const nThreads = threads ?? ((model.backend as { threads?: number }).threads ?? 1);
     try {
       const vocab = model.config.vocabSize;
@@ -89,7 +132,7 @@ export async function runBench(opts: {
         for (let r = 0; r < opts.reps; r++) speeds.push(await fn(model, tokens));
         const { mean, std } = meanStd(speeds);
         opts.log?.(`${name} threads=${nThreads}: ${mean.toFixed(2)} ± ${std.toFixed(2)} tok/s (${opts.backend === "gpu" ? "gpu" : model.backend.name})`);
-        results.push({ test: name, threads: nThreads, tps: mean, stddev: std });
+        results.push({ test: name, threads: nThreads, tps: mean, stddev: std, nPrompt: fn === timePp ? n : 0, nGen: fn === timeTg ? n : 0 });
       }
     } finally {
       model.dispose();
@@ -100,9 +143,15 @@ export async function runBench(opts: {
 
 const round2 = (x: number) => Math.round(x * 100) / 100;
 
-/** The --json line, spaced exactly as the contract shows. */
-export function benchJson(results: readonly BenchResult[]): string {
-  const items = results.map((r) => `{"test": ${JSON.stringify(r.test)}, "threads": ${r.threads}, "tps": ${round2(r.tps)}, "stddev": ${round2(r.stddev)}}`);
+/** The --json line, spaced as issue 8's contract shows, llama-bench's keys after its four. */
+export function benchJson(results: readonly BenchResult[], info?: BenchModelInfo): string {
+  const items = results.map((r) => {
+    const head = `"test": ${JSON.stringify(r.test)}, "threads": ${r.threads}, "tps": ${round2(r.tps)}, "stddev": ${round2(r.stddev)}`;
+    if (!info) return `{${head}}`;
+    const llamaBench = `"model_type": ${JSON.stringify(info.type)}, "model_size": ${info.sizeBytes}, "model_n_params": ${info.nParams}, ` +
+      `"n_prompt": ${r.nPrompt ?? 0}, "n_gen": ${r.nGen ?? 0}, "n_threads": ${r.threads}, "avg_ts": ${r.tps}, "stddev_ts": ${r.stddev}`;
+    return `{${head}, ${llamaBench}}`;
+  });
   return `[${items.join(", ")}]`;
 }
 
@@ -125,7 +174,8 @@ export function register(program: Command): void {
     .option("-r, --reps <n>", "repetitions per test", "5")
     .option("-b, --batch <n>", "tokens per prefill pass (default: the largest -p, at most 512)")
     .addOption(new Option("--backend <name>", "compute backend").choices(["ts", "wasm", "gpu", "auto"]).default("auto"))
-    .option("--json", "print results as JSON")
+    .option("--json", "print results as JSON (llama-bench's fields included)")
+    .option("--tokenizer <path>", "tokenizer for a model without one (accepted for the other commands' sake: bench times token ids)")
     .action(async (o: BenchCliOptions) => {
       const results = await runBench({
         model: o.model,
@@ -135,8 +185,9 @@ export function register(program: Command): void {
         reps: parseIntArg("--reps", o.reps, 1),
         backend: o.backend,
         batch: o.batch !== undefined ? parseIntArg("--batch", o.batch, 1) : undefined,
+        tokenizer: o.tokenizer,
         log: (s) => process.stderr.write(s + "\n"),
       });
-      process.stdout.write((o.json ? benchJson(results) : benchTable(o.model.split("/").pop()!, o.backend ?? "auto", results)) + "\n");
+      process.stdout.write((o.json ? benchJson(results, await benchModelInfo(o.model)) : benchTable(o.model.split("/").pop()!, o.backend ?? "auto", results)) + "\n");
     });
 }

@@ -4,7 +4,7 @@
 
 import { Command, Option } from "commander";
 import { LlamatsError } from "@llamats/tensor";
-import { validateSampling, type GenerateOptions, type LoadModelOptions } from "@llamats/engine";
+import { validateSampling, type GenerateOptions, type LoadModelOptions, type LoraSpec } from "@llamats/engine";
 import type { Progress } from "@llamats/tensor";
 import { ProgressBar } from "../progress.js";
 
@@ -12,6 +12,8 @@ export interface ModelCliOptions {
   model: string;
   format?: string;
   lora?: string[];
+  loraScaled?: string[];
+  tokenizer?: string;
   alpha?: string;
   threads?: string;
   backend?: string;
@@ -23,6 +25,8 @@ export function addModelOptions(cmd: Command): Command {
     .requiredOption("-m, --model <path>", "model: GGUF file, HF or Meta folder, llama2.c .bin (with --format llama2c)")
     .option("--format <format>", "force the model format (gguf, safetensors, hf, meta, llama2c)")
     .option("--lora <dir>", "PEFT LoRA adapter folder applied at load, without merging (repeatable)", collect, [])
+    .option("--lora-scaled <dir scale...>", "as --lora, its deltas times SCALE (llama.cpp's --lora-scaled FNAME SCALE; repeatable)")
+    .option("--tokenizer <path>", "tokenizer for a model without one (or to replace its own): SentencePiece .model, GGUF, or llama2.c tokenizer.bin")
     .option("--alpha <a>", 'NTK RoPE scaling: a number (1 = none) or "auto"')
     .option("--threads <n>", "worker threads")
     .addOption(new Option("--backend <name>", "compute backend").choices(["ts", "wasm", "gpu", "auto"]))
@@ -53,13 +57,23 @@ export function loadOptionsFrom(o: ModelCliOptions): LoadModelOptions {
   if (typeof alpha === "number" && !(alpha > 0)) throw new LlamatsError(`--alpha ${o.alpha}: want a positive number or "auto"`);
   return {
     format: o.format,
-    lora: o.lora && o.lora.length ? o.lora : undefined,
+    lora: loraSpecs(o),
+    tokenizerPath: o.tokenizer,
     alpha,
     threads: o.threads !== undefined ? parseIntArg("--threads", o.threads, 1) : undefined,
     backend: o.backend,
     nCtx: o.ctx !== undefined ? parseIntArg("--ctx", o.ctx, 1) : undefined,
     onProgress: loadingBar(),
   };
+}
+
+/** --lora DIR (scale 1) and --lora-scaled DIR SCALE pairs, in the order given per flag. */
+function loraSpecs(o: ModelCliOptions): LoraSpec[] | undefined {
+  const specs: LoraSpec[] = (o.lora ?? []).map((path) => ({ path, scale: 1 }));
+  const scaled = o.loraScaled ?? [];
+  if (scaled.length % 2 !== 0) throw new LlamatsError(`--lora-scaled ${scaled.join(" ")}: want pairs of adapter folder and scale`);
+  for (let i = 0; i < scaled.length; i += 2) specs.push({ path: scaled[i]!, scale: parseFloatArg("--lora-scaled scale", scaled[i + 1])! });
+  return specs.length ? specs : undefined;
 }
 
 /** A "loading" progress bar on stderr, drawn only for models above 256 MiB (small ones load at once). */

@@ -1,6 +1,7 @@
 // `llamats tokenize -t MODEL [--bos] [--eos] [-p TEXT | --jsonl] [--pieces]` and
-// `llamats detokenize -t MODEL (--ids 1,2,3 | --ids-file FILE | --ids -)`. MODEL is a SentencePiece `tokenizer.model` or a
-// `.gguf` file (its tokenizer.ggml.* metadata, read with @llamats/formats).
+// `llamats detokenize -t MODEL (--ids 1,2,3 | --ids-file FILE | --ids -)`. MODEL is a
+// SentencePiece `tokenizer.model`, a `.gguf` file (its tokenizer.ggml.* metadata) or
+// llama2.c's `tokenizer.bin` (@llamats/formats loadTokenizer).
 // Output: `-p` prints the ids comma-separated on one line (the form --ids takes), plus, with
 // --pieces, a JSON array of the pieces on a second line; `--jsonl` reads `{"text": ...}` lines
 // on stdin and writes one `{"ids": [...]}` line each, in order; with neither, all of stdin is
@@ -48,7 +49,7 @@ export function register(program: Command): void {
   program
     .command("tokenize")
     .description("text -> SentencePiece token ids")
-    .requiredOption("-t, --tokenizer <MODEL>", "tokenizer.model or .gguf file")
+    .requiredOption("-t, --tokenizer <MODEL>", "tokenizer.model, .gguf file or llama2.c tokenizer.bin")
     .option("--bos", "prepend BOS", false)
     .option("--eos", "append EOS", false)
     .option("-p, --prompt <TEXT>", "the text (otherwise stdin)")
@@ -70,7 +71,7 @@ export function register(program: Command): void {
   const detok = program
     .command("detokenize")
     .description("SentencePiece token ids -> text")
-    .requiredOption("-t, --tokenizer <MODEL>", "tokenizer.model or .gguf file");
+    .requiredOption("-t, --tokenizer <MODEL>", "tokenizer.model, .gguf file or llama2.c tokenizer.bin");
   addIdsOptions(detok)
     .action((o: { tokenizer: string } & IdsCliOptions) => {
       const tok = loadTokenizer(o.tokenizer);
