@@ -9,7 +9,7 @@
 
 import { LlamatsError, ntkScaling, withRopeScaling, type ProgressCallback } from "@llamats/tensor";
 import { configFromSource, loadTokenizer, openModelSource, type ModelSource, type SourceFormat } from "@llamats/formats";
-import type { Tokenizer } from "@llamats/tokenizer";
+import { Tokenizer } from "@llamats/tokenizer";
 import { loadWeights, RunState, type LlamaWeights } from "@llamats/model";
 import { existsSync } from "node:fs";
 import { join } from "node:path";

@@ -9,7 +9,7 @@ export { decodeUtf8Sp } from "./utf8.js";
 export { SPACE_SYMBOL } from "./normalize.js";
 export { mergeVocab, type MergeOptions, type MergeResult } from "./merge.js";
 export { readModelProto } from "./load.js";
-export { isLlama2cTokenizer, parseLlama2cTokenizer } from "./llama2c-tokenizer.js";
+export { encodeLlama2cTokenizer, isLlama2cTokenizer, parseLlama2cTokenizer } from "./llama2c-tokenizer.js";
 export { writeModelProto } from "./save.js";
 export {
   trainSentencePiece, vocabText, splitAsCsv, TRAIN_DEFAULTS, SPM_SAMPLER_SEED,

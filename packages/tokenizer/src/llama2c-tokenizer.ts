@@ -20,7 +20,7 @@ export function parseLlama2cTokenizer(bytes: Uint8Array, file = "tokenizer.bin")
   if (maxLen < 1 || maxLen > 4096) throw new FormatError(file, "max_token_length", 0, `${maxLen} is not a plausible piece length`);
   const tokens: string[] = [];
   const scores: number[] = [];
-  const utf8 = new TextDecoder("utf-8", { fatal: true });
+  const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }); // a piece may be U+FEFF itself
   let at = 4;
   while (at < bytes.length) {
     const id = tokens.length;
@@ -51,4 +51,25 @@ export function isLlama2cTokenizer(bytes: Uint8Array): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * tokenizer.bin bytes for `pieces` (SentencePiece's, in id order), as llama2.c's tokenizer.py
+ * export() writes them: BOS as "\n<s>\n", EOS as "\n</s>\n", "\u2581" as " ".
+ */
+export function encodeLlama2cTokenizer(pieces: readonly { readonly piece: string; readonly score: number }[], bosId = 1, eosId = 2): Uint8Array {
+  const enc = new TextEncoder();
+  const tokens = pieces.map((p, i) => enc.encode(i === bosId ? "\n<s>\n" : i === eosId ? "\n</s>\n" : p.piece.replaceAll("\u2581", " ")));
+  const maxLen = Math.max(...tokens.map((t) => t.length));
+  const out = new Uint8Array(4 + tokens.reduce((a, t) => a + 8 + t.length, 0));
+  const dv = new DataView(out.buffer);
+  dv.setInt32(0, maxLen, true);
+  let at = 4;
+  tokens.forEach((t, i) => {
+    dv.setFloat32(at, pieces[i]!.score, true);
+    dv.setInt32(at + 4, t.length, true);
+    out.set(t, at + 8);
+    at += 8 + t.length;
+  });
+  return out;
 }

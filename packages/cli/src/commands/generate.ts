@@ -4,6 +4,10 @@
 //                       tokenizer, e.g. llama2.c): the new ids stream to stdout, comma-separated
 //                       on one line (the form --ids and detokenize take);
 //   --with-prompt       wrap the text in the Alpaca template first;
+//   --json              JSON lines instead of text: {"text": piece} (or {"id": n} with --ids)
+//                       per token as it is generated, then one {"done": true, "stop", "ids"
+//                       (generated), "prompt_tokens", "generated_tokens", "prompt_tok_per_s",
+//                       "gen_tok_per_s", "seed"} line; the speed line stays on stderr;
 //   --data-file FILE    batch mode: one instruction per line (stripped; blank lines skipped),
 //                       predictions JSON [{"Input", "Output"}] (indent 2, UTF-8 as is) and
 //                       generation_config.json next to it. Output is the decoded sequence
@@ -29,6 +33,7 @@ interface GenerateCliOptions extends ModelCliOptions, SamplingCliOptions {
   withPrompt?: boolean;
   dataFile?: string;
   predictionsFile: string;
+  json?: boolean;
 }
 
 export function register(program: Command): void {
@@ -40,21 +45,23 @@ export function register(program: Command): void {
     .option("--ids <ids>", "the prompt as comma-separated token ids (prints the new ids; \"-\": from stdin)")
     .option("--with-prompt", "wrap the prompt in the Alpaca instruction template")
     .option("--data-file <file>", "batch mode: one instruction per line")
-    .option("--predictions-file <file>", "batch mode output", "./predictions.json");
+    .option("--predictions-file <file>", "batch mode output", "./predictions.json")
+    .option("--json", 'JSON lines: {"text": piece} (or {"id": n}) per token, then a {"done": true, ...} summary');
   addModelOptions(cmd);
   addSamplingOptions(cmd, { temp: DEFAULT_SAMPLING.temperature, maxTokens: DEFAULT_MAX_TOKENS });
   cmd.action(async (o: GenerateCliOptions) => {
     const sources = [o.prompt !== undefined, o.file !== undefined, o.dataFile !== undefined, o.ids !== undefined].filter(Boolean).length;
     if (sources !== 1) throw new LlamatsError("generate: give exactly one of -p TEXT, -f FILE, --ids IDS or --data-file FILE");
+    if (o.json && o.dataFile !== undefined) throw new LlamatsError("generate: --json applies to -p, -f and --ids (--data-file writes its own JSON)");
     const sampling = samplingFrom(o);
     const promptIds = idsFrom({ ids: o.ids });
     const model = await loadModel(o.model, loadOptionsFrom(o));
     try {
-      if (promptIds) await streamIds(model, promptIds, sampling);
+      if (promptIds) await streamIds(model, promptIds, sampling, Boolean(o.json));
       else if (o.dataFile !== undefined) await batch(model, o, sampling);
       else {
         const text = o.prompt ?? readText(o.file!);
-        await streamOne(model, o.withPrompt ? alpacaPrompt(text) : text, sampling);
+        await streamOne(model, o.withPrompt ? alpacaPrompt(text) : text, sampling, Boolean(o.json));
       }
     } finally {
       model.dispose();
@@ -88,32 +95,44 @@ export function abortOnSigint(): { signal: AbortSignal; release(): void } {
   };
 }
 
-async function streamOne(model: LlamaModel, prompt: string, sampling: GenerateOptions): Promise<void> {
+async function streamOne(model: LlamaModel, prompt: string, sampling: GenerateOptions, json: boolean): Promise<void> {
   const sig = abortOnSigint();
   let last = "";
   try {
     for await (const piece of model.generate(prompt, { ...sampling, signal: sig.signal })) {
-      process.stdout.write(piece);
+      process.stdout.write(json ? JSON.stringify({ text: piece }) + "\n" : piece);
       last = piece;
     }
   } finally {
     sig.release();
   }
-  if (!last.endsWith("\n")) process.stdout.write("\n");
+  if (json) process.stdout.write(doneLine(model.lastStats, sampling.seed));
+  else if (!last.endsWith("\n")) process.stdout.write("\n");
   process.stderr.write(speedLine(model.lastStats, sampling.seed) + "\n");
 }
 
-async function streamIds(model: LlamaModel, promptIds: number[], sampling: GenerateOptions): Promise<void> {
+/** --json's last line: how the generation ended, its ids and speeds (NaN speeds as null). */
+function doneLine(s: GenerationStats | undefined, seed?: number): string {
+  if (!s) return JSON.stringify({ done: true }) + "\n";
+  return JSON.stringify({
+    done: true, stop: s.stopReason, ids: s.ids.slice(s.promptTokens), prompt_tokens: s.promptTokens, generated_tokens: s.generatedTokens,
+    prompt_tok_per_s: s.promptTokPerSec, gen_tok_per_s: s.genTokPerSec, seed,
+  }) + "\n";
+}
+
+async function streamIds(model: LlamaModel, promptIds: number[], sampling: GenerateOptions, json: boolean): Promise<void> {
   const bad = promptIds.find((id) => id >= model.config.vocabSize);
   if (bad !== undefined) throw new LlamatsError(`--ids: id ${bad} is outside the vocabulary (${model.config.vocabSize})`);
   const sig = abortOnSigint();
   let n = 0;
   try {
-    for await (const id of model.generateIds(promptIds, { ...sampling, signal: sig.signal })) process.stdout.write(`${n++ ? "," : ""}${id}`);
+    for await (const id of model.generateIds(promptIds, { ...sampling, signal: sig.signal })) {
+      process.stdout.write(json ? JSON.stringify({ id }) + "\n" : `${n++ ? "," : ""}${id}`);
+    }
   } finally {
     sig.release();
   }
-  process.stdout.write("\n");
+  process.stdout.write(json ? doneLine(model.lastStats, sampling.seed) : "\n");
   process.stderr.write(speedLine(model.lastStats, sampling.seed) + "\n");
 }
 

@@ -3,7 +3,8 @@
 // SentencePiece `tokenizer.model`, a `.gguf` file (its tokenizer.ggml.* metadata) or
 // llama2.c's `tokenizer.bin` (@llamats/formats loadTokenizer).
 // Output: `-p` prints the ids comma-separated on one line (the form --ids takes), plus, with
-// --pieces, a JSON array of the pieces on a second line; `--jsonl` reads `{"text": ...}` lines
+// --pieces, a JSON array of the pieces on a second line (with --json: one line
+// {"ids": [...]}, plus "pieces" with --pieces); `--jsonl` reads `{"text": ...}` lines
 // on stdin and writes one `{"ids": [...]}` line each, in order; with neither, all of stdin is
 // one text. detokenize prints the decoded text and a newline.
 
@@ -55,7 +56,8 @@ export function register(program: Command): void {
     .option("-p, --prompt <TEXT>", "the text (otherwise stdin)")
     .option("--jsonl", 'stdin lines {"text": ...} -> stdout lines {"ids": [...]}', false)
     .option("--pieces", "with -p or stdin text: also print the pieces as a JSON array", false)
-    .action(async (o: { tokenizer: string; bos: boolean; eos: boolean; prompt?: string; jsonl: boolean; pieces: boolean }) => {
+    .option("--json", 'with -p or stdin text: one JSON line {"ids": [...]} ({"ids", "pieces"} with --pieces)', false)
+    .action(async (o: { tokenizer: string; bos: boolean; eos: boolean; prompt?: string; jsonl: boolean; pieces: boolean; json: boolean }) => {
       if (o.jsonl && o.prompt !== undefined) throw new LlamatsError("tokenize: give -p TEXT or --jsonl, not both");
       const tok = loadTokenizer(o.tokenizer);
       if (o.jsonl) {
@@ -64,6 +66,10 @@ export function register(program: Command): void {
       }
       const text = o.prompt ?? (await readStdin());
       const ids = tok.encode(text, { bos: o.bos, eos: o.eos });
+      if (o.json) {
+        process.stdout.write(JSON.stringify(o.pieces ? { ids, pieces: ids.map((id) => tok.idToPiece(id)) } : { ids }) + "\n");
+        return;
+      }
       process.stdout.write(ids.join(",") + "\n");
       if (o.pieces) process.stdout.write(JSON.stringify(ids.map((id) => tok.idToPiece(id))) + "\n");
     });
