@@ -1,11 +1,12 @@
 // loadTokenizer(path): the one loader of a Tokenizer from a file — a SentencePiece
-// tokenizer.model or a GGUF file's tokenizer.ggml.* metadata (read by formats' GGUF reader).
+// tokenizer.model, a GGUF file's tokenizer.ggml.* metadata (read by formats' GGUF reader) or
+// llama2.c's tokenizer.bin.
 
 import { expect } from "chai";
 import { readFileSync, writeFileSync } from "node:fs";
 import { FormatError, LlamatsError } from "@llamats/tensor";
 import {
-  DEFAULT_NORMALIZER_SPEC, DEFAULT_TRAINER_SPEC, ModelType, PieceType, Tokenizer, encodeModelProto, readModelProto,
+  DEFAULT_NORMALIZER_SPEC, DEFAULT_TRAINER_SPEC, ModelType, PieceType, Tokenizer, encodeLlama2cTokenizer, encodeModelProto, readModelProto,
   type ModelProto, type SentencePiece,
 } from "@llamats/tokenizer";
 import { describeConformance, fixturePath } from "@llamats/testkit";
@@ -53,6 +54,14 @@ describe("formats/loadTokenizer", () => {
     writeFileSync(p, encodeModelProto(model));
     expect(readModelProto(p).pieces.length).to.equal(model.pieces.length);
     expect(loadTokenizer(p).encode("ab a")).to.deep.equal(want.encode("ab a"));
+  });
+
+  it("llama2.c's tokenizer.bin (recognised by parsing whole): the same encodings as the tokenizer.model it came from", () => {
+    const p = tmp.path("tokenizer.bin");
+    writeFileSync(p, encodeLlama2cTokenizer(model.pieces));
+    const tok = loadTokenizer(p);
+    expect(tok.vocabSize).to.equal(model.pieces.length);
+    for (const text of ["ab a", " a\ufeffb", "é ☃"]) expect(tok.encode(text, { bos: true }), text).to.deep.equal(want.encode(text, { bos: true }));
   });
 
   it("truncated or lying GGUF headers are FormatErrors; a missing file is a LlamatsError", () => {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { FormatError } from "@llamats/tensor";
 import { describeConformance, fixturePath } from "@llamats/testkit";
-import { encodeLlama2cTokenizer, loadTokenizer, parseLlama2cTokenizer, readModelProto } from "@llamats/tokenizer";
+import { Tokenizer, encodeLlama2cTokenizer, isLlama2cTokenizer, parseLlama2cTokenizer, readModelProto } from "@llamats/tokenizer";
 
 describeConformance("tokenizer: llama2.c tokenizer.bin", ["tokenizers/llama/tokenizer.model", "tokenizer-vectors/llama.shared.jsonl"], function () {
   this.timeout(60000);
@@ -21,8 +21,11 @@ describeConformance("tokenizer: llama2.c tokenizer.bin", ["tokenizers/llama/toke
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it("loadTokenizer recognises it and encodes the 2100 shared vectors as SentencePiece 0.1.97 does", () => {
-    const tok = loadTokenizer(bin);
+  it("parses back and encodes the 2100 shared vectors as SentencePiece 0.1.97 does; a tokenizer.model is not taken for one", () => {
+    const bytes = readFileSync(bin);
+    expect(isLlama2cTokenizer(bytes)).to.equal(true);
+    expect(isLlama2cTokenizer(readFileSync(fixturePath("tokenizers/llama/tokenizer.model")))).to.equal(false);
+    const tok = new Tokenizer(parseLlama2cTokenizer(bytes, bin));
     expect(tok.vocabSize).to.equal(32000);
     expect([tok.unkId, tok.bosId, tok.eosId]).to.deep.equal([0, 1, 2]);
     const rows = readFileSync(fixturePath("tokenizer-vectors/llama.shared.jsonl"), "utf8").split("\n").filter((l) => l.trim())
