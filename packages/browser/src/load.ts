@@ -6,9 +6,9 @@
 //   backend "ts":   @llamats/tensor's ReferenceBackend with @llamats/quant's kernels
 //   backend "wasm": @llamats/kernels' WasmBackend, the SIMD kernels on this thread
 
-import { LlamatsError, ReferenceBackend, type Backend, type ProgressCallback } from "@llamats/tensor";
-import { configFromSource, openGgufSourceBytes } from "@llamats/formats";
-import { loadWeights, RunState } from "@llamats/model";
+import { FormatError, LlamatsError, ReferenceBackend, type Backend, type LlamaConfig, type ProgressCallback } from "@llamats/tensor";
+import { configFromSource, openGgufBytes, openGgufSourceBytes, type GgufFile, type ModelSource } from "@llamats/formats";
+import { buildWeights, loadWeights, RunState, type LlamaWeights, type RawTensor } from "@llamats/model";
 import { Tokenizer } from "@llamats/tokenizer";
 import { quantKernels } from "@llamats/quant";
 import { WasmBackend } from "@llamats/kernels";
@@ -40,11 +40,7 @@ export function loadModelFromBytes(bytes: Uint8Array, name: string, opts: Browse
   const source = openGgufSourceBytes(bytes, name);
   try {
     const config = configFromSource(source);
-    const tokens = source.metadata["tokenizer.ggml.tokens"];
-    const tokenizer = Array.isArray(tokens) || ArrayBuffer.isView(tokens) ? Tokenizer.fromGguf(source.metadata) : undefined;
-    if (tokenizer && tokenizer.vocabSize > config.vocabSize) {
-      throw new LlamatsError(`${name}: the tokenizer has ${tokenizer.vocabSize} pieces but the model only ${config.vocabSize} embeddings`);
-    }
+    const tokenizer = tokenizerOf(source, config, name);
     const backend = createBrowserBackend(opts.backend ?? "wasm");
     try {
       const total = source.tensors.reduce((a, t) => a + t.byteLength, 0);
@@ -58,10 +54,7 @@ export function loadModelFromBytes(bytes: Uint8Array, name: string, opts: Browse
           return out;
         },
       }, backend, config);
-      const nCtx = opts.nCtx ?? Math.min(config.contextLength, 2048);
-      if (!Number.isInteger(nCtx) || nCtx < 1) throw new LlamatsError(`context size ${nCtx}: want a positive integer`);
-      const state = new RunState(backend, config, { nCtx, maxBatch: opts.maxBatch });
-      return new LlamaModel({ path: name, format: "gguf", config, tokenizer, backend, weights, state });
+      return assemble(name, config, tokenizer, backend, weights, opts);
     } catch (err) {
       backend.dispose();
       throw err;
@@ -71,10 +64,28 @@ export function loadModelFromBytes(bytes: Uint8Array, name: string, opts: Browse
   }
 }
 
+/** The tokenizer a GGUF carries (`tokenizer.ggml.*`), if any. */
+function tokenizerOf(source: ModelSource, config: LlamaConfig, name: string): Tokenizer | undefined {
+  const tokens = source.metadata["tokenizer.ggml.tokens"];
+  const tokenizer = Array.isArray(tokens) || ArrayBuffer.isView(tokens) ? Tokenizer.fromGguf(source.metadata) : undefined;
+  if (tokenizer && tokenizer.vocabSize > config.vocabSize) {
+    throw new LlamatsError(`${name}: the tokenizer has ${tokenizer.vocabSize} pieces but the model only ${config.vocabSize} embeddings`);
+  }
+  return tokenizer;
+}
+
+/** Run state and the engine's LlamaModel around loaded weights (as @llamats/engine's loadModel). */
+function assemble(name: string, config: LlamaConfig, tokenizer: Tokenizer | undefined, backend: Backend, weights: LlamaWeights, opts: BrowserLoadOptions): LlamaModel {
+  const nCtx = opts.nCtx ?? Math.min(config.contextLength, 2048);
+  if (!Number.isInteger(nCtx) || nCtx < 1) throw new LlamatsError(`context size ${nCtx}: want a positive integer`);
+  const state = new RunState(backend, config, { nCtx, maxBatch: opts.maxBatch });
+  return new LlamaModel({ path: name, format: "gguf", config, tokenizer, backend, weights, state });
+}
+
 /**
  * Read a Blob (a File from `<input type="file">`) into memory, reporting bytes read. The
  * whole file is held once here and once more in the backend's buffers until the returned
- * array is dropped: peak memory is about twice the file (docs/BROWSER.md).
+ * array is dropped: peak memory is about twice the file (loadModelFromBlob avoids that).
  */
 export async function readBlob(blob: Blob, onProgress?: ProgressCallback): Promise<Uint8Array> {
   const out = new Uint8Array(blob.size);
@@ -87,10 +98,53 @@ export async function readBlob(blob: Blob, onProgress?: ProgressCallback): Promi
   return out;
 }
 
-/** readBlob, then loadModelFromBytes. */
-export async function loadModelFromBlob(blob: Blob, name: string, opts: BrowserLoadOptions & { onRead?: ProgressCallback } = {}): Promise<LlamaModel> {
-  const bytes = await readBlob(blob, opts.onRead);
-  return loadModelFromBytes(bytes, name, opts);
+/**
+ * A ready model from a Blob (a File from `<input type="file">`) without holding the file in
+ * memory: the header is parsed from the file's first bytes (16 MiB, more if the metadata is
+ * larger), then each tensor is read with Blob.slice() straight into the buffer the backend
+ * allocated for it. Peak memory is about the model once (plus one tensor), and the page stays
+ * responsive while it loads. Same weights, bit for bit, as loadModelFromBytes.
+ */
+export async function loadModelFromBlob(blob: Blob, name: string, opts: BrowserLoadOptions = {}): Promise<LlamaModel> {
+  installSetImmediate();
+  let prefix = Math.min(blob.size, 16 << 20);
+  let head: GgufFile;
+  let source: ModelSource;
+  for (;;) {
+    const bytes = new Uint8Array(await blob.slice(0, prefix).arrayBuffer());
+    try {
+      head = openGgufBytes(bytes, name, { fileSize: blob.size });
+      source = openGgufSourceBytes(bytes, name, { fileSize: blob.size });
+      break;
+    } catch (err) {
+      // A header longer than the prefix fails like a truncated file: retry with more of it.
+      if (!(err instanceof FormatError) || prefix >= blob.size) throw err;
+      prefix = Math.min(blob.size, prefix * 4);
+    }
+  }
+  const config = configFromSource(source);
+  const tokenizer = tokenizerOf(source, config, name);
+  const backend = createBrowserBackend(opts.backend ?? "wasm");
+  try {
+    const total = source.tensors.reduce((a, t) => a + t.byteLength, 0);
+    let done = 0;
+    const filled = new Map<string, RawTensor>();
+    for (const t of source.tensors) {
+      const info = head.tensor(t.name);
+      if (!info) throw new FormatError(name, `tensor "${t.name}"`, 0, "not in the GGUF header");
+      const at = head.dataOffset + info.offset;
+      const dst = backend.allocBytes(t.byteLength);
+      dst.set(new Uint8Array(await blob.slice(at, at + t.byteLength).arrayBuffer()));
+      filled.set(t.name, { type: t.type, shape: t.shape, bytes: dst });
+      done += t.byteLength;
+      opts.onProgress?.({ done, total, unit: "bytes", label: t.name });
+    }
+    const weights = buildWeights(config, (n) => filled.get(n), name, backend);
+    return assemble(name, config, tokenizer, backend, weights, opts);
+  } catch (err) {
+    backend.dispose();
+    throw err;
+  }
 }
 
 /**

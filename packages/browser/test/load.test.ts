@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { FormatError } from "@llamats/tensor";
 import { writeSyntheticModel, loadModel } from "@llamats/engine";
 import { bundle } from "../src/build.js";
-import { loadModelFromBytes } from "../src/index.js";
+import { loadModelFromBlob, loadModelFromBytes } from "../src/index.js";
 
 describe("@llamats/browser in Node", function () {
   this.timeout(120_000);
@@ -41,6 +41,32 @@ describe("@llamats/browser in Node", function () {
       m.dispose();
       n.dispose();
     }
+  });
+
+  it("loads a Blob tensor by tensor into the wasm backend with the same logits as from bytes", async () => {
+    const seen: number[] = [];
+    const a = await loadModelFromBlob(new Blob([bytes]), "tiny.gguf", { backend: "wasm", onProgress: (p) => seen.push(p.done / p.total) });
+    const b = loadModelFromBytes(bytes, "tiny.gguf", { backend: "wasm" });
+    try {
+      const ids = [1, 20, 300, 4000 % a.config.vocabSize, 5];
+      expect(Array.from(a.forward(ids, { logits: "all" }))).to.deep.equal(Array.from(b.forward(ids, { logits: "all" })));
+      expect(seen.length).to.be.greaterThan(10);
+      expect(seen[seen.length - 1]).to.equal(1);
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  it("turns a truncated Blob into a FormatError naming the file", async () => {
+    let err: unknown;
+    try {
+      (await loadModelFromBlob(new Blob([bytes.subarray(0, bytes.length - 1000)]), "picked.gguf", { backend: "ts" })).dispose();
+    } catch (e) {
+      err = e;
+    }
+    expect(err).to.be.instanceOf(FormatError);
+    expect((err as Error).message).to.contain("picked.gguf");
   });
 
   it("turns truncated or foreign bytes into a FormatError naming the file", () => {

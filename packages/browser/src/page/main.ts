@@ -1,10 +1,10 @@
-// The demo page: pick a GGUF (read into memory, parsed, weights copied into the backend's
-// memories, with progress), then stream a generation with the engine's own sampler and
+// The demo page: pick a GGUF (its header parsed, then each tensor read straight into the
+// backend's memories, with progress) or give a URL (downloaded, then copied), then stream a generation with the engine's own sampler and
 // generate loop, and show tokens/s. Everything runs on this page's main thread; the engine
 // yields between tokens (setImmediate shim), so the page repaints as text arrives.
 // window.llamatsDemo exposes the loaded model to tests (packages/browser/test).
 
-import { fetchBytes, loadModelFromBytes, readBlob, type BrowserBackendName, type LlamaModel } from "../index.js";
+import { fetchBytes, loadModelFromBlob, loadModelFromBytes, type BrowserBackendName, type LlamaModel } from "../index.js";
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const fileInput = $<HTMLInputElement>("file");
@@ -53,18 +53,25 @@ async function load(from: File | string): Promise<void> {
       progress.value = p.total > 0 ? p.done / p.total / 2 : 0;
       status.textContent = `Reading ${name}: ${mib(p.done)}${p.total > 0 ? ` / ${mib(p.total)}` : ""} MiB`;
     };
-    let bytes: Uint8Array | undefined = typeof from === "string" ? await fetchBytes(from, onRead) : await readBlob(from, onRead);
-    status.textContent = `Copying weights into the ${backendSelect.value} backend…`;
-    await nextFrame();
-    demo.model = loadModelFromBytes(bytes, name, {
-      backend: backendSelect.value as BrowserBackendName,
-      // Copying the weights is synchronous: the bar shows reading progress, then jumps to full.
-      onProgress: (p) => {
-        progress.value = 0.5 + p.done / p.total / 2;
-      },
-    });
-    bytes = undefined; // the weights live in the backend now: let the file's copy go
-    void bytes;
+    const backend = backendSelect.value as BrowserBackendName;
+    if (typeof from === "string") {
+      let bytes: Uint8Array | undefined = await fetchBytes(from, onRead);
+      status.textContent = `Copying weights into the ${backend} backend…`;
+      await nextFrame();
+      // Copying downloaded bytes is synchronous: the bar shows the download, then jumps to full.
+      demo.model = loadModelFromBytes(bytes, name, { backend });
+      bytes = undefined; // the weights live in the backend now: let the download go
+      void bytes;
+    } else {
+      // A File is read tensor by tensor straight into the backend (about 1x the model in memory).
+      demo.model = await loadModelFromBlob(from, name, {
+        backend,
+        onProgress: (p) => {
+          progress.value = p.done / p.total;
+          status.textContent = `Loading ${name}: ${mib(p.done)} / ${mib(p.total)} MiB of weights`;
+        },
+      });
+    }
     progress.value = 1;
     const c = demo.model.config;
     setState("ready", `Loaded ${name} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${c.blockCount} layers, dim ${c.embeddingLength}, vocab ${c.vocabSize}, backend ${demo.model.backend.name}.`);

@@ -1,3 +1,3 @@
 export * from "./types.js";
-export { openGguf, openGgufBytes, type GgufFile } from "./reader.js";
+export { openGguf, openGgufBytes, type GgufFile, type GgufBytesOptions } from "./reader.js";
 export { writeGguf, encodeGgufHeader, gguf, type GgufWriteTensor, type GgufWriteOptions } from "./writer.js";

@@ -104,10 +104,16 @@ export function openGguf(path: string, options: GgufOpenOptions = {}): GgufFile 
   }
 }
 
+export interface GgufBytesOptions extends GgufOpenOptions {
+  /** The file's size when the bytes are only its beginning (header parsing; tensors then
+   *  cannot be read through the returned GgufFile). */
+  readonly fileSize?: number;
+}
+
 /** A GGUF file already in memory (a browser File read into an ArrayBuffer); `name` labels errors. */
-export function openGgufBytes(bytes: Uint8Array, name: string, options: GgufOpenOptions = {}): GgufFile {
+export function openGgufBytes(bytes: Uint8Array, name: string, options: GgufBytesOptions = {}): GgufFile {
   limits = readerLimits(options.limits);
-  return parse(new MemoryFile(bytes, name));
+  return parse(new MemoryFile(bytes, name, options.fileSize));
 }
 
 function parse(file: PositionedReader): GgufFile {

@@ -9,16 +9,22 @@ export class MemoryFile implements PositionedReader {
   readonly size: number;
   private bytes: Uint8Array | undefined;
 
-  /** `path` names the bytes in errors (a File's name, a URL). */
-  constructor(bytes: Uint8Array, readonly path: string) {
+  /**
+   * `path` names the bytes in errors (a File's name, a URL). `size`: the whole file's size when
+   * `bytes` is only its beginning (enough to parse a header; reads past it fail).
+   */
+  constructor(bytes: Uint8Array, readonly path: string, size: number = bytes.length) {
     this.bytes = bytes;
-    this.size = bytes.length;
+    this.size = Math.max(size, bytes.length);
   }
 
   readInto(dst: Uint8Array, offset: number, length: number = dst.length, field = "data"): Uint8Array {
     if (this.bytes === undefined) throw new FormatError(this.path, field, offset, "file is closed");
     if (offset < 0 || length < 0 || offset + length > this.size) {
       throw new FormatError(this.path, field, offset, `${length} bytes past end of file (size ${this.size})`);
+    }
+    if (offset + length > this.bytes.length) {
+      throw new FormatError(this.path, field, offset, `${length} bytes past the first ${this.bytes.length} bytes, the part of the file in memory`);
     }
     if (dst.length < length) throw new RangeError(`destination holds ${dst.length} bytes, need ${length}`);
     dst.set(this.bytes.subarray(offset, offset + length));

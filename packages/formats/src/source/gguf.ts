@@ -1,7 +1,7 @@
 // ModelSource over a GGUF file: names and layout are already canonical; hyper-parameters
 // come from the `<arch>.*` keys.
 
-import { openGguf, openGgufBytes, type GgufFile } from "../gguf/reader.js";
+import { openGguf, openGgufBytes, type GgufBytesOptions, type GgufFile } from "../gguf/reader.js";
 import { buildSource } from "./build.js";
 import { completeFromShapes, hparamsFromGguf, withShortF32 } from "./hparams.js";
 import type { ModelSource, SourceTensor } from "./types.js";
@@ -11,8 +11,8 @@ export function openGgufSource(path: string): ModelSource {
 }
 
 /** The same over a GGUF file in memory (the browser build); `name` labels errors. */
-export function openGgufSourceBytes(bytes: Uint8Array, name: string): ModelSource {
-  return ggufSource(openGgufBytes(bytes, name), name);
+export function openGgufSourceBytes(bytes: Uint8Array, name: string, options?: GgufBytesOptions): ModelSource {
+  return ggufSource(openGgufBytes(bytes, name, options), name);
 }
 
 function ggufSource(g: GgufFile, path: string): ModelSource {
