@@ -116,7 +116,6 @@ describe("cli: generate, chat, logits, synth, demo", function () {
       ["generate", "-m", join(dir, "missing.gguf"), "-p", "x"],
       ["generate", "-m", model, "-p", "x", "--temp", "hot"],
       ["logits", "-m", model, "--ids", "1,999999", "--backend", "ts"],
-      ["generate", "-m", model, "-p", "x", "--backend", "gpu"],
     ];
     for (const args of bad) {
       const b = llamats(args);
