@@ -12,6 +12,22 @@ import { describeConformance, fixturePath } from "@llamats/testkit";
 import { runMain } from "./helpers/run-main.js";
 import { llamats } from "./helpers/spawn.js";
 
+describe("cli gaps: the flags the issue names, in --help", () => {
+  for (const cmd of ["generate", "chat", "logits", "bench", "serve"]) {
+    it(`${cmd} --help offers --tokenizer`, async () => {
+      const r = await runMain([cmd, "--help"]);
+      expect(r.code).to.equal(0);
+      expect(r.out).to.match(/^\s+--tokenizer <path>/m);
+    });
+  }
+  it("generate offers --ids, --json and --lora-scaled; quantize --allow-requantize; tokenize --json; bench --json", async () => {
+    expect((await runMain(["generate", "--help"])).out).to.contain("--ids <ids>").and.contain("--json").and.contain("--lora-scaled <dir scale...>");
+    expect((await runMain(["quantize", "--help"])).out).to.contain("--allow-requantize").and.contain("q4_k_m");
+    expect((await runMain(["tokenize", "--help"])).out).to.contain("--json");
+    expect((await runMain(["detokenize", "--help"])).out).to.contain("--ids-file <file>");
+  });
+});
+
 describe("cli gaps: --tokenizer PATH, --json lines", function () {
   this.timeout(240000);
   let dir = "";

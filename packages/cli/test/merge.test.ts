@@ -1,53 +1,16 @@
 // `llamats merge` as a user runs it (spawned from the TypeScript sources): merge -> gguf in
 // one command, JSON summary on stdout, progress on stderr, exit 2 and no output on bad input.
 import { expect } from "chai";
-import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describeConformance, fixturePath } from "@llamats/testkit";
+import { interrupted, llamats } from "./helpers/spawn.js";
 
-const bin = fileURLToPath(new URL("../src/bin.ts", import.meta.url));
-
-function llamats(args: string[]) {
-  const r = spawnSync(process.execPath, ["--conditions=source", "--import=tsx", bin, ...args], { encoding: "utf8", timeout: 90000 });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Poll `probe` every 10 ms until it returns a value (or fail after `ms`). */
-async function waitFor<T>(what: string, ms: number, probe: () => T | undefined): Promise<T> {
-  for (const t0 = Date.now(); Date.now() - t0 < ms; await sleep(10)) {
-    const v = probe();
-    if (v !== undefined) return v;
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-/**
- * Interrupt a merge while it writes: wait for its child's OUT.tmp-<pid>, freeze the child
- * (SIGSTOP) so it cannot finish first, send `sig` to the llamats process the user started,
- * wait for its notice that it has signalled the child, let the child run (and die).
- */
-async function interruptedMerge(dir: string, out: string, sig: NodeJS.Signals): Promise<{ code: number | null; err: string }> {
-  const p = spawn(process.execPath, ["--conditions=source", "--import=tsx", bin, "merge", "--base", fixturePath("tiny/base"),
-    "--lora", fixturePath("tiny/lora-llama"), "--output-type", "pth", "--out", out], { stdio: ["ignore", "pipe", "pipe"] });
-  let err = "";
-  p.stderr.on("data", (d: Buffer) => (err += d.toString()));
-  p.stdout.resume();
-  const exited = new Promise<number | null>((r) => p.on("exit", (code) => r(code)));
-  const base = out.split("/").pop()!;
-  const childPid = await waitFor("the merge's temp folder", 60000, () => {
-    const m = readdirSync(dir).map((f) => new RegExp(`^${base}\\.tmp-(\\d+)$`).exec(f)).find((x) => x);
-    return m ? Number(m[1]) : undefined;
-  });
-  process.kill(childPid, "SIGSTOP");
-  p.kill(sig);
-  await waitFor("the supervisor's notice that it stopped the child", 20000, () => (/stopping; partial output will be removed/.test(err) ? true : undefined));
-  process.kill(childPid, "SIGCONT");
-  return { code: await exited, err };
+/** Start a merge into dir/out and interrupt it mid-write with `sig` (helpers/spawn.ts). */
+function interruptedMerge(dir: string, out: string, sig: NodeJS.Signals): Promise<{ code: number | null; err: string }> {
+  return interrupted(["merge", "--base", fixturePath("tiny/base"), "--lora", fixturePath("tiny/lora-llama"), "--output-type", "pth", "--out", out],
+    dir, out.split("/").pop()!, sig);
 }
 
 describeConformance("cli: merge", ["tiny/base/config.json", "tiny/lora-llama/adapter_model.bin", "tiny/lora-alpaca/adapter_model.bin"], () => {

@@ -25,6 +25,7 @@ interface ServeCliOptions {
   ctxSize?: string;
   threads?: string;
   lora?: string;
+  tokenizer?: string;
   alpha?: string;
   template?: string;
   cors?: string;
@@ -45,6 +46,7 @@ export function register(program: Command): void {
     .option("--ctx-size <n>", "context (KV cache) tokens per sequence (default: the model's, at most 2048)")
     .option("--threads <n>", "worker threads")
     .option("--lora <dirs>", "PEFT LoRA adapter folder(s), comma-separated, applied at load")
+    .option("--tokenizer <path>", "tokenizer for a model without one (or to replace its own): SentencePiece .model, GGUF, or llama2.c tokenizer.bin")
     .option("--alpha <a>", 'NTK RoPE scaling: a number (1 = none) or "auto"')
     .option("--template <name>", `chat prompt template: ${TEMPLATE_NAMES.join(", ")} (default alpaca; given explicitly as alpaca, /v1/completions prompts are wrapped too)`)
     .option("--cors <origin>", "allow browsers from this origin (or *)")
@@ -63,7 +65,7 @@ export function register(program: Command): void {
       }
       const lora = o.lora ? o.lora.split(",").map((d) => d.trim()).filter((d) => d !== "") : [];
       if (o.ctxSize !== undefined) parseIntArg("--ctx-size", o.ctxSize, 1);
-      const load = loadOptionsFrom({ model: o.model, lora, alpha: o.alpha, threads: o.threads, ctx: o.ctxSize, backend: o.backend });
+      const load = loadOptionsFrom({ model: o.model, lora, tokenizer: o.tokenizer, alpha: o.alpha, threads: o.threads, ctx: o.ctxSize, backend: o.backend });
       const modelPromise = loadModel(o.model, load);
       modelPromise.catch(() => {}); // reported below through server.ready
       let server;
