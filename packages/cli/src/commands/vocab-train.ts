@@ -7,8 +7,7 @@
 
 import type { Command } from "commander";
 import { createHash } from "node:crypto";
-import { renameSync, rmSync, writeFileSync } from "node:fs";
-import { LlamatsError } from "@llamats/tensor";
+import { LlamatsError, writeFileAtomic } from "@llamats/tensor";
 import { splitAsCsv, trainSentencePiece, TRAIN_DEFAULTS, vocabText, writeModelProto, type TrainStage } from "@llamats/tokenizer";
 import { ProgressBar } from "../progress.js";
 
@@ -36,17 +35,6 @@ function num(flag: string, v: string): number {
   const x = Number(v);
   if (v.trim() === "" || !Number.isFinite(x)) throw new LlamatsError(`${flag} must be a number, got "${v}"`);
   return x;
-}
-
-function writeText(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw new LlamatsError(`cannot write ${path}: ${(e as Error).message}`, { cause: e });
-  }
 }
 
 export function register(program: Command): void {
@@ -101,7 +89,7 @@ export function register(program: Command): void {
       );
       for (const b of bars.values()) b.done();
       const bytes = writeModelProto(`${o.output}.model`, model);
-      writeText(`${o.output}.vocab`, vocabText(model));
+      writeFileAtomic(`${o.output}.vocab`, vocabText(model));
       process.stderr.write(
         `vocab-train: ${stats.linesKept} sentences (${stats.linesLoaded} read, ${stats.tooLong} too long), ${stats.words} words, ` +
           `${stats.requiredChars} characters (coverage ${stats.characterCoverage.toFixed(6)}), ${model.pieces.length} pieces, ` +
