@@ -7,10 +7,10 @@
 //   accumulators over 8-column steps, lanes added pairwise, the horizontal sum
 //   (0 + 1) + (2 + 3), then a scalar tail for cols % 8.
 // - qmatmulScalar: codegen/qmatmul.ts + qdot.ts over Q8_0 activation groups (the plain SIMD
-//   form, not relaxed), for Q8_0, Q4_0, Q4_1, Q5_0 and Q5_1 weights: integer group dot products (exact),
+//   form, not relaxed), for Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and Q4_K weights: integer group dot products (exact),
 //   then either per-lane f32 accumulation and a final horizontal sum (tokens taken one at a
 //   time) or per-token totals (tiles of 4 tokens, emitGroup4); single-token products of
-//   Q4_x / Q5_x follow qgen.ts (four blocks' totals in the lanes of one f32x4, scaled as
+//   Q4_x / Q5_x / Q4_K follow qgen.ts (four blocks' totals in the lanes of one f32x4, scaled as
 //   (total * dS) * xd, the nBlocks % 4 tail per lane, the two sums added at the end).
 
 import { GGMLType, f16ToF32, ggmlRowBytes, type WeightMatrix } from "@llamats/tensor";
@@ -129,6 +129,21 @@ const DECODERS: Partial<Record<GGMLType, ScalarDecoder>> = {
       g.mS = f16At(dv, off + 2);
     },
   },
+  // block_q4_K: d, dmin (f16), scales[12] (6-bit scale / min per 32-weight group, packed as
+  // ggml's get_scale_min_k4), qs[128]: group g = low (g even) or high nibbles of
+  // qs[32 (g >> 1) + l]; dS = f32(d * scale), mS = -f32(dmin * min).
+  [GGMLType.Q4_K]: {
+    genAcrossGroups: true, blockElems: 256, bytesPerBlock: 144, hasMin: true,
+    decode(bytes, dv, off, gi, g) {
+      const q = (j: number) => bytes[off + 4 + j]!;
+      const sc = gi < 4 ? q(gi) & 63 : (q(gi + 4) & 15) | ((q(gi - 4) >> 6) << 4);
+      const m = gi < 4 ? q(gi + 4) & 63 : (q(gi + 4) >> 4) | ((q(gi) >> 6) << 4);
+      const base = off + 16 + 32 * (gi >> 1);
+      for (let l = 0; l < 32; l++) g.q[l] = (gi & 1) === 0 ? bytes[base + l]! & 15 : bytes[base + l]! >> 4;
+      g.dS = fround(sc * f16At(dv, off));
+      g.mS = -fround(m * f16At(dv, off + 2));
+    },
+  },
 };
 
 export const SCALAR_QMATMUL_TYPES: readonly GGMLType[] = Object.keys(DECODERS).map(Number) as GGMLType[];
@@ -162,7 +177,8 @@ export function qmatmulScalar(out: Float32Array, w: WeightMatrix, xq: Int8Array,
   const acc = new Float32Array(4);
   const nTok4 = nTokens & ~3;
   if (nTokens === 1 && dec.genAcrossGroups) {
-    genScalar(out, w, dec, xq, xd, xs);
+    if (dec.blockElems === 32) genScalar(out, w, dec, xq, xd, xs);
+    else genScalarK(out, w, dec, xq, xd, xs);
     return;
   }
   for (let r = 0; r < rows; r++) {
@@ -207,6 +223,33 @@ export function qmatmulScalar(out: Float32Array, w: WeightMatrix, xq: Int8Array,
       if (dec.hasMin) s = fround(s + macc);
       out[t * rows + r] = s;
     }
+  }
+}
+
+/** qgen.ts's single-token tile for 256-weight K types: groups 4k .. 4k+3 of a block in the lanes. */
+function genScalarK(out: Float32Array, w: WeightMatrix, dec: ScalarDecoder, xq: Int8Array, xd: Float32Array, xs: Float32Array): void {
+  const { rows, cols } = w;
+  const rowBytes = ggmlRowBytes(w.type, cols);
+  const groups = dec.blockElems / 32;
+  const nBlocks = cols / dec.blockElems;
+  const dv = new DataView(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength);
+  const g: Group = { q: new Int32Array(32), dS: 0, mS: 0 };
+  const lanes = new Int32Array(4);
+  const acc4 = new Float32Array(4);
+  for (let r = 0; r < rows; r++) {
+    acc4.fill(0);
+    for (let b = 0; b < nBlocks; b++) {
+      for (let gi = 0; gi < groups; gi++) {
+        const ix = b * groups + gi;
+        dec.decode(w.bytes, dv, r * rowBytes + b * dec.bytesPerBlock, gi, g);
+        isumLanes(g.q, xq, ix * 32, lanes);
+        const total = lanes[0]! + lanes[1]! + lanes[2]! + lanes[3]!;
+        const k = gi & 3;
+        acc4[k] = fround(fround(fround(fround(total) * g.dS) * xd[ix]!) + acc4[k]!);
+        if (dec.hasMin) acc4[k] = fround(fround(g.mS * xs[ix]!) + acc4[k]!);
+      }
+    }
+    out[r] = fround(fround(acc4[0]! + acc4[1]!) + fround(acc4[2]! + acc4[3]!));
   }
 }
 
