@@ -146,6 +146,15 @@ const DECODERS: Partial<Record<GGMLType, ScalarDecoder>> = {
   },
 };
 
+/** What every quantised twin walks with: shapes, a byte view, one decoded group, dot lanes. */
+function walk(w: WeightMatrix, dec: ScalarDecoder) {
+  return {
+    rows: w.rows, rowBytes: ggmlRowBytes(w.type, w.cols), groups: dec.blockElems / 32, nBlocks: w.cols / dec.blockElems,
+    dv: new DataView(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength),
+    g: { q: new Int32Array(32), dS: 0, mS: 0 } as Group, lanes: new Int32Array(4),
+  };
+}
+
 export const SCALAR_QMATMUL_TYPES: readonly GGMLType[] = Object.keys(DECODERS).map(Number) as GGMLType[];
 
 /** The i32x4 lanes of a group's integer dot (i32x4.dot_i16x8_s over 4 chunks of 8: lane l gets elements 8k + 2l, 8k + 2l + 1). */
@@ -167,13 +176,7 @@ function isumLanes(q: Int32Array, xq: Int8Array, xOff: number, lanes: Int32Array
 export function qmatmulScalar(out: Float32Array, w: WeightMatrix, xq: Int8Array, xd: Float32Array, xs: Float32Array, nTokens: number): void {
   const dec = DECODERS[w.type];
   if (!dec) throw new RangeError(`qmatmulScalar: no twin for type ${w.type}`);
-  const { rows, cols } = w;
-  const rowBytes = ggmlRowBytes(w.type, cols);
-  const groupsPerBlock = dec.blockElems / 32;
-  const nBlocks = cols / dec.blockElems;
-  const dv = new DataView(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength);
-  const g: Group = { q: new Int32Array(32), dS: 0, mS: 0 };
-  const lanes = new Int32Array(4);
+  const { rows, rowBytes, groups: groupsPerBlock, nBlocks, dv, g, lanes } = walk(w, dec);
   const acc = new Float32Array(4);
   const nTok4 = nTokens & ~3;
   if (nTokens === 1 && dec.genAcrossGroups) {
@@ -228,13 +231,7 @@ export function qmatmulScalar(out: Float32Array, w: WeightMatrix, xq: Int8Array,
 
 /** qgen.ts's single-token tile for 256-weight K types: groups 4k .. 4k+3 of a block in the lanes. */
 function genScalarK(out: Float32Array, w: WeightMatrix, dec: ScalarDecoder, xq: Int8Array, xd: Float32Array, xs: Float32Array): void {
-  const { rows, cols } = w;
-  const rowBytes = ggmlRowBytes(w.type, cols);
-  const groups = dec.blockElems / 32;
-  const nBlocks = cols / dec.blockElems;
-  const dv = new DataView(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength);
-  const g: Group = { q: new Int32Array(32), dS: 0, mS: 0 };
-  const lanes = new Int32Array(4);
+  const { rows, rowBytes, groups, nBlocks, dv, g, lanes } = walk(w, dec);
   const acc4 = new Float32Array(4);
   for (let r = 0; r < rows; r++) {
     acc4.fill(0);
@@ -255,13 +252,8 @@ function genScalarK(out: Float32Array, w: WeightMatrix, dec: ScalarDecoder, xq: 
 
 /** qgen.ts's single-token tile for 32-weight block types (one group per block). */
 function genScalar(out: Float32Array, w: WeightMatrix, dec: ScalarDecoder, xq: Int8Array, xd: Float32Array, xs: Float32Array): void {
-  const { rows, cols } = w;
-  const rowBytes = ggmlRowBytes(w.type, cols);
-  const nBlocks = cols / 32;
+  const { rows, rowBytes, nBlocks, dv, g, lanes } = walk(w, dec);
   const nb4 = nBlocks & ~3;
-  const dv = new DataView(w.bytes.buffer, w.bytes.byteOffset, w.bytes.byteLength);
-  const g: Group = { q: new Int32Array(32), dS: 0, mS: 0 };
-  const lanes = new Int32Array(4);
   const acc4 = new Float32Array(4); // lane k: blocks 4i + k
   const acc = new Float32Array(4); // the tail's per-lane sums (emitDot)
   for (let r = 0; r < rows; r++) {
