@@ -7,11 +7,12 @@
 //   accumulators over 8-column steps, lanes added pairwise, the horizontal sum
 //   (0 + 1) + (2 + 3), then a scalar tail for cols % 8.
 // - qmatmulScalar: codegen/qmatmul.ts + qdot.ts over Q8_0 activation groups (the plain SIMD
-//   form, not relaxed), for Q8_0, Q4_0, Q4_1, Q5_0, Q5_1 and Q4_K weights: integer group dot products (exact),
-//   then either per-lane f32 accumulation and a final horizontal sum (tokens taken one at a
-//   time) or per-token totals (tiles of 4 tokens, emitGroup4); single-token products of
-//   Q4_x / Q5_x / Q4_K follow qgen.ts (four blocks' totals in the lanes of one f32x4, scaled as
-//   (total * dS) * xd, the nBlocks % 4 tail per lane, the two sums added at the end).
+//   form, not relaxed), for every type with a WASM kernel (Q8_0, Q4_0, Q4_1, Q5_0, Q5_1,
+//   Q4_K, Q5_K, Q6_K): integer group dot products (exact), then either per-lane f32
+//   accumulation and a final horizontal sum (tokens one at a time) or per-token totals
+//   (tiles of 4 tokens, emitGroup4); single-token products of the types with an
+//   across-groups tile follow qgen.ts (four groups' totals in the lanes of one f32x4, scaled
+//   as (total * dS) * xd; for 32-weight types the nBlocks % 4 tail per lane, added at the end).
 
 import { GGMLType, f16ToF32, ggmlRowBytes, type WeightMatrix } from "@llamats/tensor";
 
@@ -58,6 +59,9 @@ interface Group {
   readonly q: Int32Array; // (32)
   dS: number;
   mS: number; // offset term's scale (types with a min), else 0
+  /** Q6_K: integer scales of elements 0-15 and 16-31, applied to the integer lane sums. */
+  sLo?: number;
+  sHi?: number;
 }
 
 interface ScalarDecoder {
@@ -132,19 +136,48 @@ const DECODERS: Partial<Record<GGMLType, ScalarDecoder>> = {
   // block_q4_K: d, dmin (f16), scales[12] (6-bit scale / min per 32-weight group, packed as
   // ggml's get_scale_min_k4), qs[128]: group g = low (g even) or high nibbles of
   // qs[32 (g >> 1) + l]; dS = f32(d * scale), mS = -f32(dmin * min).
-  [GGMLType.Q4_K]: {
-    genAcrossGroups: true, blockElems: 256, bytesPerBlock: 144, hasMin: true,
+  [GGMLType.Q4_K]: kQuant(144, 16, false),
+  // block_q5_K: as Q4_K with qh[32] at 16 (bit g of qh[l] is bit 4 of group g's code l), qs at 48.
+  [GGMLType.Q5_K]: kQuant(176, 48, true),
+  // block_q6_K: ql[128], qh[64], scales[16] (i8), d (f16): group g = 4n + c takes the low
+  // (c < 2) or high nibbles of ql[64n + 32(c & 1) + l] and bits 2c..2c+1 of qh[32n + l],
+  // minus 32; integer scales scales[8n + 2c] (elements 0-15) and [8n + 2c + 1] (16-31).
+  [GGMLType.Q6_K]: {
+    genAcrossGroups: true, blockElems: 256, bytesPerBlock: 210, hasMin: false,
+    decode(bytes, dv, off, gi, g) {
+      const n = gi >> 2;
+      const c = gi & 3;
+      const ql = off + 64 * n + 32 * (c & 1);
+      const qh = off + 128 + 32 * n;
+      for (let l = 0; l < 32; l++) {
+        const nib = c < 2 ? bytes[ql + l]! & 15 : bytes[ql + l]! >> 4;
+        g.q[l] = (nib | (((bytes[qh + l]! >> (2 * c)) & 3) << 4)) - 32;
+      }
+      g.sLo = (bytes[off + 192 + 8 * n + 2 * c]! << 24) >> 24;
+      g.sHi = (bytes[off + 192 + 8 * n + 2 * c + 1]! << 24) >> 24;
+      g.dS = f16At(dv, off + 208);
+      g.mS = 0;
+    },
+  },
+};
+
+function kQuant(bytesPerBlock: number, qsOff: number, withQh: boolean): ScalarDecoder {
+  return {
+    genAcrossGroups: true, blockElems: 256, bytesPerBlock, hasMin: true,
     decode(bytes, dv, off, gi, g) {
       const q = (j: number) => bytes[off + 4 + j]!;
       const sc = gi < 4 ? q(gi) & 63 : (q(gi + 4) & 15) | ((q(gi - 4) >> 6) << 4);
       const m = gi < 4 ? q(gi + 4) & 63 : (q(gi + 4) >> 4) | ((q(gi) >> 6) << 4);
-      const base = off + 16 + 32 * (gi >> 1);
-      for (let l = 0; l < 32; l++) g.q[l] = (gi & 1) === 0 ? bytes[base + l]! & 15 : bytes[base + l]! >> 4;
+      const base = off + qsOff + 32 * (gi >> 1);
+      for (let l = 0; l < 32; l++) {
+        const nib = (gi & 1) === 0 ? bytes[base + l]! & 15 : bytes[base + l]! >> 4;
+        g.q[l] = withQh ? nib | (((bytes[off + 16 + l]! >> gi) & 1) << 4) : nib;
+      }
       g.dS = fround(sc * f16At(dv, off));
       g.mS = -fround(m * f16At(dv, off + 2));
     },
-  },
-};
+  };
+}
 
 /** What every quantised twin walks with: shapes, a byte view, one decoded group, dot lanes. */
 function walk(w: WeightMatrix, dec: ScalarDecoder) {
@@ -157,14 +190,22 @@ function walk(w: WeightMatrix, dec: ScalarDecoder) {
 
 export const SCALAR_QMATMUL_TYPES: readonly GGMLType[] = Object.keys(DECODERS).map(Number) as GGMLType[];
 
-/** The i32x4 lanes of a group's integer dot (i32x4.dot_i16x8_s over 4 chunks of 8: lane l gets elements 8k + 2l, 8k + 2l + 1). */
-function isumLanes(q: Int32Array, xq: Int8Array, xOff: number, lanes: Int32Array): void {
-  lanes.fill(0);
-  for (let k = 0; k < 4; k++) {
-    for (let l = 0; l < 4; l++) {
+/**
+ * The i32x4 lanes of a group's integer dot (i32x4.dot_i16x8_s over 4 chunks of 8: lane l
+ * gets elements 8k + 2l, 8k + 2l + 1); Q6_K's chunks 0-1 and 2-3 times sLo / sHi.
+ */
+function isumLanes(g: Group, xq: Int8Array, xOff: number, lanes: Int32Array): void {
+  const q = g.q;
+  for (let l = 0; l < 4; l++) {
+    let lo = 0;
+    let hi = 0;
+    for (let k = 0; k < 4; k++) {
       const j = 8 * k + 2 * l;
-      lanes[l] += q[j]! * xq[xOff + j]! + q[j + 1]! * xq[xOff + j + 1]!;
+      const p = q[j]! * xq[xOff + j]! + q[j + 1]! * xq[xOff + j + 1]!;
+      if (k < 2) lo += p;
+      else hi += p;
     }
+    lanes[l] = g.sLo === undefined ? lo + hi : lo * g.sLo + hi * g.sHi!;
   }
 }
 
@@ -202,7 +243,7 @@ export function qmatmulScalar(out: Float32Array, w: WeightMatrix, xq: Int8Array,
       each((gIndex) => {
         for (let t = 0; t < 4; t++) {
           const ix = gIndex * nTokens + t0 + t;
-          isumLanes(g.q, xq, ix * 32, lanes);
+          isumLanes(g, xq, ix * 32, lanes);
           const total = lanes[0]! + lanes[1]! + lanes[2]! + lanes[3]!;
           dot[t] = fround(fround(fround(total) * fround(g.dS * xd[ix]!)) + dot[t]!);
           if (dec.hasMin) min[t] = fround(fround(g.mS * xs[ix]!) + min[t]!);
@@ -217,7 +258,7 @@ export function qmatmulScalar(out: Float32Array, w: WeightMatrix, xq: Int8Array,
       let macc = 0;
       each((gIndex) => {
         const ix = gIndex * nTokens + t;
-        isumLanes(g.q, xq, ix * 32, lanes);
+        isumLanes(g, xq, ix * 32, lanes);
         const scale = fround(g.dS * xd[ix]!);
         for (let l = 0; l < 4; l++) acc[l] = fround(fround(fround(lanes[l]!) * scale) + acc[l]!);
         if (dec.hasMin) macc = fround(macc + fround(g.mS * xs[ix]!));
@@ -239,7 +280,7 @@ function genScalarK(out: Float32Array, w: WeightMatrix, dec: ScalarDecoder, xq: 
       for (let gi = 0; gi < groups; gi++) {
         const ix = b * groups + gi;
         dec.decode(w.bytes, dv, r * rowBytes + b * dec.bytesPerBlock, gi, g);
-        isumLanes(g.q, xq, ix * 32, lanes);
+        isumLanes(g, xq, ix * 32, lanes);
         const total = lanes[0]! + lanes[1]! + lanes[2]! + lanes[3]!;
         const k = gi & 3;
         acc4[k] = fround(fround(fround(fround(total) * g.dS) * xd[ix]!) + acc4[k]!);
@@ -264,7 +305,7 @@ function genScalar(out: Float32Array, w: WeightMatrix, dec: ScalarDecoder, xq: I
     for (let b = 0; b < nb4; b += 4) {
       for (let k = 0; k < 4; k++) {
         dec.decode(w.bytes, dv, rowOff + (b + k) * dec.bytesPerBlock, 0, g);
-        isumLanes(g.q, xq, (b + k) * 32, lanes);
+        isumLanes(g, xq, (b + k) * 32, lanes);
         const total = lanes[0]! + lanes[1]! + lanes[2]! + lanes[3]!;
         acc4[k] = fround(fround(fround(fround(total) * g.dS) * xd[b + k]!) + acc4[k]!);
         if (dec.hasMin) acc4[k] = fround(fround(g.mS * xs[b + k]!) + acc4[k]!);
@@ -272,7 +313,7 @@ function genScalar(out: Float32Array, w: WeightMatrix, dec: ScalarDecoder, xq: I
     }
     for (let b = nb4; b < nBlocks; b++) {
       dec.decode(w.bytes, dv, rowOff + b * dec.bytesPerBlock, 0, g);
-      isumLanes(g.q, xq, b * 32, lanes);
+      isumLanes(g, xq, b * 32, lanes);
       const scale = fround(g.dS * xd[b]!);
       for (let l = 0; l < 4; l++) acc[l] = fround(fround(fround(lanes[l]!) * scale) + acc[l]!);
       if (dec.hasMin) macc = fround(macc + fround(g.mS * xs[b]!));
