@@ -4,11 +4,12 @@
 // or absent; the OUT.tmp-<pid> a killed run leaves is removed by the next run. And a disk
 // that fills mid-write (a small tmpfs) leaves nothing behind and exits 2 with one line.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { writeSyntheticModel } from "@llamats/engine";
+import { describeConformance, fixturePath } from "@llamats/testkit";
 import { bin } from "./helpers/spawn.js";
 
 const nodeArgs = ["--conditions=source", "--import=tsx", bin];
@@ -57,6 +58,57 @@ async function runKilled(args: string[], dir: string, base: string, afterMs: num
   return killed;
 }
 
+/** A file's bytes, or a folder's files' bytes by name (merge writes a folder). */
+function snapshot(path: string): Record<string, string> {
+  if (!statSync(path).isDirectory()) return { ".": readFileSync(path).toString("base64") };
+  return Object.fromEntries(readdirSync(path).sort().map((f) => [f, readFileSync(join(path, f)).toString("base64")]));
+}
+
+interface KillCase {
+  what: string; out: string; args: (out: string) => string[]; kills: number;
+  /** Kills that must land while OUT's temp exists (default a third of them). */
+  minMidWrite?: number;
+  /** How long after OUT's temp appears to kill, at most (default a third of a full run). */
+  tempWindowMs?: number;
+  /** The command refuses an existing OUT (merge): remove a complete OUT (never the temps) before each run. */
+  refusesExisting?: boolean;
+}
+
+/**
+ * Run `c` once uninterrupted (the reference), then `c.kills` times SIGKILLed at seeded random
+ * points into the same OUT, checking OUT after each; then once more to completion.
+ */
+async function killAtRandom(dir: string, c: KillCase): Promise<void> {
+  const work = join(dir, c.out.replace(/\./g, "-"));
+  mkdirSync(work);
+  const ref = join(dir, `ref-${c.out}`);
+  const t0 = Date.now();
+  const full = llamats(c.args(ref));
+  const fullMs = Date.now() - t0;
+  expect(full.code, full.err).to.equal(0);
+  const want = snapshot(ref);
+  const out = join(work, c.out);
+  const rand = rng(18);
+  let midWrite = 0;
+  for (let k = 0; k < c.kills; k++) {
+    // A few kills anywhere in the run (startup included), the rest while OUT's temp exists.
+    const fromStart = k % 4 === 0;
+    if (c.refusesExisting) rmSync(out, { recursive: true, force: true });
+    const delayMs = Math.floor(rand() * (fromStart ? fullMs : c.tempWindowMs ?? fullMs / 3));
+    const killed = await runKilled(c.args(out), work, c.out, delayMs, fromStart);
+    if (killed && !fromStart) midWrite++;
+    if (existsSync(out)) expect(snapshot(out), `kill ${k}: OUT is not the complete output`).to.deep.equal(want);
+    for (const f of readdirSync(work)) expect(f === c.out || /\.(tmp|stage)-\d+$/.test(f), `kill ${k}: stray ${f}`).to.equal(true);
+  }
+  console.log(`      (${c.what}: ${midWrite} of ${c.kills} kills landed while OUT's temp existed; a full run takes ${fullMs} ms)`);
+  expect(midWrite, "kills that landed while the temp existed").to.be.at.least(c.minMidWrite ?? Math.floor(c.kills / 3));
+  if (c.refusesExisting) rmSync(out, { recursive: true, force: true });
+  const again = llamats(c.args(out));
+  expect(again.code, again.err).to.equal(0);
+  expect(temps(work), "stale temps left after the next run").to.deep.equal([]);
+  expect(snapshot(out)).to.deep.equal(want);
+}
+
 function llamats(args: string[]): { code: number | null; err: string } {
   const r = spawnSync(process.execPath, [...nodeArgs, ...args], { timeout: 120000 });
   return { code: r.status, err: r.stderr.toString() };
@@ -73,37 +125,12 @@ describe("writers under SIGKILL at random points and a full disk (issue 18)", fu
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const cases: Array<{ what: string; out: string; args: (out: string) => string[]; kills: number }> = [
+  const cases: KillCase[] = [
     { what: "quantize q8_0", out: "q.gguf", args: (out) => ["quantize", model, out, "q8_0"], kills: 12 },
     { what: "convert --to safetensors", out: "m.safetensors", args: (out) => ["convert", model, out, "--to", "safetensors", "--dtype", "f16"], kills: 10 },
   ];
   for (const c of cases) {
-    it(`${c.what}: OUT is complete or absent after each of ${c.kills} SIGKILLs; the next run removes stale temps`, async () => {
-      const work = join(dir, c.out.replace(/\./g, "-"));
-      mkdirSync(work);
-      const ref = join(dir, `ref-${c.out}`);
-      const t0 = Date.now();
-      const full = llamats(c.args(ref));
-      const fullMs = Date.now() - t0;
-      expect(full.code, full.err).to.equal(0);
-      const want = readFileSync(ref);
-      const out = join(work, c.out);
-      const rand = rng(18);
-      let midWrite = 0;
-      for (let k = 0; k < c.kills; k++) {
-        // A few kills anywhere in the run (startup included), the rest while OUT's temp exists.
-        const fromStart = k % 4 === 0;
-        const killed = await runKilled(c.args(out), work, c.out, Math.floor(rand() * (fromStart ? fullMs : fullMs / 3)), fromStart);
-        if (killed && !fromStart) midWrite++;
-        if (existsSync(out)) expect(readFileSync(out).equals(want), `kill ${k}: OUT is not the complete output`).to.equal(true);
-        for (const f of readdirSync(work)) expect(f === c.out || /\.(tmp|stage)-\d+$/.test(f), `kill ${k}: stray ${f}`).to.equal(true);
-      }
-      expect(midWrite, "kills that landed while the temp file existed").to.be.at.least(Math.floor(c.kills / 3));
-      const again = llamats(c.args(out));
-      expect(again.code, again.err).to.equal(0);
-      expect(temps(work), "stale temps left after the next run").to.deep.equal([]);
-      expect(readFileSync(out).equals(want)).to.equal(true);
-    });
+    it(`${c.what}: OUT is complete or absent after each of ${c.kills} SIGKILLs; the next run removes stale temps`, () => killAtRandom(dir, c));
   }
 
   it("a disk that fills mid-write: exit 2, one line naming OUT, nothing left behind", function () {
@@ -128,4 +155,27 @@ describe("writers under SIGKILL at random points and a full disk (issue 18)", fu
       spawnSync("umount", [mnt]);
     }
   });
+});
+
+describeConformance("cli: merge and vocab-merge under SIGKILL at random points (issue 18)", ["tiny/base/config.json", "tiny/base/tokenizer.model", "tiny/lora-llama/adapter_model.bin"], () => {
+  let dir = "";
+  before(() => (dir = mkdtempSync(join(tmpdir(), "llamats-kill-merge-"))));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const cases: KillCase[] = [
+    {
+      // The merge computes first and holds its OUT.tmp-<pid>/ folder for ~40 ms at the end.
+      what: "merge --output-type pth (a folder)", out: "merged", kills: 8, tempWindowMs: 40, refusesExisting: true,
+      args: (out) => ["merge", "--base", fixturePath("tiny/base"), "--lora", fixturePath("tiny/lora-llama"), "--output-type", "pth", "--out", out],
+    },
+    {
+      what: "vocab-merge", out: "v.model", kills: 8, tempWindowMs: 40,
+      args: (out) => ["vocab-merge", "--base", fixturePath("tiny/base/tokenizer.model"), "--add", fixturePath("tiny/lora-llama/tokenizer.model"), "-o", out],
+    },
+  ];
+  for (const c of cases) {
+    it(`${c.what}: OUT is complete or absent after each of ${c.kills} SIGKILLs; the next run removes stale temps`, function () {
+      this.timeout(600000);
+      return killAtRandom(dir, c);
+    });
+  }
 });
