@@ -1,22 +1,19 @@
 // libFuzzer-style byte mutations with a seeded PRNG (mulberry32), so a campaign is
 // reproducible from its --seed. Biased toward what breaks binary parsers: little-endian
 // integers replaced by boundary values and by "lengths" near the input size.
+import { mulberry32 } from "@llamats/testkit";
 
 const INTERESTING_8 = [0, 1, 0x7f, 0x80, 0xff];
 const INTERESTING_32 = [0, 1, 2, 0x7f, 0x80, 0xff, 0x100, 0x7fff, 0x8000, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xffffffff];
 
 export class Mutator {
-  private s: number;
+  private readonly rand: () => number;
   constructor(seed: number) {
-    this.s = seed >>> 0;
+    this.rand = mulberry32(seed);
   }
   /** Uniform in [0, n). */
   int(n: number): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * n | 0;
+    return (this.rand() * n) | 0;
   }
 
   /** 1-4 stacked mutations of `data` (never modified in place); `other` is for splicing. */

@@ -120,17 +120,22 @@ const adapterConfig = {
 
 let decodeTok: Tokenizer | undefined;
 
+/** Read every item an opened reader lists, then close it (errors included). */
+function readAll<T>(opened: { close(): void }, items: readonly T[], read: (item: T) => unknown): void {
+  try {
+    for (const item of items) read(item);
+  } finally {
+    opened.close();
+  }
+}
+
 export const targets: readonly FuzzTarget[] = [
   {
     name: "gguf", what: "GGUF header, metadata and tensor table; every tensor read",
     seeds: seedGguf,
     run(data) {
       const g = openGguf(asFile("gguf/in.gguf", data));
-      try {
-        for (const t of g.tensors) g.readTensor(t);
-      } finally {
-        g.close();
-      }
+      readAll(g, g.tensors, (t) => g.readTensor(t));
     },
   },
   {
@@ -138,11 +143,7 @@ export const targets: readonly FuzzTarget[] = [
     seeds: seedSafetensors,
     run(data) {
       const s = openSafetensors(asFile("safetensors/in.safetensors", data));
-      try {
-        for (const t of s.tensors) s.readTensor(t);
-      } finally {
-        s.close();
-      }
+      readAll(s, s.tensors, (t) => s.readTensor(t));
     },
   },
   {
@@ -150,11 +151,7 @@ export const targets: readonly FuzzTarget[] = [
     seeds: seedTorch,
     run(data) {
       const z = ZipReader.open(asFile("zip/in.zip", data), { verifyCrc: true });
-      try {
-        for (const e of z.entries) z.read(e);
-      } finally {
-        z.file.close();
-      }
+      readAll(z.file, z.entries, (e) => z.read(e));
     },
   },
   {
@@ -169,11 +166,7 @@ export const targets: readonly FuzzTarget[] = [
     seeds: seedTorch,
     run(data) {
       const c = openTorchCheckpoint(asFile("torch/in.bin", data));
-      try {
-        for (const t of c.tensors) c.read(t.name);
-      } finally {
-        c.close();
-      }
+      readAll(c, c.tensors, (t) => c.read(t.name));
     },
   },
   {
@@ -188,11 +181,7 @@ export const targets: readonly FuzzTarget[] = [
     seeds: seedLlama2c,
     run(data) {
       const m = openLlama2c(asFile("llama2c/in.bin", data));
-      try {
-        for (const t of m.tensors) m.readTensor(t.name);
-      } finally {
-        m.close();
-      }
+      readAll(m, m.tensors, (t) => m.readTensor(t.name));
     },
   },
   {
@@ -205,11 +194,7 @@ export const targets: readonly FuzzTarget[] = [
     ],
     run(data) {
       const s = openModelSourceSync(asFile("source/in.model", data));
-      try {
-        for (const t of s.tensors) s.read(t.name);
-      } finally {
-        s.close();
-      }
+      readAll(s, s.tensors, (t) => s.read(t.name));
     },
   },
   {

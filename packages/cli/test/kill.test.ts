@@ -9,23 +9,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { expect } from "chai";
 import { writeSyntheticModel } from "@llamats/engine";
-import { describeConformance, fixturePath } from "@llamats/testkit";
+import { describeConformance, fixturePath, mulberry32 } from "@llamats/testkit";
 import { bin } from "./helpers/spawn.js";
 
 const nodeArgs = ["--conditions=source", "--import=tsx", bin];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const temps = (dir: string) => readdirSync(dir).filter((f) => /\.(tmp|stage)-\d+$/.test(f));
-
-/** mulberry32: the kill points are random but reproducible. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /**
  * Run llamats ARGS in its own process group; SIGKILL the group `afterMs` after OUT's temp
@@ -88,7 +77,7 @@ async function killAtRandom(dir: string, c: KillCase): Promise<void> {
   expect(full.code, full.err).to.equal(0);
   const want = snapshot(ref);
   const out = join(work, c.out);
-  const rand = rng(18);
+  const rand = mulberry32(18); // the kill points are random but reproducible
   let midWrite = 0;
   for (let k = 0; k < c.kills; k++) {
     // A few kills anywhere in the run (startup included), the rest while OUT's temp exists.
