@@ -115,8 +115,11 @@ describe("writers under SIGKILL at random points and a full disk (issue 18)", fu
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   const cases: KillCase[] = [
-    { what: "quantize q8_0", out: "q.gguf", args: (out) => ["quantize", model, out, "q8_0"], kills: 12 },
-    { what: "convert --to safetensors", out: "m.safetensors", args: (out) => ["convert", model, out, "--to", "safetensors", "--dtype", "f16"], kills: 10, tempWindowMs: 300 },
+    // The temp of these small outputs exists for ~0.1-0.3 s of a ~2.5 s run (most of it is
+    // start-up), so the mid-write kills come within 120 ms of the temp appearing: on a fast
+    // machine a wider window lets too few of them land before the rename.
+    { what: "quantize q8_0", out: "q.gguf", args: (out) => ["quantize", model, out, "q8_0"], kills: 12, tempWindowMs: 120 },
+    { what: "convert --to safetensors", out: "m.safetensors", args: (out) => ["convert", model, out, "--to", "safetensors", "--dtype", "f16"], kills: 10, tempWindowMs: 120 },
   ];
   for (const c of cases) {
     it(`${c.what}: OUT is complete or absent after each of ${c.kills} SIGKILLs; the next run removes stale temps`, () => killAtRandom(dir, c));
