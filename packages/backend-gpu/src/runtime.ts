@@ -165,6 +165,9 @@ let liveWebGpuRuntimes = 0;
 async function releaseWebGpuDevice(): Promise<void> {
   if (--liveWebGpuRuntimes > 0) return;
   const { WebGPUContext } = (await import("gpu.js")) as unknown as { WebGPUContext: { destroy(): Promise<void> } };
+  // A runtime created while this one was shutting down (a model disposed without waiting,
+  // then another loaded) shares the device: count again, synchronously with the destroy.
+  if (liveWebGpuRuntimes > 0) return;
   await WebGPUContext.destroy();
 }
 

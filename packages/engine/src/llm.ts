@@ -215,11 +215,18 @@ export class LlamaModel {
   }
 
   dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    void this.device?.dispose();
-    this.backend.dispose();
+    void this.close();
   }
+
+  /** dispose(), resolved once a device (the gpu backend) has released everything it holds. */
+  async close(): Promise<void> {
+    if (this.disposed) return this.closing;
+    this.disposed = true;
+    this.backend.dispose();
+    this.closing = Promise.resolve(this.device?.dispose());
+    return this.closing;
+  }
+  private closing: Promise<void> = Promise.resolve();
 
   private checkUsable(): void {
     if (this.disposed) throw new LlamatsError("this model has been disposed");

@@ -25,7 +25,7 @@ describe("engine on the gpu backend", function () {
   before(async function () {
     try {
       const m = await loadModel(tinyModel("q8_0"), { backend: "gpu", nCtx: 32 });
-      m.dispose();
+      await m.close();
     } catch (err) {
       if (isCI()) throw err;
       haveGpu = false;
@@ -56,7 +56,7 @@ describe("engine on the gpu backend", function () {
         expect(ids).to.deep.equal(ref);
         expect(() => gpu.forward(prompt)).to.throw(/forwardAsync/);
       } finally {
-        gpu.dispose();
+        await gpu.close(); // the device is released before the next test loads another model
         cpu.dispose();
       }
     });
@@ -80,7 +80,7 @@ describe("engine on the gpu backend", function () {
       s1.dispose();
       s2.dispose();
     } finally {
-      m.dispose();
+      await m.close();
     }
   });
 });
