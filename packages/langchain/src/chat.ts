@@ -9,7 +9,7 @@ import { AIMessage, AIMessageChunk, type BaseMessage } from "@langchain/core/mes
 import { ChatGenerationChunk, type ChatResult } from "@langchain/core/outputs";
 import { chatPrompt, type ChatTurn } from "@llamats/engine";
 import { LlamatsError } from "@llamats/tensor";
-import { generateOptions, generatePieces, type LlamatsModelFields } from "./options.js";
+import { generateOptions, generatePieces, type LlamatsModelFields, modelFields } from "./options.js";
 
 export interface ChatLlamatsInput extends LlamatsModelFields, BaseChatModelParams {
   /** History kept in the prompt, in characters (the demo's max_memory; default 256). */
@@ -46,8 +46,7 @@ export class ChatLlamats extends BaseChatModel<BaseChatModelCallOptions> {
 
   constructor(input: ChatLlamatsInput) {
     super(input);
-    const { model, temperature, topK, topP, repeatPenalty, frequencyPenalty, presencePenalty, maxTokens, seed } = input;
-    this.fields = { model, temperature, topK, topP, repeatPenalty, frequencyPenalty, presencePenalty, maxTokens, seed };
+    this.fields = modelFields(input);
     this.maxMemory = input.maxMemory ?? 256;
   }
 

@@ -4,7 +4,7 @@
 import { LLM, type BaseLLMCallOptions, type BaseLLMParams } from "@langchain/core/language_models/llms";
 import type { CallbackManagerForLLMRun } from "@langchain/core/callbacks/manager";
 import { GenerationChunk } from "@langchain/core/outputs";
-import { generateOptions, generatePieces, type LlamatsModelFields } from "./options.js";
+import { generateOptions, generatePieces, type LlamatsModelFields, modelFields } from "./options.js";
 
 export interface LlamatsLLMInput extends LlamatsModelFields, BaseLLMParams {}
 
@@ -17,8 +17,7 @@ export class LlamatsLLM extends LLM<BaseLLMCallOptions> {
 
   constructor(input: LlamatsLLMInput) {
     super(input);
-    const { model, temperature, topK, topP, repeatPenalty, frequencyPenalty, presencePenalty, maxTokens, seed } = input;
-    this.fields = { model, temperature, topK, topP, repeatPenalty, frequencyPenalty, presencePenalty, maxTokens, seed };
+    this.fields = modelFields(input);
   }
 
   _llmType(): string {

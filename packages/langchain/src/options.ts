@@ -22,6 +22,12 @@ export interface LlamatsModelFields {
   seed?: number;
 }
 
+/** Just the model fields of a constructor input (LangChain's own params stay with the base class). */
+export function modelFields(input: LlamatsModelFields): LlamatsModelFields {
+  const { model, temperature, topK, topP, repeatPenalty, frequencyPenalty, presencePenalty, maxTokens, seed } = input;
+  return { model, temperature, topK, topP, repeatPenalty, frequencyPenalty, presencePenalty, maxTokens, seed };
+}
+
 export const SEED_PIPELINE_DEFAULTS = Object.freeze({ temperature: 0, repeatPenalty: 1.1, maxTokens: 400, seed: 0 });
 
 /** The engine options of one call: the fields' settings plus the call's stop strings and signal. */
