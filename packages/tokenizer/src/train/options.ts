@@ -4,7 +4,7 @@
 
 import { LlamatsError } from "@llamats/tensor";
 import { ProtoWriter } from "../proto/wire.js";
-import { ModelType } from "../proto/specs.js";
+import { DEFAULT_TRAINER_SPEC, ModelType } from "../proto/specs.js";
 
 export interface TrainOptions {
   /** Corpus files, read in order. */
@@ -42,8 +42,12 @@ export const TRAIN_DEFAULTS = {
   normalization: "nmt_nfkc",
 } as const;
 
+// The special pieces, their ids and the whitespace rules are the TrainerSpec defaults.
+const { treatWhitespaceAsSuffix, allowWhitespaceOnlyPieces, unkId, bosId, eosId, padId, unkPiece, bosPiece, eosPiece, padPiece, unkSurface } =
+  DEFAULT_TRAINER_SPEC;
+
 // Fixed by spm_train's defaults (not exposed as options).
-export const FIXED = {
+export const FIXED = Object.freeze({
   seedSentencepieceSize: 1000000,
   shrinkingFactor: 0.75,
   numThreads: 16,
@@ -52,18 +56,18 @@ export const FIXED = {
   splitByUnicodeScript: true,
   splitByWhitespace: true,
   splitByNumber: true,
-  treatWhitespaceAsSuffix: false,
-  allowWhitespaceOnlyPieces: false,
-  unkId: 0,
-  bosId: 1,
-  eosId: 2,
-  padId: -1,
-  unkPiece: "<unk>",
-  bosPiece: "<s>",
-  eosPiece: "</s>",
-  padPiece: "<pad>",
-  unkSurface: " \u2047 ",
-} as const;
+  treatWhitespaceAsSuffix,
+  allowWhitespaceOnlyPieces,
+  unkId,
+  bosId,
+  eosId,
+  padId,
+  unkPiece,
+  bosPiece,
+  eosPiece,
+  padPiece,
+  unkSurface,
+});
 
 /** VerifySpec (trainer_interface.cc): the ranges spm_train accepts. */
 export function checkOptions(o: TrainOptions): void {
