@@ -7,23 +7,12 @@ import { configFromSource, openModelSource } from "@llamats/formats";
 import { type LlamaWeights, RunState, forward, loadWeights } from "@llamats/model";
 import { ReferenceBackend } from "@llamats/tensor";
 import { quantKernels } from "@llamats/quant";
-import { fixturePath, haveFixtures, isCI } from "@llamats/testkit";
+import { argmax, fixturePath, haveFixtures, isCI, maxAbsDiff } from "@llamats/testkit";
 import { GpuModel, GpuRuntime } from "../src/index.js";
 import { gpuModes } from "./helpers.js";
 
 const tokens = [1, 403, 407, 261, 378, 426, 260, 275, 443, 284, 302, 273];
 
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
-
-function argmax(x: Float32Array): number {
-  let best = 0;
-  for (let i = 1; i < x.length; i++) if (x[i] > x[best]) best = i;
-  return best;
-}
 
 for (const mode of gpuModes()) {
   describe(`backend-gpu model (${mode})`, function () {
@@ -61,10 +50,10 @@ for (const mode of gpuModes()) {
       const m = await GpuModel.create(rt!, weights, { nCtx: 64, maxBatch: 5 });
       try {
         const prefill = await m.forward(tokens.slice(0, 8), 0, { logits: "all" });
-        let worst = maxAbs(prefill, want.subarray(0, 8 * V));
+        let worst = maxAbsDiff(prefill, want.subarray(0, 8 * V));
         for (let p = 8; p < tokens.length; p++) {
           const one = await m.forward([tokens[p]], p);
-          worst = Math.max(worst, maxAbs(one, want.subarray(p * V, (p + 1) * V)));
+          worst = Math.max(worst, maxAbsDiff(one, want.subarray(p * V, (p + 1) * V)));
           expect(argmax(one)).to.equal(argmax(want.subarray(p * V, (p + 1) * V)));
         }
         this.test!.title += ` (max |Δ| ${worst.toExponential(2)})`;

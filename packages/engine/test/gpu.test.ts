@@ -5,7 +5,7 @@
 // where no adapter exists, except under CI=true, where .ci/run installs Mesa and it must run.
 import { expect } from "chai";
 import { loadModel, type LlamaModel } from "@llamats/engine";
-import { isCI } from "@llamats/testkit";
+import { isCI, maxAbsDiff } from "@llamats/testkit";
 import { cleanupTestDir, tinyModel } from "./helpers.js";
 
 async function collect(it: AsyncIterable<number>): Promise<number[]> {
@@ -14,11 +14,6 @@ async function collect(it: AsyncIterable<number>): Promise<number[]> {
   return out;
 }
 
-function maxAbs(a: Float32Array, b: Float32Array): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
-  return m;
-}
 
 describe("engine on the gpu backend", function () {
   let haveGpu = true;
@@ -47,7 +42,7 @@ describe("engine on the gpu backend", function () {
         const b = cpu.forward(prompt, { pos: 0, logits: "all" });
         // The reference's quantised products round activations to Q8 blocks (as ggml does);
         // the GPU kernels multiply f32 activations by the dequantised weights.
-        const d = maxAbs(a, b);
+        const d = maxAbsDiff(a, b);
         this.test!.title += ` (max |Δ| ${d.toExponential(2)})`;
         expect(d).to.be.below(type === "q8_0" ? 0.05 : 0.1);
         const opts = { maxTokens: 12, temperature: 0 };

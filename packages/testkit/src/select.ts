@@ -52,3 +52,18 @@ function topKBySort(x: Float32Array, n: number): { indices: Int32Array; values: 
   }
   return { indices, values };
 }
+
+/**
+ * Largest |a[i] - b[i]| over the first n elements (default: all, and then lengths must agree,
+ * else Infinity). A NaN anywhere gives NaN, so a bound check on it fails.
+ */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>, n?: number): number {
+  if (n === undefined && a.length !== b.length) return Infinity;
+  const count = n ?? a.length;
+  let m = 0;
+  for (let i = 0; i < count; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (!(d <= m)) m = d;
+  }
+  return m;
+}

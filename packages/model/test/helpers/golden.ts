@@ -57,14 +57,7 @@ export function readGoldenCase(model: string, name: string): GoldenCase {
   }
 }
 
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>, n = a.length): number {
-  let m = 0;
-  for (let i = 0; i < n; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (!(d <= m)) m = d; // NaN propagates as a failure
-  }
-  return m;
-}
+export { maxAbsDiff } from "@llamats/testkit";
 
 export function logSumExp(x: Float32Array): number {
   let m = -Infinity;
