@@ -30,7 +30,12 @@ export class GpuOps {
 
   /** Returns the rotated copy of x (nTokens, nHeads, headDim). */
   async rope(x: Float32Array, nHeads: number, positions: ArrayLike<number>, params: RopeParams): Promise<Float32Array> {
-    return this.run([x], ([dx]) => ops.rope(this.rt, dx, nHeads, positions, params), x.length);
+    const tables = await ops.uploadRopeTables(this.rt, positions, params);
+    try {
+      return await this.run([x], ([dx]) => ops.rope(this.rt, dx, nHeads, tables, params), x.length);
+    } finally {
+      ops.freeRopeTables(this.rt, tables);
+    }
   }
 
   /** Causal attention; kCache/vCache (nCtx, nKvHeads, headDim) hold rows 0 .. pos0 + nTokens - 1. */

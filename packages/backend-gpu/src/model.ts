@@ -6,7 +6,7 @@
 
 import { type LlamaConfig, LlamatsError, ggmlRowBytes } from "@llamats/tensor";
 import { type BatchItem, type BatchResult, type KVCache, type LlamaWeights, type Linear, ropeParamsFor } from "@llamats/model";
-import { type DeviceMatrix, attention, axpy, freeMatrix, kvWrite, matmul, rmsNorm, rope, slice, swiglu, uploadMatrix } from "./ops.js";
+import { type DeviceMatrix, attention, axpy, freeMatrix, freeRopeTables, kvWrite, matmul, rmsNorm, rope, slice, swiglu, uploadMatrix, uploadRopeTables } from "./ops.js";
 import { decodeRowF32 } from "./pack.js";
 import type { DeviceArray, GpuRuntime } from "./runtime.js";
 
@@ -206,6 +206,7 @@ export class GpuModel {
     const nb = ids.length;
     const kvDim = nKvHeads * headDim;
     const positions = Int32Array.from({ length: nb }, (_, i) => p0 + i);
+    const tables = await uploadRopeTables(rt, positions, ropeParams); // shared by every layer's q and k
     let x = await rt.upload(this.embed(ids)); // (nb, dim)
     for (let l = 0; l < this.layers.length; l++) {
       const L = this.layers[l];
@@ -214,8 +215,8 @@ export class GpuModel {
       const k0 = await this.linear(L.attnK, xb, nb);
       const v = await this.linear(L.attnV, xb, nb);
       rt.free(xb);
-      const q = await rope(rt, q0, nHeads, positions, ropeParams);
-      const k = await rope(rt, k0, nKvHeads, positions, ropeParams);
+      const q = await rope(rt, q0, nHeads, tables, ropeParams);
+      const k = await rope(rt, k0, nKvHeads, tables, ropeParams);
       rt.free(q0);
       rt.free(k0);
       const kNew = await kvWrite(rt, kv.k[l], k, kv.nCtx, kvDim, p0, nb);
@@ -243,6 +244,7 @@ export class GpuModel {
       rt.free(h);
       x = await this.residual(x, d, nb * dim);
     }
+    freeRopeTables(rt, tables);
     const xn = await rmsNorm(rt, x, this.outputNorm, nb, dim, eps);
     rt.free(x);
     return xn;

@@ -61,16 +61,31 @@ export async function rmsNorm(rt: GpuRuntime, x: DeviceArray, weight: DeviceArra
   return rt.run(k, x, weight, eps);
 }
 
-/** RoPE on x (nTokens, nHeads, headDim) at the given positions; angles from f64 host tables. */
-export async function rope(rt: GpuRuntime, x: DeviceArray, nHeads: number, positions: ArrayLike<number>, p: RopeParams): Promise<DeviceArray> {
-  const n = positions.length;
-  const rotDim = p.rotDim ?? p.headDim;
-  const half = rotDim >> 1;
+/** cos/sin (nTokens, rotDim/2) for some positions, on the device: built once per pass, used by every layer's q and k. */
+export interface DeviceRopeTables {
+  readonly nTokens: number;
+  readonly cos: DeviceArray;
+  readonly sin: DeviceArray;
+}
+
+/** The RoPE tables of these positions, computed on the host in f64 (f32 angles lose precision at large positions). */
+export async function uploadRopeTables(rt: GpuRuntime, positions: ArrayLike<number>, p: RopeParams): Promise<DeviceRopeTables> {
   const { cos, sin } = ropeTables(positions, p);
+  return { nTokens: positions.length, cos: await rt.upload(Float32Array.from(cos)), sin: await rt.upload(Float32Array.from(sin)) };
+}
+
+export function freeRopeTables(rt: GpuRuntime, t: DeviceRopeTables): void {
+  rt.free(t.cos);
+  rt.free(t.sin);
+}
+
+/** RoPE on x (nTokens, nHeads, headDim) with the tables of its positions. */
+export async function rope(rt: GpuRuntime, x: DeviceArray, nHeads: number, tables: DeviceRopeTables, p: RopeParams): Promise<DeviceArray> {
+  const n = tables.nTokens;
+  const half = (p.rotDim ?? p.headDim) >> 1;
   const k = rt.kernel(`rope:${n}:${nHeads}:${p.headDim}:${half}:${p.layout}`, K.rope, n * nHeads * p.headDim,
     { headDim: p.headDim, nHeads, half, interleaved: p.layout === "interleaved" ? 1 : 0 }, 1);
-  // Tables are tiny (nTokens, rotDim/2): passed as plain arrays each call.
-  return rt.run(k, x, Float32Array.from(cos), Float32Array.from(sin));
+  return rt.run(k, x, tables.cos, tables.sin);
 }
 
 export interface DeviceAttention {
