@@ -68,6 +68,8 @@ export class LlamaModel {
   private nextSeqId = 1;
   private disposed = false;
   private readonly device: LlamaModelParts["device"];
+  /** Settles when close() has released the device. */
+  private closing: Promise<void> = Promise.resolve();
 
   constructor(parts: LlamaModelParts) {
     this.path = parts.path;
@@ -226,7 +228,6 @@ export class LlamaModel {
     this.closing = Promise.resolve(this.device?.dispose());
     return this.closing;
   }
-  private closing: Promise<void> = Promise.resolve();
 
   private checkUsable(): void {
     if (this.disposed) throw new LlamatsError("this model has been disposed");
