@@ -25,7 +25,7 @@ function tokensArb(vocab: number) {
 }
 
 /** max |a - b| / (1 + max |b|) over all positions. */
-function relErr(ours: Float32Array, ref: Float64Array[], vocab: number): number {
+function relErr(ours: ArrayLike<number>, ref: Float64Array[], vocab: number): number {
   let err = 0;
   let mag = 0;
   ref.forEach((row, t) => row.forEach((v, i) => {
@@ -35,56 +35,71 @@ function relErr(ours: Float32Array, ref: Float64Array[], vocab: number): number 
   return err / (1 + mag);
 }
 
+/**
+ * The tolerance against the f64 reference: 1e-5, or 10x how far the reference itself moves
+ * when every weight moves by one f32 ulp (`moved` is the model built with ulpJitterSeed),
+ * whichever is larger. A tiny model (dim 2) can cancel a residual almost to zero before an
+ * RMSNorm, which scales any rounding up by 1/rms; there no f32 engine can match the f64 answer
+ * to 1e-5, and the test must allow what the problem itself amplifies rather than flake on it.
+ */
+function tolerance(ref: Float64Array[], moved: LlamaWeights, tokens: readonly number[]): number {
+  const flat = Float64Array.from(naiveForward(moved, tokens).flatMap((row) => Array.from(row)));
+  return Math.max(1e-5, 10 * relErr(flat, ref, moved.config.vocabSize));
+}
+
 describe("model/forward properties", () => {
-  it("batched prefill (random chunk size) equals the naive f64 forward within 1e-5", () => {
+  it("batched prefill (random chunk size) equals the naive f64 forward within 1e-5 (or 10x the problem's own f32 sensitivity)", () => {
     fc.assert(fc.property(specArb, scalingArb, fc.integer({ min: 1, max: 5 }), fc.nat(1000), (spec, scaling, maxBatch, seed) => {
       const cfg = withRopeScaling(synthConfig(spec), scaling);
       const w = synthWeights(cfg, seed);
       const tokens = fc.sample(tokensArb(cfg.vocabSize), { seed, numRuns: 1 })[0];
       const state = new RunState(backend, cfg, { maxBatch });
       const ours = forward(w, state, tokens, 0, { logits: "all" });
-      expect(relErr(ours, naiveForward(w, tokens), cfg.vocabSize)).to.be.at.most(1e-5);
+      const ref = naiveForward(w, tokens);
+      expect(relErr(ours, ref, cfg.vocabSize)).to.be.at.most(tolerance(ref, synthWeights(cfg, seed, undefined, undefined, seed + 1), tokens));
     }), { numRuns: 40 });
   });
 
-  it("prefill of n tokens equals n single steps through the KV cache (and a split prefill)", () => {
+  it("prefill of n tokens equals n single steps through the KV cache (and a split prefill), to the same tolerance", () => {
     fc.assert(fc.property(specArb, scalingArb, fc.nat(1000), (spec, scaling, seed) => {
       const cfg = withRopeScaling(synthConfig(spec), scaling);
       const w = synthWeights(cfg, seed);
       const tokens = fc.sample(tokensArb(cfg.vocabSize), { seed, numRuns: 1 })[0];
       const V = cfg.vocabSize;
+      const tol = tolerance(naiveForward(w, tokens), synthWeights(cfg, seed, undefined, undefined, seed + 1), tokens);
       const all = forward(w, new RunState(backend, cfg), tokens, 0, { logits: "all" });
       const step = new RunState(backend, cfg);
       tokens.forEach((t, p) => {
         const one = forward(w, step, [t], p);
-        for (let i = 0; i < V; i++) expect(one[i]).to.be.closeTo(all[p * V + i], 1e-5 * (1 + Math.abs(all[p * V + i])));
+        for (let i = 0; i < V; i++) expect(one[i]).to.be.closeTo(all[p * V + i], tol * (1 + Math.abs(all[p * V + i])));
       });
       // First half as a prefill, second half as another prefill on top of the cache.
       const split = new RunState(backend, cfg);
       const h = Math.floor(tokens.length / 2);
       if (h > 0) forward(w, split, tokens.slice(0, h), 0);
       const last = forward(w, split, tokens.slice(h), h);
-      for (let i = 0; i < V; i++) expect(last[i]).to.be.closeTo(all[(tokens.length - 1) * V + i], 1e-5 * (1 + Math.abs(last[i])));
+      for (let i = 0; i < V; i++) expect(last[i]).to.be.closeTo(all[(tokens.length - 1) * V + i], tol * (1 + Math.abs(last[i])));
     }), { numRuns: 40 });
   });
 
   it("runtime LoRA deltas equal the merged weights W + s·B·A", () => {
+    const withLoras = (base: LlamaWeights, seed: number, r: number): LlamaWeights => ({
+      ...base,
+      layers: base.layers.map((L, l) => ({
+        ...L,
+        attnQ: { ...L.attnQ, loras: [randomLora(L.attnQ.rows, L.attnQ.cols, r, seed + l * 10, 0.5)] },
+        attnV: { ...L.attnV, loras: [randomLora(L.attnV.rows, L.attnV.cols, r, seed + l * 10 + 2, 2), randomLora(L.attnV.rows, L.attnV.cols, 1, seed + 7, -1)] },
+        ffnDown: { ...L.ffnDown, loras: [randomLora(L.ffnDown.rows, L.ffnDown.cols, r, seed + l * 10 + 4, 0.25)] },
+      })),
+      output: { ...base.output, loras: [randomLora(base.output.rows, base.output.cols, r, seed + 99, 1)] },
+    });
     fc.assert(fc.property(specArb, fc.nat(1000), fc.integer({ min: 1, max: 4 }), (spec, seed, r) => {
       const cfg = synthConfig(spec);
-      const base = synthWeights(cfg, seed);
-      const withLora: LlamaWeights = {
-        ...base,
-        layers: base.layers.map((L, l) => ({
-          ...L,
-          attnQ: { ...L.attnQ, loras: [randomLora(L.attnQ.rows, L.attnQ.cols, r, seed + l * 10, 0.5)] },
-          attnV: { ...L.attnV, loras: [randomLora(L.attnV.rows, L.attnV.cols, r, seed + l * 10 + 2, 2), randomLora(L.attnV.rows, L.attnV.cols, 1, seed + 7, -1)] },
-          ffnDown: { ...L.ffnDown, loras: [randomLora(L.ffnDown.rows, L.ffnDown.cols, r, seed + l * 10 + 4, 0.25)] },
-        })),
-        output: { ...base.output, loras: [randomLora(base.output.rows, base.output.cols, r, seed + 99, 1)] },
-      };
+      const withLora = withLoras(synthWeights(cfg, seed), seed, r);
       const tokens = fc.sample(tokensArb(cfg.vocabSize), { seed, numRuns: 1 })[0];
       const ours = forward(withLora, new RunState(backend, cfg, { maxBatch: 3 }), tokens, 0, { logits: "all" });
-      expect(relErr(ours, naiveForward(withLora, tokens), cfg.vocabSize)).to.be.at.most(1e-5);
+      const ref = naiveForward(withLora, tokens);
+      expect(relErr(ours, ref, cfg.vocabSize)).to.be.at.most(tolerance(ref, withLoras(synthWeights(cfg, seed, undefined, undefined, seed + 1), seed, r), tokens));
     }), { numRuns: 25 });
   });
 

@@ -28,9 +28,15 @@ export function weightFrom(type: GGMLType, values: Float32Array, rows: number, c
   return { type, rows, cols, bytes: quantizeRows(type, values, rows, cols) };
 }
 
-/** Random weights; `typeFor` picks each matrix's type (default F32). Norms near 1. */
-export function synthWeights(cfg: LlamaConfig, seed: number, typeFor: (name: string) => GGMLType = () => GGMLType.F32, std = 0.5): LlamaWeights {
+/**
+ * Random weights; `typeFor` picks each matrix's type (default F32). Norms near 1.
+ * `ulpJitterSeed`, when given, moves every value one f32 ulp up or down at random: the same
+ * model as far as any f32 engine can tell, used to measure how much the f64 reference itself
+ * moves under f32-sized rounding (see referenceSensitivity).
+ */
+export function synthWeights(cfg: LlamaConfig, seed: number, typeFor: (name: string) => GGMLType = () => GGMLType.F32, std = 0.5, ulpJitterSeed?: number): LlamaWeights {
   let k = seed * 1000;
+  const jitter = ulpJitterSeed === undefined ? (v: Float32Array) => v : (v: Float32Array) => jitterOneUlp(v, ulpJitterSeed + k);
   const get = (name: string): RawTensor | undefined => {
     const { embeddingLength: dim, feedForwardLength: ffnDim, vocabSize, headCount: nHeads, headCountKv: nKvHeads, keyLength: headDim } = cfg;
     const kv = nKvHeads * headDim;
@@ -44,14 +50,22 @@ export function synthWeights(cfg: LlamaConfig, seed: number, typeFor: (name: str
     const shape = shapes[kind];
     const n = shape.reduce((a, b) => a * b, 1);
     if (shape.length === 1) {
-      const v = randomNormal(n, ++k, 0.2).map((x) => 1 + x);
+      const v = jitter(randomNormal(n, ++k, 0.2).map((x) => 1 + x));
       return { type: GGMLType.F32, shape, bytes: new Uint8Array(v.buffer) };
     }
     const type = typeFor(name);
-    const v = randomNormal(n, ++k, std);
+    const v = jitter(randomNormal(n, ++k, std));
     return { type, shape, bytes: quantizeRows(type, v, shape[0], shape[1]) };
   };
   return buildWeights(cfg, get, "synthetic");
+}
+
+function jitterOneUlp(v: Float32Array, seed: number): Float32Array {
+  const bits = new Uint32Array(v.slice().buffer);
+  const coin = randomNormal(v.length, seed);
+  // ±1 on the bit pattern is one ulp either way for every finite nonzero value.
+  for (let i = 0; i < bits.length; i++) if (v[i] !== 0) bits[i] += coin[i] < 0 ? -1 : 1;
+  return new Float32Array(bits.buffer);
 }
 
 export function randomLora(rows: number, cols: number, r: number, seed: number, scale: number): LoraDelta {
