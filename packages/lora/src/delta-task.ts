@@ -25,7 +25,7 @@ export function scaleBits(scale: number): number {
 export function deltaShare(k: DeltaExports, op: number, args: Int32Array, start: number, end: number): void {
   const inDim = args[DArg.inDim]!, r = args[DArg.r]!, n = end - start;
   const dPtr = args[DArg.d]! + start * inDim * 4;
-  k.delta_rows(args[DArg.a]!, args[DArg.b]! + start * r * 4, dPtr, n, inDim, r);
+  k.delta_rows(args[DArg.a]!, args[DArg.b]! + start * r * 8, dPtr, n, inDim, r); // B's rows in float64
   if (op !== DeltaOp.merge) return;
   f32Bits[0] = args[DArg.scaleBits]!;
   k.merge_rows(args[DArg.cur]! + start * inDim * 2, dPtr, args[DArg.res]! + start * 8, n, inDim, f32[0]);

@@ -1,11 +1,17 @@
 // The LoRA delta product B @ A in WebAssembly SIMD, emitted with @llamats/kernels' module
-// builder. Same arithmetic as the TypeScript loop in merge.ts, bit for bit: per output
-// element and per k in order, acc = f32( f64(acc) + f64(b) * f64(a) ) — the product of two
-// float32 is exact in float64, the sum is rounded once to float64, then to float32, exactly
-// what `Math.fround(acc + b * a)` does. Two f64x2 lanes per half of a v128 of four floats.
-// Used when inDim is a multiple of 4 (every LLaMA width); the TypeScript loop otherwise.
+// builder. Same arithmetic as the TypeScript loops in merge.ts and delta-scalar.ts, bit for
+// bit: per output element and per k in order, acc = f32( f64(acc) + f64(b) * f64(a) ) — the
+// product of two float32 is exact in float64, the sum is rounded once to float64, then to
+// float32, exactly what `Math.fround(acc + b * a)` does.
+// Blocked so that the rank dimension runs in registers: a tile of ROWS_PER_TILE output rows
+// by 4 columns keeps its accumulators in f64x2 locals (rounded to f32 and widened again after
+// every step) for all r steps, reading A from a packed panel (the 4 columns of every k side by
+// side, widened to float64 once by packA) and B's rows as float64 (widening is exact), so the
+// loop over k converts nothing but the accumulators; d is read and written once per tile
+// instead of once per k.
+// Used when inDim is a multiple of 4 (every LLaMA width); the TypeScript loops otherwise.
 
-import { ModuleBuilder, ValType, type FuncBuilder } from "@llamats/kernels";
+import { ModuleBuilder, ValType, type FuncBuilder, type Local } from "@llamats/kernels";
 
 const PAGE = 65536;
 
@@ -14,42 +20,110 @@ const JOIN_LOWS = [0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23];
 
 export const MAX_PAGES = 65536;
 
+/** Output rows per register tile of delta_rows (the tail rows go one at a time). */
+export const ROWS_PER_TILE = 4;
+
+/**
+ * A (r, inDim) as delta_rows reads it, in float64: panels of 4 columns, each holding those 4
+ * columns of every k in order — packed[(jb * r + k) * 4 + c] = a[k * inDim + jb * 4 + c] — so
+ * a tile reads its A values sequentially. inDim must be a multiple of 4.
+ */
+export function packA(a: Float32Array, r: number, inDim: number, out: Float64Array, at = 0): void {
+  for (let k = 0; k < r; k++) {
+    const src = k * inDim;
+    for (let jb = 0, o = at + k * 4; jb < inDim; jb += 4, o += r * 4) {
+      out[o] = a[src + jb];
+      out[o + 1] = a[src + jb + 1];
+      out[o + 2] = a[src + jb + 2];
+      out[o + 3] = a[src + jb + 3];
+    }
+  }
+}
+
 /** The kernel module; `shared` for a memory shared with worker threads (delta-pool.ts). */
 export function buildDeltaModule(shared = false): Uint8Array<ArrayBuffer> {
   const m = new ModuleBuilder({ module: "env", field: "memory", minPages: 1, maxPages: MAX_PAGES, shared });
-  // delta_rows(aPtr, bPtr, dPtr, nRows, inDim, r): d (nRows, inDim) += B (nRows, r) @ A (r, inDim), d pre-zeroed.
+  // delta_rows(aPackedPtr, bPtr, dPtr, nRows, inDim, r): d (nRows, inDim) += B (nRows, r) @ A (r, inDim),
+  // A packed by packA (float64), B's rows as float64.
   const f = m.func("delta_rows", [ValType.i32, ValType.i32, ValType.i32, ValType.i32, ValType.i32, ValType.i32]);
   const [aPtr, bPtr, dPtr, nRows, inDim, r] = [0, 1, 2, 3, 4, 5].map((i) => f.param(i));
-  const i = f.local(ValType.i32), k = f.local(ValType.i32), jb = f.local(ValType.i32);
-  const inBytes = f.local(ValType.i32), dRow = f.local(ValType.i32), aRow = f.local(ValType.i32);
-  const bk = f.local(ValType.v128), x = f.local(ValType.v128), dv = f.local(ValType.v128), lo = f.local(ValType.v128);
+  const rowsLeft = f.local(ValType.i32), inBytes = f.local(ValType.i32), rBytes = f.local(ValType.i32);
+  const dTile = f.local(ValType.i32), bTile = f.local(ValType.i32), panel = f.local(ValType.i32);
+  const ap = f.local(ValType.i32), bp = f.local(ValType.i32), aEnd = f.local(ValType.i32), jb = f.local(ValType.i32);
+  const xl = f.local(ValType.v128), xh = f.local(ValType.v128), bk = f.local(ValType.v128);
+  const acc = Array.from({ length: ROWS_PER_TILE * 2 }, () => f.local(ValType.v128));
   f.get(inDim).i32(2).op("i32_shl").set(inBytes);
-  f.forRange(i, () => f.i32(0), nRows, 1, () => {
-    f.get(dPtr).get(i).get(inBytes).op("i32_mul").op("i32_add").set(dRow);
-    f.forRange(k, () => f.i32(0), r, 1, () => {
-      // bk = splat(f64(b[i*r + k]))
-      f.get(bPtr).get(i).get(r).op("i32_mul").get(k).op("i32_add").i32(2).op("i32_shl").op("i32_add").mem("f32_load");
-      f.op("f64_promote_f32").v("f64x2_splat").set(bk);
-      f.get(aPtr).get(k).get(inBytes).op("i32_mul").op("i32_add").set(aRow);
-      f.forRange(jb, () => f.i32(0), inBytes, 16, () => {
-        f.get(aRow).get(jb).op("i32_add").vmem("v128_load").set(x);
-        f.get(dRow).get(jb).op("i32_add").vmem("v128_load").set(dv);
-        // lo = f64(d[0..1]) + f64(a[0..1]) * bk
-        f.get(dv).v("f64x2_promote_low_f32x4");
-        f.get(x).v("f64x2_promote_low_f32x4").get(bk).v("f64x2_mul");
-        f.v("f64x2_add").v("f32x4_demote_f64x2_zero").set(lo);
-        // store address, then join(lo, demote(f64(d[2..3]) + f64(a[2..3]) * bk))
-        f.get(dRow).get(jb).op("i32_add");
-        f.get(lo);
-        f.get(dv).get(dv).shuffle(HIGH_HALF).v("f64x2_promote_low_f32x4");
-        f.get(x).get(x).shuffle(HIGH_HALF).v("f64x2_promote_low_f32x4").get(bk).v("f64x2_mul");
-        f.v("f64x2_add").v("f32x4_demote_f64x2_zero");
-        f.shuffle(JOIN_LOWS).vmem("v128_store");
+  f.get(r).i32(3).op("i32_shl").set(rBytes); // a row of B in float64
+  f.get(dPtr).set(dTile);
+  f.get(bPtr).set(bTile);
+  f.get(nRows).set(rowsLeft);
+  // Tiles of ROWS_PER_TILE rows, then the remaining rows one by one.
+  const rowsLoop = (rows: number): void => {
+    f.block(() => {
+      f.get(rowsLeft).i32(rows).op("i32_lt_s").brIf(0);
+      f.loop(() => {
+        emitTile(f, rows, { inBytes, rBytes, dTile, bTile, panel, ap, bp, aEnd, jb, aPtr, r, xl, xh, bk, acc });
+        f.get(dTile).get(inBytes).i32(rows).op("i32_mul").op("i32_add").set(dTile);
+        f.get(bTile).get(rBytes).i32(rows).op("i32_mul").op("i32_add").set(bTile);
+        f.get(rowsLeft).i32(rows).op("i32_sub").tee(rowsLeft).i32(rows).op("i32_ge_s").brIf(0);
       });
     });
+  };
+  f.block(() => {
+    f.get(r).i32(1).op("i32_lt_s").brIf(0); // rank 0: nothing to add
+    rowsLoop(ROWS_PER_TILE);
+    rowsLoop(1);
   });
   emitMergeRows(m);
   return m.encode();
+}
+
+interface TileLocals {
+  inBytes: Local; rBytes: Local; dTile: Local; bTile: Local; panel: Local; ap: Local; bp: Local; aEnd: Local; jb: Local;
+  aPtr: Local; r: Local; xl: Local; xh: Local; bk: Local; acc: Local[];
+}
+
+/** One row tile (`rows` rows at dTile / bTile) over every 4-column panel. */
+function emitTile(f: FuncBuilder, rows: number, L: TileLocals): void {
+  const { inBytes, rBytes, dTile, bTile, panel, ap, bp, aEnd, jb, aPtr, xl, xh, bk, acc } = L;
+  f.get(aPtr).set(panel);
+  f.forRange(jb, () => f.i32(0), inBytes, 16, () => {
+    // acc = f64 halves of d's 4 values in each row of the tile
+    for (let row = 0; row < rows; row++) {
+      f.get(dTile).get(jb).op("i32_add");
+      if (row > 0) f.get(inBytes).i32(row).op("i32_mul").op("i32_add");
+      f.vmem("v128_load").set(xl);
+      f.get(xl).v("f64x2_promote_low_f32x4").set(acc[2 * row]!);
+      f.get(xl).get(xl).shuffle(HIGH_HALF).v("f64x2_promote_low_f32x4").set(acc[2 * row + 1]!);
+    }
+    // for k in order: acc = f64(f32(acc + f64(a) * f64(b)))
+    f.get(panel).set(ap);
+    f.get(panel).get(rBytes).i32(2).op("i32_shl").op("i32_add").set(aEnd); // r steps of 4 float64
+    f.get(bTile).set(bp);
+    f.loop(() => {
+      f.get(ap).vmem("v128_load").set(xl);
+      f.get(ap).vmem("v128_load", 16).set(xh);
+      for (let row = 0; row < rows; row++) {
+        f.get(bp);
+        if (row > 0) f.get(rBytes).i32(row).op("i32_mul").op("i32_add");
+        f.vmem("v128_load64_splat").set(bk);
+        for (const [half, x] of [[0, xl], [1, xh]] as const) {
+          const a = acc[2 * row + half]!;
+          f.get(a).get(x).get(bk).v("f64x2_mul").v("f64x2_add").v("f32x4_demote_f64x2_zero").v("f64x2_promote_low_f32x4").set(a);
+        }
+      }
+      f.get(bp).i32(8).op("i32_add").set(bp);
+      f.get(ap).i32(32).op("i32_add").tee(ap).get(aEnd).op("i32_lt_u").brIf(0);
+    });
+    // d = join(demote(acc lo), demote(acc hi)) per row
+    for (let row = 0; row < rows; row++) {
+      f.get(dTile).get(jb).op("i32_add");
+      if (row > 0) f.get(inBytes).i32(row).op("i32_mul").op("i32_add");
+      f.get(acc[2 * row]!).v("f32x4_demote_f64x2_zero").get(acc[2 * row + 1]!).v("f32x4_demote_f64x2_zero");
+      f.shuffle(JOIN_LOWS).vmem("v128_store");
+    }
+    f.get(aEnd).set(panel);
+  });
 }
 
 /**
@@ -152,8 +226,8 @@ export interface StagedJob {
 }
 
 /**
- * One job's layout in a WebAssembly memory (own or shared with workers): A at 0 (kept in
- * place while row blocks of the same tensor follow), then B's rows i0 .. i1-1, the zeroed
+ * One job's layout in a WebAssembly memory (own or shared with workers): A at 0, packed (kept in
+ * place while row blocks of the same tensor follow), then B's rows i0 .. i1-1 (both float64), the zeroed
  * delta rows, and for a merge the f16 rows of the weight and two result ints per row; the
  * memory grows as needed.
  */
@@ -165,20 +239,19 @@ export class DeltaStaging {
   /** Stage rows i0 .. i1-1 of B @ A (and, with cur, of the weight they are added to). */
   stage(a: Float32Array, b: Float32Array, r: number, inDim: number, i0: number, i1: number, cur?: Uint16Array): StagedJob {
     const n = i1 - i0;
-    const aPtr = 0, bPtr = aPtr + a.length * 4, dPtr = bPtr + n * r * 4, curPtr = dPtr + n * inDim * 4;
+    const aPtr = 0, bPtr = aPtr + a.length * 8, dPtr = bPtr + n * r * 8, curPtr = dPtr + n * inDim * 4;
     const resPtr = curPtr + Math.ceil((cur ? n * inDim * 2 : 0) / 8) * 8;
     const need = resPtr + (cur ? n * 8 : 0);
     if (need > this.memory.buffer.byteLength) {
       this.memory.grow(Math.ceil((need - this.memory.buffer.byteLength) / PAGE));
       this.lastA = undefined;
     }
-    const heap = new Float32Array(this.memory.buffer);
     if (this.lastA !== a) {
-      heap.set(a, aPtr / 4); // A stays in place for every row block of the same tensor
+      packA(a, r, inDim, new Float64Array(this.memory.buffer), aPtr / 8); // stays in place for every row block of the same tensor
       this.lastA = a;
     }
-    heap.set(b.subarray(i0 * r, i1 * r), bPtr / 4);
-    heap.fill(0, dPtr / 4, curPtr / 4);
+    new Float64Array(this.memory.buffer, bPtr, n * r).set(b.subarray(i0 * r, i1 * r)); // widened: exact
+    new Float32Array(this.memory.buffer).fill(0, dPtr / 4, curPtr / 4);
     if (cur) new Uint16Array(this.memory.buffer, curPtr, n * inDim).set(cur.subarray(i0 * inDim, i1 * inDim));
     return { n, aPtr, bPtr, dPtr, curPtr, resPtr };
   }

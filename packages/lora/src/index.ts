@@ -13,3 +13,5 @@ export * from "./merge-model.js";
 export * from "./verify.js";
 export * from "./sha256-table.js";
 export * from "./runtime.js";
+export { deltaRowsScalar, loraDeltaRowsScalar } from "./delta-scalar.js";
+export { packA, ROWS_PER_TILE } from "./delta-wasm.js";
