@@ -124,25 +124,49 @@ function regressionDir(t: FuzzTarget): string {
   return join(root, "fixtures", "fuzz", t.name);
 }
 
-/** Run one input; returns a description of the finding, or undefined when it behaved. */
-export function check(t: FuzzTarget, data: Uint8Array, slowMs: number): string | undefined {
-  const t0 = performance.now();
-  try {
-    t.run(data);
-  } catch (err) {
-    if (!(err instanceof LlamatsError)) return `${(err as Error)?.name ?? typeof err}: ${(err as Error)?.message ?? String(err)}\n${(err as Error)?.stack ?? ""}`;
-  }
-  const ms = performance.now() - t0;
-  return ms > slowMs ? `slow: ${ms.toFixed(0)} ms (limit ${slowMs} ms)` : undefined;
+type Finding = string | undefined;
+
+function describeError(err: unknown): Finding {
+  if (err instanceof LlamatsError) return undefined;
+  return `${(err as Error)?.name ?? typeof err}: ${(err as Error)?.message ?? String(err)}\n${(err as Error)?.stack ?? ""}`;
 }
 
-function fuzzTarget(t: FuzzTarget, o: Options, cov: Coverage | undefined): Stats {
+/**
+ * Run one input; a description of the finding, or undefined when it behaved. A synchronous
+ * target answers synchronously; an asynchronous one (the server) gets a promise, which is a
+ * finding too ("hang") when it has not settled within slowMs.
+ */
+export function check(t: FuzzTarget, data: Uint8Array, slowMs: number): Finding | Promise<Finding> {
+  const t0 = performance.now();
+  const timed = (f: Finding): Finding => {
+    if (f) return f;
+    const ms = performance.now() - t0;
+    return ms > slowMs ? `slow: ${ms.toFixed(0)} ms (limit ${slowMs} ms)` : undefined;
+  };
+  let pending: void | Promise<void>;
+  try {
+    pending = t.run(data);
+  } catch (err) {
+    return timed(describeError(err));
+  }
+  if (!pending) return timed(undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const hang = new Promise<Finding>((resolve) => {
+    timer = setTimeout(() => resolve(`hang: no answer within ${slowMs} ms`), slowMs);
+  });
+  return Promise.race([pending.then(() => timed(undefined), (err) => timed(describeError(err))), hang]).finally(() => clearTimeout(timer));
+}
+
+async function fuzzTarget(t: FuzzTarget, o: Options, cov: Coverage | undefined): Promise<Stats> {
   const rng = new Mutator(o.seed);
   const corpus: Uint8Array[] = [];
   const findings: string[] = [];
   /** Run one input; true when it was a finding. `blind`: coverage is off (fast phase). */
-  const consider = (data: Uint8Array, alwaysKeep: boolean, blind = false): boolean => {
-    const finding = check(t, data, o.slowMs);
+  const consider = (data: Uint8Array, alwaysKeep: boolean, blind = false): boolean | Promise<boolean> => {
+    const answer = check(t, data, o.slowMs);
+    return answer instanceof Promise ? answer.then((f) => record(data, f, alwaysKeep, blind)) : record(data, answer, alwaysKeep, blind);
+  };
+  const record = (data: Uint8Array, finding: Finding, alwaysKeep: boolean, blind: boolean): boolean => {
     const fresh = cov && !blind ? cov.take() : 0;
     if (finding) {
       const hash = createHash("sha1").update(data).digest("hex").slice(0, 16);
@@ -158,10 +182,10 @@ function fuzzTarget(t: FuzzTarget, o: Options, cov: Coverage | undefined): Stats
     return false;
   };
   cov?.start();
-  for (const s of t.seeds()) consider(s, true);
+  for (const s of t.seeds()) await consider(s, true);
   // Earlier regression files stay in the corpus: they mark the interesting corners.
   try {
-    for (const f of readdirSync(regressionDir(t))) consider(new Uint8Array(readFileSync(join(regressionDir(t), f))), false);
+    for (const f of readdirSync(regressionDir(t))) await consider(new Uint8Array(readFileSync(join(regressionDir(t), f))), false);
   } catch { /* no regression files yet */ }
   cov?.stop();
   const t0 = performance.now();
@@ -178,13 +202,15 @@ function fuzzTarget(t: FuzzTarget, o: Options, cov: Coverage | undefined): Stats
     const roundEnd = Math.min(deadline, roundStart + ROUND_MS);
     if (cov) cov.start();
     while (inputs < o.runs && performance.now() < covEnd && performance.now() < deadline && findings.length < 10) {
-      consider(rng.mutate(corpus[rng.int(corpus.length)], corpus[rng.int(corpus.length)]), false);
+      const r = consider(rng.mutate(corpus[rng.int(corpus.length)], corpus[rng.int(corpus.length)]), false);
+      if (r instanceof Promise) await r;
       inputs++;
     }
     if (cov) cov.stop();
     while (inputs < o.runs && performance.now() < roundEnd && findings.length < 10) {
       for (let i = 0; i < 32 && inputs < o.runs; i++, inputs++) {
-        consider(rng.mutate(corpus[rng.int(corpus.length)], corpus[rng.int(corpus.length)]), false, true);
+        const r = consider(rng.mutate(corpus[rng.int(corpus.length)], corpus[rng.int(corpus.length)]), false, true);
+        if (r instanceof Promise) await r;
       }
     }
   }
@@ -195,7 +221,7 @@ function fuzzTarget(t: FuzzTarget, o: Options, cov: Coverage | undefined): Stats
   };
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const chosen = o.target === "all" ? targets : targets.filter((t) => t.name === o.target);
   let failed = false;
@@ -203,7 +229,8 @@ function main(): void {
     for (const t of chosen) {
       // Coverage features are per target: a fresh session so one target's blocks do not hide another's.
       const cov = o.coverage ? new Coverage() : undefined;
-      const s = fuzzTarget(t, o, cov);
+      const s = await fuzzTarget(t, o, cov);
+      await t.close?.();
       cov?.close();
       failed ||= s.findings.length > 0;
       process.stdout.write(`${JSON.stringify(s)}\n`);
@@ -215,4 +242,4 @@ function main(): void {
   process.exit(failed ? 1 : 0);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) main();
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) void main();

@@ -13,14 +13,20 @@ import {
 import { encodeModelProto, parseModelProto, Tokenizer, type ModelProto } from "@llamats/tokenizer";
 import { syntheticModel } from "../packages/tokenizer/test/synthetic.js";
 import { parseAdapterConfig } from "@llamats/lora";
+import { serverTarget } from "./server-target.js";
 
 export interface FuzzTarget {
   readonly name: string;
   readonly what: string;
   /** Valid inputs built by our writers. */
   seeds(): Uint8Array[];
-  /** Feed one input; throws only LlamatsError for bad input. */
-  run(data: Uint8Array): void;
+  /**
+   * Feed one input; throws only LlamatsError for bad input. An asynchronous target returns a
+   * promise that rejects with anything else on a finding (the server: a 5xx answer).
+   */
+  run(data: Uint8Array): void | Promise<void>;
+  /** Release what the target holds (the server target's model). */
+  close?(): void | Promise<void>;
 }
 
 // Inputs go through a file (the readers take paths); a RAM-backed folder when there is one.
@@ -223,6 +229,7 @@ export const targets: readonly FuzzTarget[] = [
       for (const id of ids) s.push(id);
     },
   },
+  serverTarget,
 ];
 
 export function targetByName(name: string): FuzzTarget | undefined {

@@ -12,21 +12,24 @@ import { scratchDir, targets } from "../targets.js";
 const fixtures = join(fileURLToPath(new URL("../../fixtures/fuzz", import.meta.url)));
 
 describe("fuzz targets", () => {
-  after(() => rmSync(scratchDir, { recursive: true, force: true }));
+  after(async () => {
+    rmSync(scratchDir, { recursive: true, force: true });
+    for (const t of targets) await t.close?.();
+  });
   for (const t of targets) {
     describe(t.name, () => {
-      it("the writer-built seeds are read without error", () => {
+      it("the writer-built seeds are read without error", async () => {
         const seeds = t.seeds();
         expect(seeds.length).to.be.above(0);
-        for (const s of seeds) t.run(s); // a seed is valid: any error fails the test
+        for (const s of seeds) await t.run(s); // a seed is valid: any error fails the test
       });
-      it("regression files and 300 mutations: only LlamatsError, bounded time", () => {
+      it("regression files and 300 mutations: only LlamatsError, bounded time", async () => {
         const dir = join(fixtures, t.name);
         const inputs: Uint8Array[] = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".bin")).map((f) => new Uint8Array(readFileSync(join(dir, f)))) : [];
         const seeds = t.seeds();
         const m = new Mutator(18);
         for (let i = 0; i < 300; i++) inputs.push(m.mutate(seeds[m.int(seeds.length)], seeds[m.int(seeds.length)]));
-        for (const input of inputs) expect(check(t, input, 5000)).to.equal(undefined);
+        for (const input of inputs) expect(await check(t, input, 5000)).to.equal(undefined);
       });
     });
   }

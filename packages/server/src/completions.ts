@@ -2,6 +2,7 @@
 // runChoice for every choice at once (each on its own slot, so their steps batch) -> one JSON
 // reply, or SSE chunks as pieces arrive. Defaults are the seed's (CHINESE-LLAMA-ALPACA.md §7).
 
+import { setMaxListeners } from "node:events";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { EvalAbortedError, type LlamaModel } from "@llamats/engine";
 import { ApiError, badRequest } from "./errors.js";
@@ -50,6 +51,9 @@ export async function handleCompletion(core: ServerCore, kind: Kind, req: Fastif
   (reply as unknown as { usageNote?: string }).usageNote = `prompt=${promptTokens}`;
 
   const ac = new AbortController();
+  // Every choice waiting for a slot listens on this one signal: up to MAX_CHOICES listeners
+  // is expected, not the leak node warns about past 10.
+  setMaxListeners(MAX_CHOICES + 4, ac.signal);
   const onClose = () => {
     if (!reply.raw.writableFinished) ac.abort("client-closed" satisfies AbortReason);
   };
