@@ -13,11 +13,14 @@ import { quantKernelsF32 } from "@llamats/quant";
 import { SharedArena, type ArenaOptions } from "./arena.js";
 import { hasWasmKernel, WasmMatmul, type MatmulJob } from "./matmul.js";
 import { kernelModule } from "./kernelModule.js";
+import { isRepackedQ4_0x4, unpackRowQ4_0x4 } from "./repack.js";
 
 export interface WasmBackendOptions extends ArenaOptions {
   readonly arena?: SharedArena;
   /** Relaxed-SIMD kernels (default: when available; see kernelModule.ts). */
   readonly relaxed?: boolean;
+  /** Repack Q4_0 weights to Q4_0x4 (default true; relaxed SIMD only; see repack.ts). */
+  readonly repack?: boolean;
 }
 
 export class WasmBackend implements Backend {
@@ -28,7 +31,7 @@ export class WasmBackend implements Backend {
 
   constructor(opts: WasmBackendOptions = {}) {
     this.arena = opts.arena ?? new SharedArena(opts);
-    this.mm = new WasmMatmul(this.arena, kernelModule({ relaxed: opts.relaxed }));
+    this.mm = new WasmMatmul(this.arena, kernelModule({ relaxed: opts.relaxed }), { repack: opts.repack });
     this.ref = new ReferenceBackend({ kernels: quantKernelsF32 }); // types without a WASM kernel: decode a row, float dot
   }
 
@@ -68,7 +71,21 @@ export class WasmBackend implements Backend {
   }
 
   embedding(out: Float32Array, table: WeightMatrix, ids: ArrayLike<number>): void {
-    this.ref.embedding(out, table, ids);
+    if (!isRepackedQ4_0x4(table.bytes)) {
+      this.ref.embedding(out, table, ids);
+      return;
+    }
+    // A tied classifier's table was repacked by matmul: take each row back to standard Q4_0.
+    const row = new Uint8Array(ggmlRowBytes(table.type, table.cols));
+    const one: WeightMatrix = { type: table.type, rows: 1, cols: table.cols, bytes: row };
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if (!Number.isInteger(id) || id < 0 || id >= table.rows) {
+        throw new LlamatsError(`token id ${id} out of range: the embedding table has ${table.rows} rows`);
+      }
+      unpackRowQ4_0x4(table.bytes, table.rows, table.cols, id, row);
+      this.ref.embedding(out.subarray(i * table.cols, (i + 1) * table.cols), one, [0]);
+    }
   }
   rmsNorm(out: Float32Array, x: Float32Array, weight: Float32Array, dim: number, eps: number): void {
     this.ref.rmsNorm(out, x, weight, dim, eps);

@@ -9,6 +9,7 @@ import { emitFloatMatmul } from "./codegen/fmatmul.js";
 import { emitQuantMatmul } from "./codegen/qmatmul.js";
 import { groupDecoders } from "./codegen/qtypes.js";
 import { emitQuantizeQ8_0 } from "./codegen/quantize.js";
+import { emitQ4_0x4Matmul } from "./codegen/q4_0x4.js";
 import { ModuleBuilder } from "./wasm/module.js";
 
 export const WASM_PAGE = 65536;
@@ -19,8 +20,18 @@ export const F16_TABLE_BYTES = 65536 * 4;
 export const QUANT_KERNEL_TYPES: readonly GGMLType[] = groupDecoders.map((d) => d.type);
 export const FLOAT_KERNEL_TYPES: readonly GGMLType[] = [GGMLType.F32, GGMLType.F16];
 
+/** The Q4_0x4 (repacked, see repack.ts) product; in the relaxed-SIMD module only. */
+export const Q4_0X4_KERNEL = "qmm_q4_0x4";
+
+/** Every kernel a module may export (the worker pool's job table). */
+export function allKernelNames(): string[] {
+  return [...QUANT_KERNEL_TYPES, ...FLOAT_KERNEL_TYPES].map(kernelName).concat(Q4_0X4_KERNEL);
+}
+
 /** The activation quantiser's export: (x, nTokens, cols, xq, dOut, sumOut). */
 export const QUANTIZE_Q8_0 = "quant_q8_0";
+/** The same into the Q4_0x4 kernel's activation records: (x, nTokens, cols, records, 0, 0). */
+export const QUANTIZE_Q8_0_X4 = "quant_q8_0_x4";
 
 export function kernelName(type: GGMLType): string {
   const info = ggmlTypeInfo(type);
@@ -43,9 +54,11 @@ export function kernelModuleBytes(opts: KernelModuleOptions = {}): Uint8Array<Ar
   if (relaxed && !relaxedSimdAvailable()) throw new Error("relaxed SIMD is not available in this JavaScript engine");
   const m = new ModuleBuilder({ module: "env", field: "memory", minPages: 1, maxPages: MAX_PAGES, shared: true });
   for (const dec of groupDecoders) emitQuantMatmul(m, dec, kernelName(dec.type), relaxed && dec.relaxedOk);
+  if (relaxed) emitQ4_0x4Matmul(m, Q4_0X4_KERNEL, kernelName(GGMLType.Q4_0));
   emitFloatMatmul(m, false, kernelName(GGMLType.F32));
   emitFloatMatmul(m, true, kernelName(GGMLType.F16));
   emitQuantizeQ8_0(m, QUANTIZE_Q8_0);
+  emitQuantizeQ8_0(m, QUANTIZE_Q8_0_X4, "x4");
   return m.encode();
 }
 

@@ -4,9 +4,10 @@
 // kernel module over the same memories can run for any row range. The single-threaded
 // WasmBackend runs jobs itself; the worker backend splits rows between threads.
 
-import { f16ToF32, f32ToF16, GGMLType, ggmlRowBytes, ggmlTypeInfo, type WeightMatrix } from "@llamats/tensor";
+import { f16ToF32, f32ToF16, GGMLType, LlamatsError, ggmlRowBytes, ggmlTypeInfo, type WeightMatrix } from "@llamats/tensor";
 import type { Region, SharedArena } from "./arena.js";
-import { FLOAT_KERNEL_TYPES, instantiateKernels, kernelModule, kernelName, QUANTIZE_Q8_0, QUANT_KERNEL_TYPES, type KernelExports } from "./kernelModule.js";
+import { FLOAT_KERNEL_TYPES, instantiateKernels, kernelModule, kernelName, Q4_0X4_KERNEL, QUANTIZE_Q8_0, QUANTIZE_Q8_0_X4, QUANT_KERNEL_TYPES, type KernelExports } from "./kernelModule.js";
+import { canRepackQ4_0x4, isRepackedQ4_0x4, markRepackedQ4_0x4, repackQ4_0x4 } from "./repack.js";
 
 export interface MatmulJob {
   readonly kernel: string;
@@ -21,6 +22,17 @@ export const ROW_END_ARG = 3;
 interface PlacedWeight {
   readonly memory: number;
   readonly offset: number;
+  /** The bytes there are in the Q4_0x4 layout (repack.ts). */
+  readonly x4: boolean;
+}
+
+export interface WasmMatmulOptions {
+  /**
+   * Repack Q4_0 weights to Q4_0x4 where they are placed (default: true when the module has
+   * the relaxed-SIMD Q4_0x4 kernel, unless LLAMATS_WASM_REPACK=0). Weights already in the arena are repacked in place, so
+   * their bytes then hold that layout (the backend's embedding reads it; see repack.ts).
+   */
+  readonly repack?: boolean;
 }
 
 interface Scratch {
@@ -36,10 +48,18 @@ export class WasmMatmul {
   private readonly placed = new WeakMap<Uint8Array, PlacedWeight>();
   private readonly scratch: (Scratch | undefined)[] = [];
 
+  /** Whether Q4_0 weights are repacked to Q4_0x4 when placed. */
+  readonly repack: boolean;
+
   constructor(
     readonly arena: SharedArena,
     readonly module: WebAssembly.Module = kernelModule(),
-  ) {}
+    opts: WasmMatmulOptions = {},
+  ) {
+    const hasX4 = WebAssembly.Module.exports(module).some((e) => e.name === Q4_0X4_KERNEL);
+    const env = (globalThis as { process?: NodeJS.Process }).process?.env?.LLAMATS_WASM_REPACK;
+    this.repack = (opts.repack ?? env !== "0") && hasX4;
+  }
 
   /** The kernel instance over memory m (instantiated on first use). */
   kernels(m: number): KernelExports {
@@ -49,15 +69,32 @@ export class WasmMatmul {
     return this.instances[m]!;
   }
 
-  /** Where w's bytes live in the arena; bytes from elsewhere are copied in once. */
+  /**
+   * Where w's bytes live in the arena; bytes from elsewhere are copied in once. Q4_0 weights
+   * are repacked to Q4_0x4 on the way (in place when already in the arena: no extra copy).
+   */
   place(w: WeightMatrix): PlacedWeight {
     const known = this.placed.get(w.bytes);
     if (known) return known;
-    let p: PlacedWeight | undefined = this.arena.locate(w.bytes);
-    if (!p) {
+    const already = isRepackedQ4_0x4(w.bytes);
+    if (already && !this.repack) {
+      throw new LlamatsError(`matmul: these ${w.rows}x${w.cols} Q4_0 weights were repacked for the relaxed-SIMD kernel, which this backend lacks`);
+    }
+    const x4 = already || (this.repack && canRepackQ4_0x4(w.type, w.bytes, w.rows, w.cols));
+    const loc = this.arena.locate(w.bytes);
+    let p: PlacedWeight;
+    if (loc) {
+      if (x4 && !already) {
+        repackQ4_0x4(w.bytes, w.bytes, w.rows, w.cols);
+        markRepackedQ4_0x4(w.bytes);
+      }
+      p = { ...loc, x4 };
+    } else {
       const r = this.arena.alloc(w.bytes.byteLength);
-      this.arena.u8(r).set(w.bytes);
-      p = { memory: r.memory, offset: r.offset };
+      const dst = this.arena.u8(r);
+      if (x4 && !already) repackQ4_0x4(w.bytes, dst, w.rows, w.cols);
+      else dst.set(w.bytes);
+      p = { memory: r.memory, offset: r.offset, x4 };
     }
     this.placed.set(w.bytes, p);
     return p;
@@ -99,17 +136,22 @@ export class WasmMatmul {
       const xBytes = nTokens * w.cols * 4;
       const qBytes = nG * nTokens * 32;
       const dBytes = nG * nTokens * 4;
-      const region = this.scratchIn(m, outBytes + xBytes + qBytes + 2 * dBytes + 320);
+      const x4Bytes = p.x4 ? 48 * nG * nTokens + 16 : 0; // the Q4_0x4 kernel's records after xs
+      const region = this.scratchIn(m, outBytes + xBytes + qBytes + 2 * dBytes + x4Bytes + 320);
       const buf = this.arena.buffer(m);
       const outOff = region.offset;
       const xOff = alignUp(outOff + outBytes, 64);
       const xqOff = alignUp(xOff + xBytes, 64);
       const xdOff = alignUp(xqOff + qBytes, 64);
       const xsOff = alignUp(xdOff + dBytes, 64);
-      this.quantize(m, buf, x, nTokens, w.cols, xOff, xqOff, xdOff, xsOff);
+      new Float32Array(buf, xOff, nTokens * w.cols).set(x.subarray(0, nTokens * w.cols));
+      // The Q4_0x4 kernel reads its own records, the plain kernel (its tail rows) xq / xd / xs.
+      if (!p.x4 || w.rows % 4 !== 0) this.quantize(m, buf, nTokens, w.cols, xOff, xqOff, xdOff, xsOff);
+      if (p.x4) this.quantizeX4(m, buf, nTokens, w.cols, xOff, alignUp(xsOff + dBytes, 16));
       const nBlocks = w.cols / info.blockSize;
       const args = [p.offset, rowBytes, 0, w.rows, nBlocks, xqOff, xdOff, xsOff, nTokens, outOff, w.rows];
-      return { job: { kernel: kernelName(w.type), memory: m, args, rows: w.rows }, outView: new Float32Array(buf, outOff, nTokens * w.rows) };
+      const kernel = p.x4 ? Q4_0X4_KERNEL : kernelName(w.type);
+      return { job: { kernel, memory: m, args, rows: w.rows }, outView: new Float32Array(buf, outOff, nTokens * w.rows) };
     }
     const xBytes = nTokens * w.cols * 4;
     const region = this.scratchIn(m, outBytes + xBytes + 64);
@@ -124,11 +166,10 @@ export class WasmMatmul {
   /**
    * Q8_0 activations of x (nTokens, cols) into xq / xd / xs (layout in activations.ts): codes,
    * f32 scales and code sums in SIMD, then the f16 rounding of the scales here (one value
-   * per 32 activations). Equal, byte for byte, to quantizeActivationsQ8_0.
+   * per 32 activations). Equal, byte for byte, to quantizeActivationsQ8_0. x is at xOff.
    */
-  private quantize(m: number, buf: SharedArrayBuffer, x: Float32Array, nTokens: number, cols: number,
+  private quantize(m: number, buf: SharedArrayBuffer, nTokens: number, cols: number,
     xOff: number, xqOff: number, xdOff: number, xsOff: number): void {
-    new Float32Array(buf, xOff, nTokens * cols).set(x.subarray(0, nTokens * cols));
     this.kernels(m)[QUANTIZE_Q8_0]!(xOff, nTokens, cols, xqOff, xdOff, xsOff);
     const n = (cols >> 5) * nTokens;
     const xd = new Float32Array(buf, xdOff, n);
@@ -138,6 +179,21 @@ export class WasmMatmul {
       const dh = f16ToF32(f32ToF16(xd[i]!));
       xd[i] = dh;
       xs[i] = Math.fround(dh * sums[i]!);
+    }
+  }
+
+  /**
+   * The same quantisation into the Q4_0x4 kernel's 48-byte records at recOff (q4_0x4.ts):
+   * [0] f16-rounded xd, [4] -8 * sum(codes), [16..47] codes.
+   */
+  private quantizeX4(m: number, buf: SharedArrayBuffer, nTokens: number, cols: number, xOff: number, recOff: number): void {
+    this.kernels(m)[QUANTIZE_Q8_0_X4]!(xOff, nTokens, cols, recOff, 0, 0);
+    const n = (cols >> 5) * nTokens;
+    const f = new Float32Array(buf, recOff, 12 * n);
+    const iv = new Int32Array(buf, recOff, 12 * n);
+    for (let i = 0; i < 12 * n; i += 12) {
+      f[i] = f16ToF32(f32ToF16(f[i]!));
+      iv[i + 1] = -8 * iv[i + 1]!;
     }
   }
 

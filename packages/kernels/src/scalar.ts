@@ -13,6 +13,8 @@
 //   (tiles of 4 tokens, emitGroup4); single-token products of the types with an
 //   across-groups tile follow qgen.ts (four groups' totals in the lanes of one f32x4, scaled
 //   as (total * dS) * xd; for 32-weight types the nBlocks % 4 tail per lane, added at the end).
+// - q4_0x4MatmulScalar: codegen/q4_0x4.ts (relaxed SIMD) on Q4_0 weights repacked to Q4_0x4
+//   (repack.ts): per block the exact integer dot, then ((f32 sum * xd) * d) + acc.
 
 import { GGMLType, f16ToF32, ggmlRowBytes, type WeightMatrix } from "@llamats/tensor";
 
@@ -322,5 +324,40 @@ function genScalar(out: Float32Array, w: WeightMatrix, dec: ScalarDecoder, xq: I
     let tail = hsum(acc);
     if (dec.hasMin) tail = fround(tail + macc);
     out[r] = fround(hsum(acc4) + tail);
+  }
+}
+
+/**
+ * Twin of codegen/q4_0x4.ts on a Q4_0x4 matrix (repack.ts): rows 0 .. 4 * floor(rows / 4) - 1
+ * of out (nTokens, rows); the standard-layout tail rows are the plain Q4_0 kernel's and are
+ * left as they are. Per (row, token): per block the exact integer sum (code - 8) * xq, then
+ * acc = fround(fround(fround(sum) * xd) * d) + acc, blocks in order.
+ */
+export function q4_0x4MatmulScalar(out: Float32Array, bytes: Uint8Array, rows: number, cols: number,
+  xq: Int8Array, xd: Float32Array, nTokens: number): void {
+  const nBlocks = cols / 32;
+  const rowBytes = nBlocks * 18;
+  const rows4 = rows & ~3;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let g = 0; g < rows4; g += 4) {
+    for (let t = 0; t < nTokens; t++) {
+      for (let r = 0; r < 4; r++) {
+        let acc = 0;
+        for (let b = 0; b < nBlocks; b++) {
+          const rec = g * rowBytes + b * 72;
+          const ix = b * nTokens + t;
+          let sum = 0;
+          for (let i = 0; i < 4; i++) {
+            for (let c = 0; c < 4; c++) {
+              const byte = bytes[rec + 16 * i + 4 * r + c]!;
+              sum += ((byte & 15) - 8) * xq[ix * 32 + 4 * i + c]! + ((byte >> 4) - 8) * xq[ix * 32 + 16 + 4 * i + c]!;
+            }
+          }
+          const d = f16At(dv, rec + 64 + 2 * r);
+          acc = fround(fround(fround(fround(sum) * xd[ix]!) * d) + acc);
+        }
+        out[t * rows + g + r] = acc;
+      }
+    }
   }
 }

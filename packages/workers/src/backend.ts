@@ -8,7 +8,7 @@
 
 import { availableParallelism } from "node:os";
 import { share, taskModuleUrl, ThreadPool, type AttentionParams, type DispatchStats } from "@llamats/tensor";
-import { QUANT_KERNEL_TYPES, FLOAT_KERNEL_TYPES, kernelName, WasmBackend, type MatmulJob, type WasmBackendOptions } from "@llamats/kernels";
+import { allKernelNames, WasmBackend, type MatmulJob, type WasmBackendOptions } from "@llamats/kernels";
 import { ATT, JobOp, JobRunner, KERNEL_ARG, MEMORY_ARG, scaleSlot, SWIGLU } from "./runner.js";
 import type { InferenceTaskInit } from "./task.js";
 
@@ -21,7 +21,7 @@ export interface WorkerBackendOptions extends WasmBackendOptions {
 
 export type { DispatchStats };
 
-const KERNEL_NAMES = [...QUANT_KERNEL_TYPES, ...FLOAT_KERNEL_TYPES].map(kernelName);
+const KERNEL_NAMES = allKernelNames();
 const SPLIT_MIN_ELEMENTS = 2048; // elementwise ops shorter than this run on the main thread
 
 export class WorkerBackend extends WasmBackend {

@@ -8,6 +8,10 @@
 // group); sumOut (nGroups, nTokens) i32 = sum of the group's codes. Arithmetic is ggml's
 // quantize_row_q8_0: d = amax / 127 and id = 1 / d in float32, q = roundf(x * id) with ties
 // away from zero (trunc, then +-1 where |v - trunc(v)| >= 0.5).
+//
+// The "x4" form writes the Q4_0x4 kernel's activation records instead (xq = the records'
+// address; dOut and sumOut unused): per (group, token), 48 bytes at xq + 48 * idx:
+// [0] f32 d, [4] i32 sum of the codes, [16..47] the 32 codes (see q4_0x4.ts).
 
 import type { ModuleBuilder } from "../wasm/module.js";
 import { ValType } from "../wasm/opcodes.js";
@@ -18,7 +22,8 @@ function splat32(x: number): number[] {
   return out;
 }
 
-export function emitQuantizeQ8_0(m: ModuleBuilder, exportName: string): void {
+export function emitQuantizeQ8_0(m: ModuleBuilder, exportName: string, layout: "standard" | "x4" = "standard"): void {
+  const x4 = layout === "x4";
   const i32 = ValType.i32;
   const f = m.func(exportName, [i32, i32, i32, i32, i32, i32]);
   const [pX, pNTokens, pCols, pXq, pD, pSum] = [0, 1, 2, 3, 4, 5];
@@ -58,17 +63,22 @@ export function emitQuantizeQ8_0(m: ModuleBuilder, exportName: string): void {
       }
       f.get(g).get(pNTokens).op("i32_mul").get(t).op("i32_add").set(idx);
       // xq + idx * 32: two i8x16 from 8 i32x4 via two narrowing steps (codes fit in i8).
+      const record = () => f.get(pXq).get(idx).i32(48).op("i32_mul").op("i32_add");
       for (let h = 0; h < 2; h++) {
-        f.get(pXq).get(idx).i32(5).op("i32_shl").op("i32_add");
+        if (x4) record().i32(16).op("i32_add");
+        else f.get(pXq).get(idx).i32(5).op("i32_shl").op("i32_add");
         f.get(q[4 * h]!).get(q[4 * h + 1]!).v("i16x8_narrow_i32x4_s");
         f.get(q[4 * h + 2]!).get(q[4 * h + 3]!).v("i16x8_narrow_i32x4_s");
         f.v("i8x16_narrow_i16x8_s").vmem("v128_store", 16 * h);
       }
-      f.get(pD).get(idx).i32(2).op("i32_shl").op("i32_add").get(d).mem("f32_store", 0);
+      if (x4) record();
+      else f.get(pD).get(idx).i32(2).op("i32_shl").op("i32_add");
+      f.get(d).mem("f32_store", 0);
       f.get(q[0]!);
       for (let k = 1; k < 8; k++) f.get(q[k]!).v("i32x4_add");
       f.set(mx);
-      f.get(pSum).get(idx).i32(2).op("i32_shl").op("i32_add");
+      if (x4) record().i32(4).op("i32_add");
+      else f.get(pSum).get(idx).i32(2).op("i32_shl").op("i32_add");
       f.get(mx).lane("i32x4_extract_lane", 0).get(mx).lane("i32x4_extract_lane", 1).op("i32_add");
       f.get(mx).lane("i32x4_extract_lane", 2).get(mx).lane("i32x4_extract_lane", 3).op("i32_add").op("i32_add");
       f.mem("i32_store", 0);

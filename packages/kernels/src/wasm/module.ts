@@ -108,6 +108,10 @@ export class FuncBuilder {
     }
     return this.raw(Op.end);
   }
+  /** Call function `index` of the module (ModuleBuilder.indexOf). */
+  call(index: number): this {
+    return this.raw(Op.call, ...uleb(index));
+  }
   br(depth: number): this {
     return this.raw(Op.br, ...uleb(depth));
   }
@@ -163,6 +167,13 @@ export class ModuleBuilder {
     const f = new FuncBuilder(params, results);
     this.funcs.push({ name: exportName, f });
     return f;
+  }
+
+  /** Function index of an export added earlier (for `call`). */
+  indexOf(exportName: string): number {
+    const i = this.funcs.findIndex((x) => x.name === exportName);
+    if (i < 0) throw new RangeError(`no function ${exportName}`);
+    return i;
   }
 
   encode(): Uint8Array<ArrayBuffer> {
