@@ -159,6 +159,11 @@ export function check(t: FuzzTarget, data: Uint8Array, slowMs: number): Finding 
 
 async function fuzzTarget(t: FuzzTarget, o: Options, cov: Coverage | undefined): Promise<Stats> {
   const rng = new Mutator(o.seed);
+  // A target with its own structure-aware mutator (libFuzzer's custom mutator) gets it for half the inputs.
+  const next = (): Uint8Array => {
+    const a = corpus[rng.int(corpus.length)];
+    return (t.mutate && rng.int(2) ? t.mutate(a, rng) : undefined) ?? rng.mutate(a, corpus[rng.int(corpus.length)]);
+  };
   const corpus: Uint8Array[] = [];
   const findings: string[] = [];
   /** Run one input; true when it was a finding. `blind`: coverage is off (fast phase). */
@@ -181,6 +186,7 @@ async function fuzzTarget(t: FuzzTarget, o: Options, cov: Coverage | undefined):
     if (alwaysKeep || fresh > 0) corpus.push(data);
     return false;
   };
+  await t.init?.();
   cov?.start();
   for (const s of t.seeds()) await consider(s, true);
   // Earlier regression files stay in the corpus: they mark the interesting corners.
@@ -202,14 +208,14 @@ async function fuzzTarget(t: FuzzTarget, o: Options, cov: Coverage | undefined):
     const roundEnd = Math.min(deadline, roundStart + ROUND_MS);
     if (cov) cov.start();
     while (inputs < o.runs && performance.now() < covEnd && performance.now() < deadline && findings.length < 10) {
-      const r = consider(rng.mutate(corpus[rng.int(corpus.length)], corpus[rng.int(corpus.length)]), false);
+      const r = consider(next(), false);
       if (r instanceof Promise) await r;
       inputs++;
     }
     if (cov) cov.stop();
     while (inputs < o.runs && performance.now() < roundEnd && findings.length < 10) {
       for (let i = 0; i < 32 && inputs < o.runs; i++, inputs++) {
-        const r = consider(rng.mutate(corpus[rng.int(corpus.length)], corpus[rng.int(corpus.length)]), false, true);
+        const r = consider(next(), false, true);
         if (r instanceof Promise) await r;
       }
     }

@@ -13,6 +13,7 @@ import {
 import { encodeModelProto, parseModelProto, Tokenizer, type ModelProto } from "@llamats/tokenizer";
 import { syntheticModel } from "../packages/tokenizer/test/synthetic.js";
 import { parseAdapterConfig } from "@llamats/lora";
+import type { Mutator } from "./mutate.js";
 import { serverTarget } from "./server-target.js";
 
 export interface FuzzTarget {
@@ -25,6 +26,10 @@ export interface FuzzTarget {
    * promise that rejects with anything else on a finding (the server: a 5xx answer).
    */
   run(data: Uint8Array): void | Promise<void>;
+  /** Set-up before the first input, outside its time (the server target loads a model). */
+  init?(): Promise<void>;
+  /** A structure-aware mutation of `data` (undefined: use the byte mutator). */
+  mutate?(data: Uint8Array, m: Mutator): Uint8Array | undefined;
   /** Release what the target holds (the server target's model). */
   close?(): void | Promise<void>;
 }

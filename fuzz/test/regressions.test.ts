@@ -19,6 +19,7 @@ describe("fuzz targets", () => {
   for (const t of targets) {
     describe(t.name, () => {
       it("the writer-built seeds are read without error", async () => {
+        await t.init?.();
         const seeds = t.seeds();
         expect(seeds.length).to.be.above(0);
         for (const s of seeds) await t.run(s); // a seed is valid: any error fails the test
@@ -28,7 +29,10 @@ describe("fuzz targets", () => {
         const inputs: Uint8Array[] = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".bin")).map((f) => new Uint8Array(readFileSync(join(dir, f)))) : [];
         const seeds = t.seeds();
         const m = new Mutator(18);
-        for (let i = 0; i < 300; i++) inputs.push(m.mutate(seeds[m.int(seeds.length)], seeds[m.int(seeds.length)]));
+        for (let i = 0; i < 300; i++) {
+          const a = seeds[m.int(seeds.length)];
+          inputs.push((t.mutate && m.int(2) ? t.mutate(a, m) : undefined) ?? m.mutate(a, seeds[m.int(seeds.length)]));
+        }
         for (const input of inputs) expect(await check(t, input, 5000)).to.equal(undefined);
       });
     });

@@ -7,9 +7,9 @@
 // (`rotary_emb.inv_freq`) are kept in `.bin` output, as the seed does, and dropped from
 // safetensors, as transformers does.
 
-import { copyFileSync, existsSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync } from "node:fs";
 import { basename, join } from "node:path";
-import { ggmlTypeInfo, LlamatsError, type ProgressCallback } from "@llamats/tensor";
+import { ggmlTypeInfo, LlamatsError, writeFileAtomic, type ProgressCallback } from "@llamats/tensor";
 import {
   hfFromCanonical, permuteQkRows, qkKind, safetensorsDtypeOfGgml, torchDtypeOfGgml, writeSafetensors, writeTorchCheckpoint,
   type ModelSource, type SourceTensor,
@@ -118,10 +118,10 @@ export function writeHfFolder(source: ModelSource, outDir: string, opts: HfWrite
   if (shards.size > 1) {
     const indexName = bin ? "pytorch_model.bin.index.json" : "model.safetensors.index.json";
     const sortedMap = Object.fromEntries(Object.entries(weightMap).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    writeFileSync(join(outDir, indexName), JSON.stringify({ metadata: { total_size: totalSize }, weight_map: sortedMap }, null, 2));
+    writeFileAtomic(join(outDir, indexName), JSON.stringify({ metadata: { total_size: totalSize }, weight_map: sortedMap }, null, 2));
     files.push(indexName);
   }
-  writeFileSync(join(outDir, "config.json"), JSON.stringify(opts.config, null, 2) + "\n");
+  writeFileAtomic(join(outDir, "config.json"), JSON.stringify(opts.config, null, 2) + "\n");
   files.push("config.json");
   const gen = opts.generationConfigDir && join(opts.generationConfigDir, "generation_config.json");
   if (gen && existsSync(gen)) {

@@ -14,6 +14,26 @@ import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmd
 import { basename, dirname, join, resolve } from "node:path";
 import { LlamatsError } from "./errors.js";
 
+/** The file-system operations the atomic writers make, as named to a fault hook. */
+export type AtomicFsOp = "mkdir" | "open" | "write" | "fsync" | "close" | "rename";
+
+/** Called before each operation on `path`; it may throw (an injected EIO or ENOSPC). */
+export type AtomicFaultHook = (op: AtomicFsOp, path: string) => void;
+
+let faultHook: AtomicFaultHook | undefined;
+
+/**
+ * Test seam: run `hook` before every file-system operation of the atomic writers (every
+ * llamats writer goes through them), so a test can make the Nth write, fsync or rename fail
+ * with EIO / ENOSPC without a broken disk or patching node:fs. `undefined` removes it.
+ * Returns the previous hook.
+ */
+export function setAtomicFaultHook(hook: AtomicFaultHook | undefined): AtomicFaultHook | undefined {
+  const prev = faultHook;
+  faultHook = hook;
+  return prev;
+}
+
 /** The temp path a process writes OUT through. */
 export function tempPathFor(path: string, pid = process.pid): string {
   return `${path}.tmp-${pid}`;
@@ -63,13 +83,20 @@ export function outputError(path: string, e: unknown): LlamatsError {
   const why = err.code === "ENOTDIR" || err.code === "EEXIST" ? "a parent of it is not a folder"
     : err.code === "EACCES" || err.code === "EPERM" ? "permission denied"
       : err.code === "ENOSPC" ? "no space left on the device"
-        : err.code === "EISDIR" ? "it is a folder" : (err.message ?? String(e));
+        : err.code === "EISDIR" ? "it is a folder"
+          : err.code === "EIO" ? "input/output error (EIO)" : (err.message ?? String(e));
   return new LlamatsError(`cannot write ${path}: ${why}`, { cause: e });
+}
+
+/** A file-system error (has an errno code), as opposed to a bug or a typed error. */
+function isFsError(e: unknown): boolean {
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === "string" && typeof (e as NodeJS.ErrnoException).syscall === "string";
 }
 
 /** Make OUT's parent folder (mkdir -p) and clear stale temps of dead processes. */
 export function prepareOutput(path: string): void {
   try {
+    faultHook?.("mkdir", dirname(resolve(path)));
     mkdirSync(dirname(resolve(path)), { recursive: true });
   } catch (e) {
     throw outputError(path, e);
@@ -86,6 +113,7 @@ export class AtomicFileWriter {
     prepareOutput(path);
     this.tmpPath = tempPathFor(path);
     try {
+      faultHook?.("open", this.tmpPath);
       this.fd = openSync(this.tmpPath, "w");
     } catch (e) {
       throw outputError(path, e);
@@ -100,7 +128,10 @@ export class AtomicFileWriter {
     if (this.fd === undefined) throw new Error("AtomicFileWriter: already closed");
     let done = 0;
     try {
-      while (done < bytes.length) done += writeSync(this.fd, bytes, done, bytes.length - done);
+      while (done < bytes.length) {
+        faultHook?.("write", this.tmpPath);
+        done += writeSync(this.fd, bytes, done, bytes.length - done);
+      }
     } catch (e) {
       throw outputError(this.path, e);
     }
@@ -116,19 +147,29 @@ export class AtomicFileWriter {
   commit(): void {
     if (this.fd === undefined) throw new Error("AtomicFileWriter: already closed");
     try {
+      faultHook?.("fsync", this.tmpPath);
       fsyncSync(this.fd);
-      closeSync(this.fd);
-      this.fd = undefined;
+      faultHook?.("close", this.tmpPath);
+      const fd = this.fd;
+      this.fd = undefined; // closed (or lost) from here on: close(2) is never retried
+      closeSync(fd);
+      faultHook?.("rename", this.path);
       renameSync(this.tmpPath, this.path);
     } catch (e) {
       throw outputError(this.path, e);
     }
   }
 
+  /** Close and remove the temp file; never throws (it runs while another error propagates). */
   abort(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
+    const fd = this.fd;
     this.fd = undefined;
-    rmSync(this.tmpPath, { force: true });
+    try {
+      if (fd !== undefined) closeSync(fd);
+    } catch { /* the write already failed; the temp goes below */ }
+    try {
+      rmSync(this.tmpPath, { force: true });
+    } catch { /* nothing more to do; the next write to this OUT removes it (stale temp) */ }
   }
 }
 
@@ -159,6 +200,7 @@ export function writeDirAtomically<T>(dir: string, body: (tmpDir: string) => T):
   const tmp = tempPathFor(dir);
   rmSync(tmp, { recursive: true, force: true });
   try {
+    faultHook?.("mkdir", tmp);
     mkdirSync(tmp);
   } catch (e) {
     throw outputError(dir, e);
@@ -171,13 +213,19 @@ export function writeDirAtomically<T>(dir: string, body: (tmpDir: string) => T):
       /* absent, or not empty: the rename below reports it */
     }
     try {
+      faultHook?.("rename", dir);
       renameSync(tmp, dir);
     } catch (e) {
       throw outputError(dir, e);
     }
     return result;
   } catch (err) {
-    rmSync(tmp, { recursive: true, force: true });
-    throw err;
+    try {
+      rmSync(tmp, { recursive: true, force: true });
+    } catch { /* the next write to this OUT removes it (stale temp) */ }
+    // A plain file-system error from writing a file inside the folder: typed, naming OUT
+    // (an error naming another path, e.g. an input that cannot be read, passes as it is).
+    const errPath = (err as NodeJS.ErrnoException).path;
+    throw isFsError(err) && (errPath === undefined || resolve(errPath).startsWith(resolve(tmp))) ? outputError(dir, err) : err;
   }
 }

@@ -5,9 +5,9 @@
 //   Q/K permuted back to rotate-half, tokenizer.model copied), written into OUT.tmp-<pid>
 //   and renamed onto OUT when complete.
 
-import { copyFileSync, existsSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { GGMLType, LlamatsError, ggmlTypeInfo, writeDirAtomically, type LlamaConfigInput, type ProgressCallback } from "@llamats/tensor";
+import { GGMLType, LlamatsError, ggmlTypeInfo, writeDirAtomically, writeFileAtomic, type LlamaConfigInput, type ProgressCallback } from "@llamats/tensor";
 import { hfFromCanonical, qkKind } from "../names.js";
 import { permuteQkRows } from "../permute.js";
 import { safetensorsDtypeOfGgml, writeSafetensors, type SafetensorsWriteTensor } from "../safetensors.js";
@@ -108,7 +108,7 @@ export function writeTokenizerBeside(source: ModelSource, dir: string): void {
   }
   if (source.format !== "gguf") return;
   const bytes = tokenizerModelFromGguf(source.path, source.metadata);
-  if (bytes) writeFileSync(dst, bytes);
+  if (bytes) writeFileAtomic(dst, bytes);
 }
 
 export function writeHfFromSource(source: ModelSource, outDir: string, opts: WriteSafetensorsFromSourceOptions = {}): string {
@@ -132,7 +132,7 @@ export function writeHfFromSource(source: ModelSource, outDir: string, opts: Wri
 
   if (existsSync(outDir)) throw new LlamatsError(`${outDir}: already exists`);
   writeDirAtomically(outDir, (tmp) => {
-    writeFileSync(join(tmp, "config.json"), JSON.stringify(config, null, 2) + "\n");
+    writeFileAtomic(join(tmp, "config.json"), JSON.stringify(config, null, 2) + "\n");
     writeSafetensors(join(tmp, "model.safetensors"), tensors, { format: "pt" }, progress(opts.onProgress));
     writeTokenizerBeside(source, tmp);
   });
