@@ -3,7 +3,7 @@
 
 import { fileURLToPath } from "node:url";
 
-/** Absolute path of the built page and library (index.html, app.js, llamats.js, style.css). */
+/** Absolute path of the built page and library (index.html, app.js, llamats.js, style.css, web-worker.js, task.js). */
 export const browserAssetsDir: string = fileURLToPath(new URL("../dist/public/", import.meta.url));
 
 /** File name -> content type; the only files served under /browser/ ("" is index.html). */
@@ -11,6 +11,8 @@ export const browserFiles: Readonly<Record<string, string>> = {
   "index.html": "text/html; charset=utf-8",
   "app.js": "text/javascript; charset=utf-8",
   "llamats.js": "text/javascript; charset=utf-8",
+  "web-worker.js": "text/javascript; charset=utf-8", // a pool thread (Web Worker)
+  "task.js": "text/javascript; charset=utf-8", // the inference task every pool thread loads
   "style.css": "text/css; charset=utf-8",
 };
 

@@ -1,6 +1,10 @@
-// Builds dist/public: esbuild bundles the library (src/index.ts -> llamats.js) and the demo
-// page (src/page/main.ts -> app.js) as browser ES modules from the packages' TypeScript
-// sources; index.html and style.css are copied beside them. The browser path must not touch
+// Builds dist/public: esbuild bundles the library (src/index.ts -> llamats.js), the demo
+// page (src/page/main.ts -> app.js), a pool thread (@llamats/tensor's pool/web-worker.ts ->
+// web-worker.js) and the inference task the pool threads load (@llamats/workers' task.ts ->
+// task.js) as browser ES modules from the packages' TypeScript sources; the static files are
+// copied beside them. The pool's threads module (worker_threads) is replaced by its Web
+// Workers twin (threads-web.ts), which finds web-worker.js next to the bundle; the pool
+// finds task.js the same way (taskModuleUrl), so both must sit beside llamats.js/app.js. The browser path must not touch
 // node: modules: they are left external, every @llamats module is marked side-effect free so
 // modules the path does not use (files, worker_threads pools) are dropped, and the build fails
 // if any node: import survives. Files are written to a temp name and renamed.
@@ -12,10 +16,14 @@ import { fileURLToPath } from "node:url";
 import { browserAssetsDir } from "./assets.js";
 
 const srcDir = fileURLToPath(new URL("../src/", import.meta.url));
+const poolDir = fileURLToPath(new URL("../../tensor/src/pool/", import.meta.url));
+const workersSrcDir = fileURLToPath(new URL("../../workers/src/", import.meta.url));
 
 const browserPath: Plugin = {
   name: "llamats-browser-path",
   setup(b) {
+    // The pool's threads: Web Workers instead of worker_threads (same interface, threads.ts).
+    b.onResolve({ filter: /^\.\/threads-node\.js$/ }, (args) => (args.importer.startsWith(poolDir) ? { path: join(poolDir, "threads-web.ts"), sideEffects: false } : undefined));
     b.onResolve({ filter: /^node:/ }, (args) => ({ path: args.path, external: true }));
     // The engine's optional backends (worker_threads, GPU) are dynamic import()s; bundling them would
     // wrap every module it shares with the browser path in lazy initialisers (no tree shaking).
@@ -64,6 +72,8 @@ export async function buildBrowser(outDir: string = browserAssetsDir): Promise<v
   mkdirSync(outDir, { recursive: true });
   writeAtomic(join(outDir, "llamats.js"), await bundle(join(srcDir, "index.ts")));
   writeAtomic(join(outDir, "app.js"), await bundle(join(srcDir, "page", "main.ts")));
+  writeAtomic(join(outDir, "web-worker.js"), await bundle(join(poolDir, "web-worker.ts")));
+  writeAtomic(join(outDir, "task.js"), await bundle(join(workersSrcDir, "task.ts")));
   for (const f of ["index.html", "style.css"]) {
     copyFileSync(join(srcDir, "static", f), join(outDir, `${f}.tmp`));
     renameSync(join(outDir, `${f}.tmp`), join(outDir, f));

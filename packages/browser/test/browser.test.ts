@@ -1,15 +1,17 @@
 // End-to-end: the demo page in headless Chromium, served by a real `llamats serve
-// --browser-demo` on 127.0.0.1, loads a GGUF picked through its <input type="file"> and must
-// give the Node engine's logits bit for bit (same reference code, same WebAssembly kernels),
-// on both backends, and the same greedy generation as `llamats generate`. Models: the
+// --browser-demo` on 127.0.0.1, loads a GGUF picked through its <input type="file"> (or from
+// the server's /models/ with HTTP range requests) and must give the Node engine's logits bit
+// for bit (same reference code, same WebAssembly kernels), on both backends and with 1 and 2
+// threads (Web Workers in the page, worker_threads in Node), and the same greedy generation
+// on 2 threads as `llamats generate --threads 2`. Models: the
 // synthetic tiny model (Q4_0 and F16, real tokenizer, random weights) and, when the shared
 // fixtures are there, stories260K (llama2.c) converted to GGUF by @llamats/formats.
 
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { Page } from "playwright-core";
 import { loadModel, writeSyntheticModel } from "@llamats/engine";
 import { openModelSource, writeGgufFromSource } from "@llamats/formats";
@@ -60,7 +62,7 @@ describeBrowser("browser demo page in Chromium", function (this: Mocha.Suite) {
     } else if (isCI()) {
       throw new Error("stories260K fixture missing under CI=true");
     }
-    server = await startBrowserDemo();
+    server = await startBrowserDemo(dir); // the models are also at /models/NAME, with range requests
     browser = await launchBrowser();
   });
   after(async () => {
@@ -80,16 +82,43 @@ describeBrowser("browser demo page in Chromium", function (this: Mocha.Suite) {
     }
   });
 
-  async function loadInPage(path: string, backend: "ts" | "wasm"): Promise<void> {
-    await page.goto(server.pageUrl); // a fresh page: one model per load
-    await page.selectOption("#backend", backend);
-    await page.setInputFiles("#file", path);
+  async function waitLoaded(): Promise<void> {
     await page.waitForFunction(() => ["ready", "error"].includes((window as unknown as DemoWindow).llamatsDemo.state));
     const err = await page.evaluate(() => (window as unknown as DemoWindow).llamatsDemo.error);
     expect(err, "load error in the page").to.equal(undefined);
     expect(await page.locator("#progress").evaluate((p) => (p as HTMLProgressElement).value)).to.equal(1);
-    const name = await page.evaluate(() => (window as unknown as { llamatsDemo: { model: { backend: { name: string } } } }).llamatsDemo.model.backend.name);
-    expect(name).to.equal(backend === "ts" ? "reference" : "wasm");
+  }
+
+  async function backendName(): Promise<string> {
+    return page.evaluate(() => (window as unknown as { llamatsDemo: { model: { backend: { name: string } } } }).llamatsDemo.model.backend.name);
+  }
+
+  async function loadInPage(path: string, backend: "ts" | "wasm", threads = 1): Promise<void> {
+    await page.goto(server.pageUrl); // a fresh page: one model per load
+    await page.selectOption("#backend", backend);
+    await page.selectOption("#threads", String(threads));
+    await page.setInputFiles("#file", path);
+    await waitLoaded();
+    expect(await backendName()).to.equal(backend === "ts" ? "reference" : threads === 1 ? "wasm" : `wasm-workers(${threads})`);
+  }
+
+  async function logitsInPage(ids: number[]): Promise<number[]> {
+    return page.evaluate((ids) => {
+      const model = (window as unknown as DemoWindow).llamatsDemo.model!;
+      model.reset();
+      const l = model.forward(ids, { logits: "all" });
+      return Array.from(new Uint32Array(l.buffer, l.byteOffset, l.length));
+    }, ids);
+  }
+
+  /** The Node engine's logits (bits) for ids. */
+  async function nodeLogits(path: string, ids: number[], backend: "ts" | "wasm", threads: number): Promise<number[]> {
+    const node = await loadModel(path, { backend, threads });
+    try {
+      return bits(node.forward(ids, { logits: "all" }));
+    } finally {
+      node.dispose();
+    }
   }
 
   it("is cross-origin isolated (COOP/COEP from llamats serve)", async () => {
@@ -99,49 +128,70 @@ describeBrowser("browser demo page in Chromium", function (this: Mocha.Suite) {
     expect(await page.evaluate(() => crossOriginIsolated)).to.equal(true);
   });
 
-  it("gives the Node engine's logits bit for bit on every model, reference and wasm backends", async function () {
+  it("gives the Node engine's logits bit for bit on every model: reference, wasm on 1 thread, wasm on 2 threads (Web Workers)", async function () {
+    expect(await page.evaluate(() => navigator.hardwareConcurrency), "the page offers 2 threads").to.be.greaterThanOrEqual(2);
     for (const m of models) {
-      for (const backend of ["ts", "wasm"] as const) {
-        await loadInPage(m.path, backend);
-        const inPage = await page.evaluate((ids) => {
-          const model = (window as unknown as DemoWindow).llamatsDemo.model!;
-          model.reset();
-          const l = model.forward(ids, { logits: "all" });
-          return Array.from(new Uint32Array(l.buffer, l.byteOffset, l.length));
-        }, m.ids);
-        const node = await loadModel(m.path, { backend, threads: 1 });
-        try {
-          const want = bits(node.forward(m.ids, { logits: "all" }));
-          expect(inPage.length, `${m.name} ${backend}`).to.equal(want.length);
-          expect(want.some((b) => b !== 0), "logits not all zero").to.equal(true);
-          const firstDiff = inPage.findIndex((b, i) => b !== want[i]);
-          expect(firstDiff, `${m.name} on ${backend}: first differing logit`).to.equal(-1);
-        } finally {
-          node.dispose();
+      for (const [backend, threads] of [["ts", 1], ["wasm", 1], ["wasm", 2]] as const) {
+        await loadInPage(m.path, backend, threads);
+        const inPage = await logitsInPage(m.ids);
+        const want = await nodeLogits(m.path, m.ids, backend, threads);
+        expect(inPage.length, `${m.name} ${backend}`).to.equal(want.length);
+        expect(want.some((b) => b !== 0), "logits not all zero").to.equal(true);
+        const firstDiff = inPage.findIndex((b, i) => b !== want[i]);
+        expect(firstDiff, `${m.name} on ${backend} with ${threads} thread(s): first differing logit`).to.equal(-1);
+        if (threads === 2) {
+          // The same bits as one thread: rows are split, never summed in another order.
+          expect(inPage).to.deep.equal(await nodeLogits(m.path, m.ids, backend, 1));
+          // A second pass reuses the workers (and the buffers they were sent).
+          expect(await logitsInPage(m.ids)).to.deep.equal(inPage);
+          // The rows really went through the pool (jobs published to the Web Worker).
+          const jobs = await page.evaluate(() => (window as unknown as { llamatsDemo: { model: { backend: { stats: { jobs: number } } } } }).llamatsDemo.model.backend.stats.jobs);
+          expect(jobs, "pool jobs").to.be.greaterThan(10);
         }
       }
     }
   });
 
-  it("downloads a GGUF from a same-origin URL (progress, then the Node engine's logits)", async () => {
+  it("reads a model from the server with HTTP range requests (206), 2 threads, the Node engine's logits", async () => {
     const m = models[0]!;
-    await page.route("**/models/picked.gguf", (route) => route.fulfill({ path: m.path, contentType: "application/octet-stream" }));
-    await page.fill("#url", "/models/picked.gguf");
+    const ranges: { status: number; range?: string }[] = [];
+    page.on("response", (r) => {
+      if (r.url().includes("/models/")) ranges.push({ status: r.status(), range: r.request().headers()["range"] });
+    });
+    await page.goto(`${server.pageUrl}?header=65536&span=262144`); // small reads: many range requests
+    await page.selectOption("#threads", "2");
+    await page.fill("#url", `/models/${basename(m.path)}`);
     await page.click("#fetch");
-    await page.waitForFunction(() => ["ready", "error"].includes((window as unknown as DemoWindow).llamatsDemo.state));
-    expect(await page.evaluate(() => (window as unknown as DemoWindow).llamatsDemo.error)).to.equal(undefined);
-    expect(await page.locator("#progress").evaluate((p) => (p as HTMLProgressElement).value)).to.equal(1);
-    const inPage = await page.evaluate((ids) => {
-      const model = (window as unknown as DemoWindow).llamatsDemo.model!;
-      const l = model.forward(ids, { logits: "all" });
-      return Array.from(new Uint32Array(l.buffer, l.byteOffset, l.length));
-    }, m.ids);
-    const node = await loadModel(m.path, { backend: "wasm", threads: 1 });
-    try {
-      expect(inPage).to.deep.equal(bits(node.forward(m.ids, { logits: "all" })));
-    } finally {
-      node.dispose();
+    await waitLoaded();
+    expect(await backendName()).to.equal("wasm-workers(2)");
+    const size = statSync(m.path).size;
+    expect(ranges.length, "range requests (one per span of tensors)").to.be.greaterThan(5);
+    for (const r of ranges) {
+      expect(r.status).to.equal(206);
+      expect(r.range).to.match(/^bytes=\d+-\d+$/);
     }
+    expect(await logitsInPage(m.ids)).to.deep.equal(await nodeLogits(m.path, m.ids, "wasm", 2));
+    // The server side of it: a range is 206 with Content-Range, a bad one 416, no Range 200.
+    const url = `${new URL(server.pageUrl).origin}/models/${basename(m.path)}`;
+    const part = await fetch(url, { headers: { range: "bytes=4-11" } });
+    expect(part.status).to.equal(206);
+    expect(part.headers.get("content-range")).to.equal(`bytes 4-11/${size}`);
+    expect(Buffer.from(await part.arrayBuffer())).to.deep.equal(readFileSync(m.path).subarray(4, 12));
+    const bad = await fetch(url, { headers: { range: `bytes=${size}-` } });
+    expect(bad.status).to.equal(416);
+    expect(bad.headers.get("content-range")).to.equal(`bytes */${size}`);
+    const whole = await fetch(url);
+    expect(whole.status).to.equal(200);
+    expect((await whole.arrayBuffer()).byteLength).to.equal(size);
+  });
+
+  it("falls back to one GET when the server ignores Range (progress, then the Node engine's logits)", async () => {
+    const m = models[0]!;
+    await page.route("**/elsewhere/picked.gguf", (route) => route.fulfill({ path: m.path, contentType: "application/octet-stream" }));
+    await page.fill("#url", "/elsewhere/picked.gguf");
+    await page.click("#fetch");
+    await waitLoaded();
+    expect(await logitsInPage(m.ids)).to.deep.equal(await nodeLogits(m.path, m.ids, "wasm", 1));
     // A missing file is one line on the page, not a hang.
     await page.fill("#url", "/models/absent.gguf");
     await page.click("#fetch");
@@ -149,9 +199,28 @@ describeBrowser("browser demo page in Chromium", function (this: Mocha.Suite) {
     expect(await page.textContent("#status")).to.match(/absent\.gguf: HTTP 404/);
   });
 
-  it("streams the same greedy generation as `llamats generate` (text on the UI, ids for stories260K)", async () => {
+  it("offers one thread when the page is not cross-origin isolated (no COOP/COEP), and still runs", async () => {
+    // The same page without the two headers: no SharedArrayBuffer, so no workers.
+    await page.route("**/browser/", async (route) => {
+      const res = await route.fetch();
+      const headers = { ...res.headers() };
+      delete headers["cross-origin-opener-policy"];
+      delete headers["cross-origin-embedder-policy"];
+      await route.fulfill({ response: res, headers });
+    });
+    await page.goto(server.pageUrl);
+    expect(await page.evaluate(() => crossOriginIsolated)).to.equal(false);
+    expect(await page.locator("#threads option").allTextContents()).to.deep.equal(["1"]);
+    const m = models[0]!;
+    await page.selectOption("#backend", "ts");
+    await page.setInputFiles("#file", m.path);
+    await waitLoaded();
+    expect(await logitsInPage(m.ids)).to.deep.equal(await nodeLogits(m.path, m.ids, "ts", 1));
+  });
+
+  it("streams the same greedy generation on 2 threads as `llamats generate --threads 2` (text on the UI, ids for stories260K)", async () => {
     for (const m of models) {
-      await loadInPage(m.path, "wasm");
+      await loadInPage(m.path, "wasm", 2);
       if (m.text) {
         const prompt = "为什么要减少污染，保护环境？";
         await page.fill("#prompt", prompt);
@@ -160,7 +229,7 @@ describeBrowser("browser demo page in Chromium", function (this: Mocha.Suite) {
         await page.click("#generate");
         await page.waitForFunction(() => (window as unknown as DemoWindow).llamatsDemo.state === "ready" && document.getElementById("speed")!.textContent !== "");
         const shown = (await page.textContent("#output")) ?? "";
-        const cli = spawnSync(process.execPath, [...cliFromSource, "generate", "-m", m.path, "-p", prompt, "-n", "16", "--temp", "0", "--backend", "wasm", "--threads", "1"], { cwd: repoRoot(), encoding: "utf8" });
+        const cli = spawnSync(process.execPath, [...cliFromSource, "generate", "-m", m.path, "-p", prompt, "-n", "16", "--temp", "0", "--backend", "wasm", "--threads", "2"], { cwd: repoRoot(), encoding: "utf8" });
         expect(cli.status, cli.stderr).to.equal(0);
         expect(shown.startsWith(prompt)).to.equal(true);
         expect(shown.slice(prompt.length)).to.equal(cli.stdout.replace(/\n$/, ""));
@@ -173,7 +242,7 @@ describeBrowser("browser demo page in Chromium", function (this: Mocha.Suite) {
           for await (const id of model.generateIds(prompt, { maxTokens: 24, temperature: 0 })) out.push(id);
           return out;
         }, [1]);
-        const cli = spawnSync(process.execPath, [...cliFromSource, "generate", "-m", m.path, "--ids", "1", "-n", "24", "--temp", "0", "--backend", "wasm", "--threads", "1"], { cwd: repoRoot(), encoding: "utf8" });
+        const cli = spawnSync(process.execPath, [...cliFromSource, "generate", "-m", m.path, "--ids", "1", "-n", "24", "--temp", "0", "--backend", "wasm", "--threads", "2"], { cwd: repoRoot(), encoding: "utf8" });
         expect(cli.status, cli.stderr).to.equal(0);
         expect(ids.join(",")).to.equal(cli.stdout.trim());
         expect(ids.length).to.be.greaterThan(0);

@@ -1,14 +1,19 @@
-// The browser path in Node: the bundle has no node: imports, and loadModelFromBytes turns
-// bad bytes into a FormatError naming the file, as the file readers do.
+// The browser path in Node: the bundle has no node: imports, loadModelFromBytes turns bad
+// bytes into a FormatError naming the file, as the file readers do, and the span/range
+// loaders (Blob, HTTP range requests, a server that ignores Range) give the same logits, on
+// worker threads too (Node's worker_threads here; Web Workers in browser.test.ts).
 
 import { expect } from "chai";
 import { readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { FormatError } from "@llamats/tensor";
 import { writeSyntheticModel, loadModel } from "@llamats/engine";
 import { bundle } from "../src/build.js";
-import { loadModelFromBlob, loadModelFromBytes } from "../src/index.js";
+import { loadModelFromBlob, loadModelFromBytes, loadModelFromUrl } from "../src/index.js";
+import { startBrowserDemo } from "./helpers/serve-demo.js";
 
 describe("@llamats/browser in Node", function () {
   this.timeout(120_000);
@@ -45,7 +50,7 @@ describe("@llamats/browser in Node", function () {
 
   it("loads a Blob tensor by tensor into the wasm backend with the same logits as from bytes", async () => {
     const seen: number[] = [];
-    const a = await loadModelFromBlob(new Blob([bytes]), "tiny.gguf", { backend: "wasm", onProgress: (p) => seen.push(p.done / p.total) });
+    const a = await loadModelFromBlob(new Blob([bytes]), "tiny.gguf", { backend: "wasm", spanBytes: 16384, onProgress: (p) => seen.push(p.done / p.total) });
     const b = loadModelFromBytes(bytes, "tiny.gguf", { backend: "wasm" });
     try {
       const ids = [1, 20, 300, 4000 % a.config.vocabSize, 5];
@@ -55,6 +60,71 @@ describe("@llamats/browser in Node", function () {
     } finally {
       a.dispose();
       b.dispose();
+    }
+  });
+
+  it("reads a URL with HTTP range requests from `llamats serve --browser-demo --browser-models` (2 threads: same logits)", async () => {
+    const server = await startBrowserDemo(dir);
+    const url = `${new URL(server.pageUrl).origin}/models/${basename(path)}`;
+    const ranges: string[] = [];
+    const realFetch = globalThis.fetch;
+    globalThis.fetch = (input, init) => {
+      ranges.push(new Headers(init?.headers).get("range") ?? "none");
+      return realFetch(input, init);
+    };
+    let a;
+    try {
+      a = await loadModelFromUrl(url, { backend: "wasm", threads: 2, headerBytes: 8192, spanBytes: 65536 });
+    } finally {
+      globalThis.fetch = realFetch;
+      await server.close();
+    }
+    const b = loadModelFromBytes(bytes, "tiny.gguf", { backend: "wasm" });
+    try {
+      expect(a.backend.name).to.equal("wasm-workers(2)");
+      expect(ranges[0]).to.equal("bytes=0-8191");
+      expect(ranges.length, "one request per span of tensors").to.be.greaterThan(10);
+      expect(ranges.every((r) => /^bytes=\d+-\d+$/.test(r))).to.equal(true);
+      const ids = [1, 20, 300, 4000 % a.config.vocabSize, 5];
+      expect(Array.from(a.forward(ids, { logits: "all" }))).to.deep.equal(Array.from(b.forward(ids, { logits: "all" })));
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+  });
+
+  it("reads a URL whole when the server ignores Range; HTTP errors and bad 206s are errors naming the URL", async () => {
+    let mode: "ignore" | "wrong" | "missing" = "ignore";
+    const server: Server = createServer((req, res) => {
+      if (mode === "missing") return res.writeHead(404).end();
+      if (mode === "wrong") return res.writeHead(206, { "content-range": `bytes 0-9/${bytes.length}` }).end(Buffer.from(bytes.subarray(0, 10)));
+      res.writeHead(200, { "content-length": bytes.length }).end(Buffer.from(bytes));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/tiny.gguf`;
+    try {
+      const seen: number[] = [];
+      const a = await loadModelFromUrl(url, { backend: "ts", onDownload: (p) => seen.push(p.done) });
+      const b = loadModelFromBytes(bytes, "tiny.gguf", { backend: "ts" });
+      try {
+        expect(seen[seen.length - 1]).to.equal(bytes.length);
+        expect(Array.from(a.forward([1, 2, 3]))).to.deep.equal(Array.from(b.forward([1, 2, 3])));
+      } finally {
+        a.dispose();
+        b.dispose();
+      }
+      for (const [m, want] of [["missing", /tiny\.gguf: HTTP 404/], ["wrong", /tiny\.gguf: range 0-9 came with|tiny\.gguf.*bytes 0-9/]] as const) {
+        mode = m;
+        let err: unknown;
+        try {
+          (await loadModelFromUrl(url, { backend: "ts" })).dispose();
+        } catch (e) {
+          err = e;
+        }
+        expect(String((err as Error)?.message), m).to.match(want);
+      }
+    } finally {
+      await new Promise((r) => server.close(r));
     }
   });
 

@@ -3,12 +3,15 @@
 // serves the built static files, read once at start. Every response under /browser/ is
 // cross-origin isolated (COOP same-origin + COEP require-corp), which browsers require for
 // SharedArrayBuffer and shared WebAssembly.Memory (the kernels' memories are shared).
+// With modelsDir, the .gguf files in that folder are also served at /models/NAME with HTTP
+// range requests (206 Partial Content), which the page uses to read a model tensor by tensor.
 
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { createReadStream, readFileSync, statSync } from "node:fs";
+import { basename, join } from "node:path";
 import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyReply } from "fastify";
 import { browserAssetsDir, browserFiles, crossOriginIsolationHeaders } from "@llamats/browser/assets";
+import { parseByteRange } from "./byte-range.js";
 
 export interface BrowserDemoOptions {
   readonly host?: string;
@@ -17,6 +20,8 @@ export interface BrowserDemoOptions {
   readonly log?: (line: string) => void;
   /** The built files (default: @llamats/browser's dist/public). */
   readonly assetsDir?: string;
+  /** A folder whose .gguf files are served at /models/NAME, with range requests. */
+  readonly modelsDir?: string;
 }
 
 export interface BrowserDemoHandle {
@@ -56,6 +61,28 @@ export async function startBrowserDemoServer(opts: BrowserDemoOptions = {}): Pro
   };
   app.get("/browser/", async (_req, reply) => serveFile("index.html", reply));
   app.get<{ Params: { file: string } }>("/browser/:file", async (req, reply) => serveFile(req.params.file, reply));
+  const modelsDir = opts.modelsDir;
+  if (modelsDir !== undefined) {
+    app.get<{ Params: { file: string } }>("/models/:file", async (req, reply) => {
+      const name = req.params.file;
+      let size: number | undefined;
+      try {
+        if (name === basename(name) && name.endsWith(".gguf")) size = statSync(join(modelsDir, name)).size;
+      } catch {
+        // not there: 404 below
+      }
+      if (size === undefined) return reply.code(404).type("text/plain; charset=utf-8").send("not found\n");
+      const range = parseByteRange(req.headers.range, size);
+      reply.header("accept-ranges", "bytes").header("cache-control", "no-cache").type("application/octet-stream");
+      if (range.kind === "unsatisfiable") return reply.code(416).header("content-range", `bytes */${size}`).send();
+      if (range.kind === "whole") return reply.header("content-length", size).send(createReadStream(join(modelsDir, name)));
+      return reply
+        .code(206)
+        .header("content-range", `bytes ${range.first}-${range.last}/${size}`)
+        .header("content-length", range.last - range.first + 1)
+        .send(createReadStream(join(modelsDir, name), { start: range.first, end: range.last }));
+    });
+  }
   await app.listen({ host: opts.host ?? "127.0.0.1", port: opts.port ?? 19327 });
   const addr = app.server.address() as AddressInfo;
   const host = addr.family === "IPv6" ? `[${addr.address}]` : addr.address;

@@ -1,13 +1,12 @@
 // WorkerBackend: the WasmBackend with its matrix products and attention split between
 // threads: @llamats/tensor's ThreadPool (the one pool of llamats: the main thread + N-1
-// worker_threads) running task.ts, every thread instantiating the same compiled kernel module
+// worker_threads in Node, Web Workers in the browser build) running task.ts, every thread instantiating the same compiled kernel module
 // over the same shared WebAssembly memories (weights are never copied per worker). Per op the
 // main thread publishes a job, runs its own share, then waits for the workers (spin briefly,
 // then Atomics.wait). "auto" spinning turns itself off when the machine does not have a free
 // core per thread, where a spinning barrier collapses (see docs/WASM.md).
 
-import { availableParallelism } from "node:os";
-import { share, taskModuleUrl, ThreadPool, type AttentionParams, type DispatchStats } from "@llamats/tensor";
+import { defaultThreadCount, share, taskModuleUrl, ThreadPool, type AttentionParams, type DispatchStats } from "@llamats/tensor";
 import { allKernelNames, WasmBackend, type MatmulJob, type WasmBackendOptions } from "@llamats/kernels";
 import { ATT, JobOp, JobRunner, KERNEL_ARG, MEMORY_ARG, scaleSlot, SWIGLU } from "./runner.js";
 import type { InferenceTaskInit } from "./task.js";
@@ -35,7 +34,7 @@ export class WorkerBackend extends WasmBackend {
     super(opts);
     const init: InferenceTaskInit = { module: this.mm.module, kernelNames: KERNEL_NAMES };
     this.pool = new ThreadPool({
-      threads: opts.threads ?? availableParallelism(), taskModule: taskModuleUrl(import.meta.url, "./task"), taskInit: init,
+      threads: opts.threads ?? defaultThreadCount(), taskModule: taskModuleUrl(import.meta.url, "./task"), taskInit: init,
       buffers: this.arena.memories, spin: opts.spin ?? "auto", name: "worker",
     });
     this.threads = this.pool.threads;

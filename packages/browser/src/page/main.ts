@@ -1,14 +1,18 @@
-// The demo page: pick a GGUF (its header parsed, then each tensor read straight into the
-// backend's memories, with progress) or give a URL (downloaded, then copied), then stream a generation with the engine's own sampler and
-// generate loop, and show tokens/s. Everything runs on this page's main thread; the engine
-// yields between tokens (setImmediate shim), so the page repaints as text arrives.
+// The demo page: pick a GGUF or give a URL (its header parsed, then the tensors read straight
+// into the backend's memories, with progress; a URL with HTTP range requests), then stream a
+// generation with the engine's own sampler and generate loop, and show tokens/s. The model
+// lives on this page's thread; with threads > 1 (cross-origin isolated pages only) the
+// kernels' rows are shared with Web Workers, and this thread spins while they finish its job
+// (a page may not block in Atomics.wait). The engine yields between tokens (setImmediate
+// shim), so the page repaints as text arrives.
 // window.llamatsDemo exposes the loaded model to tests (packages/browser/test).
 
-import { fetchBytes, loadModelFromBlob, loadModelFromBytes, type BrowserBackendName, type LlamaModel } from "../index.js";
+import { canShareMemory, loadModelFromBlob, loadModelFromUrl, type BrowserBackendName, type LlamaModel } from "../index.js";
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const fileInput = $<HTMLInputElement>("file");
 const backendSelect = $<HTMLSelectElement>("backend");
+const threadsSelect = $<HTMLSelectElement>("threads");
 const progress = $<HTMLProgressElement>("progress");
 const status = $<HTMLDivElement>("status");
 const output = $<HTMLPreElement>("output");
@@ -29,6 +33,12 @@ $<HTMLDivElement>("isolation").textContent = crossOriginIsolated
   ? "Cross-origin isolated: SharedArrayBuffer available."
   : "Not cross-origin isolated (serve with COOP/COEP headers, see docs/BROWSER.md): the WebAssembly kernels need shared memory.";
 
+// Threads: 1 .. the cores the browser reports; without isolation only 1 (no shared memory for workers).
+{
+  const cores = canShareMemory() ? Math.max(1, navigator.hardwareConcurrency || 1) : 1;
+  for (let n = 1; n <= cores; n++) threadsSelect.add(new Option(String(n), String(n), false, n === Math.min(cores, 4)));
+}
+
 const mib = (n: number): string => (n / (1 << 20)).toFixed(1);
 const nextFrame = (): Promise<void> => new Promise((r) => setTimeout(r, 0));
 
@@ -37,7 +47,7 @@ function setState(state: string, text: string): void {
   status.textContent = text;
   generateButton.disabled = state !== "ready";
   stopButton.disabled = state !== "generating";
-  fileInput.disabled = backendSelect.disabled = state === "loading" || state === "generating";
+  fileInput.disabled = backendSelect.disabled = threadsSelect.disabled = state === "loading" || state === "generating";
 }
 
 /** A picked File, or a URL to download. */
@@ -49,29 +59,21 @@ async function load(from: File | string): Promise<void> {
   setState("loading", `Reading ${name}…`);
   const t0 = performance.now();
   try {
-    const onRead = (p: { done: number; total: number }): void => {
-      progress.value = p.total > 0 ? p.done / p.total / 2 : 0;
-      status.textContent = `Reading ${name}: ${mib(p.done)}${p.total > 0 ? ` / ${mib(p.total)}` : ""} MiB`;
-    };
     const backend = backendSelect.value as BrowserBackendName;
-    if (typeof from === "string") {
-      let bytes: Uint8Array | undefined = await fetchBytes(from, onRead);
-      status.textContent = `Copying weights into the ${backend} backend…`;
-      await nextFrame();
-      // Copying downloaded bytes is synchronous: the bar shows the download, then jumps to full.
-      demo.model = loadModelFromBytes(bytes, name, { backend });
-      bytes = undefined; // the weights live in the backend now: let the download go
-      void bytes;
-    } else {
-      // A File is read tensor by tensor straight into the backend (about 1x the model in memory).
-      demo.model = await loadModelFromBlob(from, name, {
-        backend,
-        onProgress: (p) => {
-          progress.value = p.done / p.total;
-          status.textContent = `Loading ${name}: ${mib(p.done)} / ${mib(p.total)} MiB of weights`;
-        },
-      });
-    }
+    const threads = Number(threadsSelect.value);
+    const onProgress = (p: { done: number; total: number; label?: string }): void => {
+      progress.value = p.total > 0 ? p.done / p.total : 0;
+      status.textContent = `Loading ${name}: ${mib(p.done)}${p.total > 0 ? ` / ${mib(p.total)}` : ""} MiB${p.label === "download" ? " downloaded (the server ignores range requests)" : " of weights"}`;
+    };
+    // ?header=BYTES&span=BYTES in the page's URL tune the reads (tests use small ones to see many).
+    const q = new URLSearchParams(location.search);
+    const bytesParam = (k: string): number | undefined => (q.has(k) ? Number(q.get(k)) : undefined);
+    const reads = { headerBytes: bytesParam("header"), spanBytes: bytesParam("span") };
+    // Read in spans straight into the backend (about 1x the model in memory): a File with
+    // Blob.slice(), a URL with HTTP range requests (a whole download if the server ignores them).
+    demo.model = typeof from === "string"
+      ? await loadModelFromUrl(from, { backend, threads, ...reads, onProgress, onDownload: onProgress })
+      : await loadModelFromBlob(from, name, { backend, threads, ...reads, onProgress });
     progress.value = 1;
     const c = demo.model.config;
     setState("ready", `Loaded ${name} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${c.blockCount} layers, dim ${c.embeddingLength}, vocab ${c.vocabSize}, backend ${demo.model.backend.name}.`);
@@ -115,10 +117,12 @@ fileInput.addEventListener("change", () => {
   const f = fileInput.files?.[0];
   if (f) void load(f);
 });
-backendSelect.addEventListener("change", () => {
-  const f = fileInput.files?.[0];
-  if (f) void load(f);
-});
+for (const select of [backendSelect, threadsSelect]) {
+  select.addEventListener("change", () => {
+    const f = fileInput.files?.[0];
+    if (f) void load(f);
+  });
+}
 $<HTMLButtonElement>("fetch").addEventListener("click", () => {
   const url = $<HTMLInputElement>("url").value.trim();
   if (url) void load(url);

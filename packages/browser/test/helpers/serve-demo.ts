@@ -11,7 +11,8 @@ export interface DemoServer {
   close(): Promise<void>;
 }
 
-export async function startBrowserDemo(): Promise<DemoServer> {
-  const s = await startServe(["--browser-demo"]);
+/** `llamats serve --browser-demo`; with modelsDir, its .gguf files at /models/NAME (range requests). */
+export async function startBrowserDemo(modelsDir?: string): Promise<DemoServer> {
+  const s = await startServe(["--browser-demo", ...(modelsDir === undefined ? [] : ["--browser-models", modelsDir])]);
   return { pageUrl: `${s.base}/browser/`, close: () => s.close() };
 }

@@ -4,10 +4,10 @@
 // (@llamats/server, docs/SERVER.md). It listens at once (/health says "loading" until the model
 // is in memory), logs one line per request on stderr, and on SIGTERM / SIGINT stops accepting,
 // ends in-flight requests within a bound and exits 0.
-// `llamats serve --browser-demo [--host] [--port]`: no model; serves the in-browser demo
+// `llamats serve --browser-demo [--host] [--port] [--browser-models DIR]`: no model; serves the in-browser demo
 // (@llamats/browser, docs/BROWSER.md) at /browser/, cross-origin isolated.
 
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { type Command, Option } from "commander";
 import { LlamatsError } from "@llamats/tensor";
 import { loadModel, type LlamaModel } from "@llamats/engine";
@@ -17,6 +17,7 @@ import { loadOptionsFrom, parseIntArg } from "./model-options.js";
 interface ServeCliOptions {
   model?: string;
   browserDemo?: boolean;
+  browserModels?: string;
   host: string;
   port: string;
   apiKey?: string;
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .description("serve the model over an OpenAI-compatible HTTP API (completions, chat, embeddings)")
     .option("-m, --model <path>", "model: GGUF file, HF or Meta folder (required unless --browser-demo)")
     .option("--browser-demo", "serve only the in-browser demo page at /browser/ (the model runs in the browser; no -m)")
+    .option("--browser-models <dir>", "with --browser-demo: also serve the .gguf files of this folder at /models/NAME (HTTP range requests)")
     .option("--host <addr>", "address to bind (0.0.0.0 exposes the server to the network)", "127.0.0.1")
     .option("--port <n>", "TCP port", "19327")
     .option("--api-key <key>", "require `Authorization: Bearer KEY` on /v1/*")
@@ -55,6 +57,7 @@ export function register(program: Command): void {
       const port = parseIntArg("--port", o.port, 0);
       if (port > 65535) throw new LlamatsError(`--port ${o.port}: want 0 .. 65535`);
       if (o.browserDemo) return serveBrowserDemo(o, port);
+      if (o.browserModels !== undefined) throw new LlamatsError("--browser-models goes with --browser-demo");
       if (o.model === undefined) throw new LlamatsError("missing -m/--model (or give --browser-demo)");
       const parallel = parseIntArg("--parallel", o.parallel, 1);
       if (o.apiKey !== undefined && o.apiKeyFile !== undefined) throw new LlamatsError("give --api-key or --api-key-file, not both");
@@ -104,9 +107,10 @@ export function register(program: Command): void {
 
 async function serveBrowserDemo(o: ServeCliOptions, port: number): Promise<void> {
   if (o.model !== undefined) throw new LlamatsError("--browser-demo serves no model (the page loads one in the browser): drop -m");
+  if (o.browserModels !== undefined && !isDirectory(o.browserModels)) throw new LlamatsError(`--browser-models ${o.browserModels}: not a folder`);
   let demo;
   try {
-    demo = await startBrowserDemoServer({ host: o.host, port });
+    demo = await startBrowserDemoServer({ host: o.host, port, modelsDir: o.browserModels });
   } catch (err) {
     const e = err as { code?: string; message?: string };
     throw new LlamatsError(`cannot listen on ${o.host}:${port}: ${e.code ?? e.message}`);
@@ -119,6 +123,14 @@ async function serveBrowserDemo(o: ServeCliOptions, port: number): Promise<void>
   process.stderr.write(`llamats serve: ${signal}: shutting down\n`);
   await demo.close();
   setTimeout(() => process.exit(0), 2000).unref();
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function readKey(file: string): string {

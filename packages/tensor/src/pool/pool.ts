@@ -1,5 +1,6 @@
-// ThreadPool: the calling thread plus N-1 worker_threads running one task module over shared
-// buffers, with the protocol of control.ts. Used by inference (@llamats/workers: matmul,
+// ThreadPool: the calling thread plus N-1 threads (worker_threads in Node, Web Workers in the
+// browser build: threads.ts is the seam) running one task module over shared buffers, with
+// the protocol of control.ts and the worker loop of loop.ts. Used by inference (@llamats/workers: matmul,
 // attention, SwiGLU), quantisation (@llamats/quant) and the LoRA merge (@llamats/lora). It
 // lives in @llamats/tensor, the bottom of the package order, so that every package can use it.
 //
@@ -9,24 +10,13 @@
 // per thread). A worker that exits fails the job in flight and every later one; a share that
 // throws fails its job. dispose() ends the workers; they never keep the process alive.
 
-import { createRequire } from "node:module";
-import { availableParallelism } from "node:os";
-import { dirname, join } from "node:path";
-import { pathToFileURL } from "node:url";
-import { MessageChannel, Worker, type MessagePort } from "node:worker_threads";
 import { LlamatsError } from "../errors.js";
 import { ARGS, CONTROL_INTS, DEAD, DONE, ERROR, N_ARGS, N_BUFFERS, OP, PoolOp, READY, ROWS, SEQ, SPIN, share, type SharedBuffer } from "./control.js";
+// worker_threads in Node; the browser build swaps this module for threads-web.ts (Web Workers).
+import { defaultThreadCount, platformThreads } from "./threads-node.js";
+import type { PoolThread, ThreadLauncher } from "./threads.js";
 
-/** What a worker gets (workerData). */
-export interface WorkerInit {
-  readonly taskModule: string;
-  readonly taskInit: unknown;
-  readonly buffers: readonly SharedBuffer[];
-  readonly control: SharedArrayBuffer;
-  readonly index: number;
-  readonly nThreads: number;
-  readonly port: MessagePort;
-}
+export type { WorkerInit } from "./threads.js";
 
 export interface ThreadPoolOptions {
   /** Threads including the calling thread (>= 1; 1 runs everything on the caller). */
@@ -41,6 +31,8 @@ export interface ThreadPoolOptions {
   readonly spin?: number | "auto";
   /** What the pool is for, in messages ("LoRA delta"). */
   readonly name?: string;
+  /** How threads start (default: the platform's: worker_threads, or Web Workers in the browser build). */
+  readonly launcher?: ThreadLauncher;
 }
 
 export interface DispatchStats {
@@ -56,20 +48,8 @@ export function taskModuleUrl(fromUrl: string, name: string): URL {
   return new URL(`${name}${fromUrl.endsWith(".ts") ? ".ts" : ".js"}`, fromUrl);
 }
 
-/**
- * Start the pool's worker script: worker.js from dist, or worker.ts when running from
- * TypeScript sources under tsx, where the worker registers tsx's loader before importing it
- * (and the .ts task module after it).
- */
-function startWorker(workerData: WorkerInit): Worker {
-  const opts = { workerData, transferList: [workerData.port] };
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./worker.js", import.meta.url), opts);
-  const tsxDir = dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
-  const tsx = pathToFileURL(join(tsxDir, "dist/esm/api/index.mjs")).href;
-  const entry = new URL("./worker.ts", import.meta.url).href;
-  const code = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { ...opts, eval: true });
-}
+/** Threads a pool uses by default on this platform (cores). */
+export { defaultThreadCount };
 
 export class ThreadPool {
   readonly threads: number;
@@ -85,8 +65,8 @@ export class ThreadPool {
   private readonly spinAuto: boolean;
   private spinJobs = 0; // jobs in the current adaptive window
   private spinMisses = 0; // of which the spin phase ended without the workers done
-  private readonly workers: Worker[] = [];
-  private readonly ports: MessagePort[] = [];
+  private readonly launcher: ThreadLauncher;
+  private readonly threadHandles: PoolThread[] = [];
   private readonly exitCodes: (number | undefined)[] = [];
   private sentBuffers: number;
   private disposed = false;
@@ -97,7 +77,8 @@ export class ThreadPool {
     this.threads = threads;
     this.name = opts.name ?? "worker";
     this.spinAuto = opts.spin === "auto";
-    this.spin = opts.spin === "auto" ? (threads > 1 && threads <= availableParallelism() ? DEFAULT_SPIN : 0) : (opts.spin ?? 0);
+    this.launcher = opts.launcher ?? platformThreads;
+    this.spin = opts.spin === "auto" ? (threads > 1 && threads <= defaultThreadCount() ? DEFAULT_SPIN : 0) : (opts.spin ?? 0);
     this.ctl = new Int32Array(new SharedArrayBuffer(CONTROL_INTS * 4));
     this.args = this.ctl.subarray(ARGS, ARGS + N_ARGS);
     this.ctl[SPIN] = this.spin;
@@ -105,21 +86,22 @@ export class ThreadPool {
     this.sentBuffers = this.buffers.length;
     this.ctl[N_BUFFERS] = this.buffers.length;
     for (let i = 1; i < threads; i++) {
-      const { port1, port2 } = new MessageChannel();
-      const w = startWorker({
-        taskModule: opts.taskModule.href, taskInit: opts.taskInit, buffers: this.buffers,
-        control: this.ctl.buffer as SharedArrayBuffer, index: i, nThreads: threads, port: port2,
-      });
-      w.unref();
-      w.on("error", (err) => process.stderr.write(`llamats: ${this.name} thread ${i} failed: ${err.stack ?? err}\n`));
-      // A worker that ends without our asking (killed between jobs) fails the next job; one
-      // that ends during a job says so itself (worker.ts), waking the waiting caller.
-      w.on("exit", (code) => {
-        this.exitCodes[i] = code;
-        if (!this.disposed && Atomics.load(this.ctl, DEAD) === 0) Atomics.store(this.ctl, DEAD, i + 1);
-      });
-      this.workers.push(w);
-      this.ports.push(port1);
+      const t = this.launcher.start(
+        { taskModule: opts.taskModule.href, taskInit: opts.taskInit, buffers: this.buffers, control: this.ctl.buffer as SharedArrayBuffer, index: i, nThreads: threads },
+        {
+          failed: (message) => reportLine(`llamats: ${this.name} thread ${i} failed: ${message}`),
+          // A thread that ends without our asking (killed between jobs) fails the next job; one
+          // that ends during a job says so itself (worker.ts), waking the waiting caller.
+          exited: (code) => {
+            this.exitCodes[i] = code;
+            if (!this.disposed && Atomics.load(this.ctl, DEAD) === 0) {
+              Atomics.store(this.ctl, DEAD, i + 1);
+              Atomics.notify(this.ctl, DONE);
+            }
+          },
+        },
+      );
+      this.threadHandles.push(t);
     }
   }
 
@@ -134,7 +116,7 @@ export class ThreadPool {
     return this;
   }
 
-  /** ready(), blocking the calling thread (for synchronous APIs). */
+  /** ready(), blocking the calling thread (for synchronous APIs; not on a page's main thread). */
   waitReady(timeoutMs = 30000): this {
     const t0 = Date.now();
     for (let n = Atomics.load(this.ctl, READY); n < this.threads - 1; n = Atomics.load(this.ctl, READY)) {
@@ -154,7 +136,7 @@ export class ThreadPool {
   private syncBuffers(): void {
     const n = this.buffers.length;
     for (; this.sentBuffers < n; this.sentBuffers++) {
-      for (const p of this.ports) p.postMessage(this.buffers[this.sentBuffers]);
+      for (const t of this.threadHandles) t.postBuffer(this.buffers[this.sentBuffers]!);
     }
     this.ctl[N_BUFFERS] = n;
   }
@@ -193,7 +175,8 @@ export class ThreadPool {
         // lands between the check and the wait.
         for (; spun < this.spin && done < nWorkers; spun++) done = Atomics.load(ctl, DONE);
         if (done < nWorkers) {
-          Atomics.wait(ctl, DONE, done, 100);
+          // A page's main thread may not block: it keeps loading instead.
+          if (this.launcher.callerCanBlock) Atomics.wait(ctl, DONE, done, 100);
           done = Atomics.load(ctl, DONE);
         }
       }
@@ -247,6 +230,12 @@ export class ThreadPool {
       Atomics.add(this.ctl, SEQ, 1);
       Atomics.notify(this.ctl, SEQ);
     }
-    for (const p of this.ports) p.close();
+    for (const t of this.threadHandles) t.close();
   }
+}
+
+function reportLine(line: string): void {
+  const p = (globalThis as { process?: { stderr?: { write(s: string): void } } }).process;
+  if (p?.stderr) p.stderr.write(line + "\n");
+  else console.error(line);
 }
