@@ -3,13 +3,15 @@
 
 import { fileURLToPath } from "node:url";
 
-/** Absolute path of the built page and library (index.html, app.js, llamats.js, style.css, web-worker.js, task.js). */
+/** Absolute path of the built page and library (index.html, app.js, bench.html, bench.js, llamats.js, style.css, web-worker.js, task.js). */
 export const browserAssetsDir: string = fileURLToPath(new URL("../dist/public/", import.meta.url));
 
 /** File name -> content type; the only files served under /browser/ ("" is index.html). */
 export const browserFiles: Readonly<Record<string, string>> = {
   "index.html": "text/html; charset=utf-8",
   "app.js": "text/javascript; charset=utf-8",
+  "bench.html": "text/html; charset=utf-8", // pp/tg tok/s in this browser (benchmarks/src/browser.bench.ts)
+  "bench.js": "text/javascript; charset=utf-8",
   "llamats.js": "text/javascript; charset=utf-8",
   "web-worker.js": "text/javascript; charset=utf-8", // a pool thread (Web Worker)
   "task.js": "text/javascript; charset=utf-8", // the inference task every pool thread loads

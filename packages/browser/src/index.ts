@@ -7,4 +7,5 @@ export {
   type BrowserBackendName, type BrowserLoadOptions, type ByteRanges,
 } from "./load.js";
 export { installSetImmediate } from "./immediate.js";
+export { measureSpeed, type SpeedResult, type ForwardModel } from "./speed.js";
 export { LlamaModel, type GenerateOptions } from "@llamats/engine";
