@@ -92,6 +92,8 @@ describe("cli: llamats serve", function () {
       ["-m", tinyModelPath(), "--parallel", "0"],
       ["-m", tinyModelPath(), "--ctx-size", "x"],
       ["-m", join(dirname(tinyModelPath()), "missing.gguf"), "--port", "0"],
+      ["-m", tinyModelPath(), "--browser-models", dirname(tinyModelPath())], // only with --browser-demo
+      ["--browser-demo", "--browser-models", join(dirname(tinyModelPath()), "no-such-folder"), "--port", "0"],
     ]) {
       const r = llamats(["serve", ...args]);
       expect(r.code, `${args.join(" ")}: ${r.err}`).to.equal(2);
