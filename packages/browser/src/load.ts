@@ -15,7 +15,7 @@ import { configFromSource, openGgufBytes, openGgufSourceBytes, type GgufFile, ty
 import { buildWeights, loadWeights, RunState, type LlamaWeights, type RawTensor } from "@llamats/model";
 import { Tokenizer } from "@llamats/tokenizer";
 import { quantKernels } from "@llamats/quant";
-import { WasmBackend } from "@llamats/kernels";
+import { WasmBackend, type ArenaOptions } from "@llamats/kernels";
 import { WorkerBackend } from "@llamats/workers";
 import { LlamaModel } from "@llamats/engine";
 import { installSetImmediate } from "./immediate.js";
@@ -41,6 +41,12 @@ export interface BrowserLoadOptions {
   readonly headerBytes?: number;
   /** Async loaders: consecutive tensors are read together up to this many bytes (default 32 MiB). */
   readonly spanBytes?: number;
+  /**
+   * "wasm": how the kernels' WebAssembly memories are sized (default: up to 4 GiB each, the
+   * wasm32 limit; a model larger than one is spread over several). Tests set small memories
+   * to split a small model the way a large one is split.
+   */
+  readonly memory?: ArenaOptions;
 }
 
 /** Whether this context may share memory with workers (a cross-origin isolated page or worker; Node). */
@@ -56,15 +62,15 @@ export function effectiveThreads(threads = 1): number {
 }
 
 /** A backend by name; "wasm" with threads > 1 must be awaited with ready() before use (createBrowserBackendReady). */
-export function createBrowserBackend(name: BrowserBackendName, threads = 1): Backend {
+export function createBrowserBackend(name: BrowserBackendName, threads = 1, memory: ArenaOptions = {}): Backend {
   if (name === "ts") return new ReferenceBackend({ kernels: quantKernels });
-  if (name === "wasm") return threads > 1 ? new WorkerBackend({ threads }) : new WasmBackend();
+  if (name === "wasm") return threads > 1 ? new WorkerBackend({ threads, ...memory }) : new WasmBackend(memory);
   throw new LlamatsError(`unknown backend "${String(name)}" (want ts or wasm)`);
 }
 
 /** createBrowserBackend, with its worker threads started and waiting for jobs. */
-export async function createBrowserBackendReady(name: BrowserBackendName, threads = 1): Promise<Backend> {
-  const backend = createBrowserBackend(name, name === "wasm" ? effectiveThreads(threads) : 1);
+export async function createBrowserBackendReady(name: BrowserBackendName, threads = 1, memory: ArenaOptions = {}): Promise<Backend> {
+  const backend = createBrowserBackend(name, name === "wasm" ? effectiveThreads(threads) : 1, memory);
   if (backend instanceof WorkerBackend) {
     try {
       await backend.ready();
@@ -196,7 +202,7 @@ export async function loadModelFromRanges(src: ByteRanges, name: string, opts: B
   }
   const config = configFromSource(source);
   const tokenizer = tokenizerOf(source, config, name);
-  const backend = await createBrowserBackendReady(opts.backend ?? "wasm", opts.threads ?? 1);
+  const backend = await createBrowserBackendReady(opts.backend ?? "wasm", opts.threads ?? 1, opts.memory);
   try {
     const total = source.tensors.reduce((a, t) => a + t.byteLength, 0);
     const filled = new Map<string, RawTensor>();

@@ -185,6 +185,20 @@ describeBrowser("browser demo page in Chromium", function (this: Mocha.Suite) {
     expect((await whole.arrayBuffer()).byteLength).to.equal(size);
   });
 
+  it("spreads a model over several WebAssembly memories, posted to the Web Workers as they open (2 threads, Node's logits)", async () => {
+    const m = models[0]!;
+    // 2 MiB memories: the tiny model's weights and KV cache need three (a 7B model needs two of 4 GiB).
+    await page.goto(`${server.pageUrl}?memory=${2 << 20}&ctx=256`);
+    await page.selectOption("#threads", "2");
+    await page.setInputFiles("#file", m.path);
+    await waitLoaded();
+    expect(await backendName()).to.equal("wasm-workers(2)");
+    // The KV cache opens its memory at the first forward, in the middle of the jobs.
+    expect(await logitsInPage(m.ids)).to.deep.equal(await nodeLogits(m.path, m.ids, "wasm", 2));
+    const memories = await page.evaluate(() => (window as unknown as { llamatsDemo: { model: { backend: { arena: { memories: unknown[] } } } } }).llamatsDemo.model.backend.arena.memories.length);
+    expect(memories, "WebAssembly memories").to.be.greaterThanOrEqual(3);
+  });
+
   it("falls back to one GET when the server ignores Range (progress, then the Node engine's logits)", async () => {
     const m = models[0]!;
     await page.route("**/elsewhere/picked.gguf", (route) => route.fulfill({ path: m.path, contentType: "application/octet-stream" }));

@@ -65,10 +65,16 @@ async function load(from: File | string): Promise<void> {
       progress.value = p.total > 0 ? p.done / p.total : 0;
       status.textContent = `Loading ${name}: ${mib(p.done)}${p.total > 0 ? ` / ${mib(p.total)}` : ""} MiB${p.label === "download" ? " downloaded (the server ignores range requests)" : " of weights"}`;
     };
-    // ?header=BYTES&span=BYTES in the page's URL tune the reads (tests use small ones to see many).
+    // ?header=BYTES&span=BYTES in the page's URL tune the reads (tests use small ones to see many);
     const q = new URLSearchParams(location.search);
     const bytesParam = (k: string): number | undefined => (q.has(k) ? Number(q.get(k)) : undefined);
-    const reads = { headerBytes: bytesParam("header"), spanBytes: bytesParam("span") };
+    // ?memory=BYTES caps each WebAssembly memory (a small model then spreads over several, as
+    // one over 4 GiB does), ?ctx=N sets the KV cache size.
+    const memory = bytesParam("memory");
+    const reads = {
+      headerBytes: bytesParam("header"), spanBytes: bytesParam("span"), nCtx: bytesParam("ctx"),
+      memory: memory === undefined ? undefined : { maxBytesPerMemory: memory, scratchReserve: Math.floor(memory / 8), initialBytes: 64 << 10 },
+    };
     // Read in spans straight into the backend (about 1x the model in memory): a File with
     // Blob.slice(), a URL with HTTP range requests (a whole download if the server ignores them).
     demo.model = typeof from === "string"
