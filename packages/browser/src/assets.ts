@@ -3,7 +3,7 @@
 
 import { fileURLToPath } from "node:url";
 
-/** Absolute path of the built page and library (index.html, app.js, bench.html, bench.js, llamats.js, style.css, web-worker.js, task.js). */
+/** Absolute path of the built page and library (index.html, app.js, bench.html, bench.js, llamats.js, model-worker.js, style.css, web-worker.js, task.js). */
 export const browserAssetsDir: string = fileURLToPath(new URL("../dist/public/", import.meta.url));
 
 /** File name -> content type; the only files served under /browser/ ("" is index.html). */
@@ -13,6 +13,7 @@ export const browserFiles: Readonly<Record<string, string>> = {
   "bench.html": "text/html; charset=utf-8", // pp/tg tok/s in this browser (benchmarks/src/browser.bench.ts)
   "bench.js": "text/javascript; charset=utf-8",
   "llamats.js": "text/javascript; charset=utf-8",
+  "model-worker.js": "text/javascript; charset=utf-8", // the demo's model, in a Web Worker
   "web-worker.js": "text/javascript; charset=utf-8", // a pool thread (Web Worker)
   "task.js": "text/javascript; charset=utf-8", // the inference task every pool thread loads
   "style.css": "text/css; charset=utf-8",

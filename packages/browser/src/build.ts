@@ -1,5 +1,6 @@
 // Builds dist/public: esbuild bundles the library (src/index.ts -> llamats.js), the demo
-// page (src/page/main.ts -> app.js), the benchmark page (src/page/bench.ts -> bench.js), a pool thread (@llamats/tensor's pool/web-worker.ts ->
+// page (src/page/main.ts -> app.js), the worker it runs the model in (src/model-worker.ts ->
+// model-worker.js), the benchmark page (src/page/bench.ts -> bench.js), a pool thread (@llamats/tensor's pool/web-worker.ts ->
 // web-worker.js) and the inference task the pool threads load (@llamats/workers' task.ts ->
 // task.js) as browser ES modules from the packages' TypeScript sources; the static files are
 // copied beside them. The pool's threads module (worker_threads) is replaced by its Web
@@ -73,6 +74,7 @@ export async function buildBrowser(outDir: string = browserAssetsDir): Promise<v
   writeAtomic(join(outDir, "llamats.js"), await bundle(join(srcDir, "index.ts")));
   writeAtomic(join(outDir, "app.js"), await bundle(join(srcDir, "page", "main.ts")));
   writeAtomic(join(outDir, "bench.js"), await bundle(join(srcDir, "page", "bench.ts")));
+  writeAtomic(join(outDir, "model-worker.js"), await bundle(join(srcDir, "model-worker.ts")));
   writeAtomic(join(outDir, "web-worker.js"), await bundle(join(poolDir, "web-worker.ts")));
   writeAtomic(join(outDir, "task.js"), await bundle(join(workersSrcDir, "task.ts")));
   for (const f of ["index.html", "bench.html", "style.css"]) {

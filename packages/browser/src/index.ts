@@ -7,5 +7,7 @@ export {
   type BrowserBackendName, type BrowserLoadOptions, type ByteRanges,
 } from "./load.js";
 export { installSetImmediate } from "./immediate.js";
+export { loadModelInWorker, RemoteModel, type RemoteGenerateOptions, type WorkerLoadRequest } from "./remote.js";
+export type { ModelInfo, WorkerLoadOptions, WorkerGenerateOptions } from "./worker-protocol.js";
 export { measureSpeed, type SpeedResult, type ForwardModel } from "./speed.js";
 export { LlamaModel, type GenerateOptions } from "@llamats/engine";

@@ -2,8 +2,9 @@
 // --browser-demo` on 127.0.0.1, loads a GGUF picked through its <input type="file"> (or from
 // the server's /models/ with HTTP range requests) and must give the Node engine's logits bit
 // for bit (same reference code, same WebAssembly kernels), on both backends and with 1 and 2
-// threads (Web Workers in the page, worker_threads in Node), and the same greedy generation
-// on 2 threads as `llamats generate --threads 2`. Models: the
+// threads (the page runs the model in a Web Worker, which shares the kernels' rows with more
+// Web Workers; Node uses worker_threads), and the same greedy generation on 2 threads as
+// `llamats generate --threads 2`. Models: the
 // synthetic tiny model (Q4_0 and F16, real tokenizer, random weights) and, when the shared
 // fixtures are there, stories260K (llama2.c) converted to GGUF by @llamats/formats.
 
@@ -24,9 +25,11 @@ interface DemoWindow {
   llamatsDemo: {
     state: string;
     error?: string;
+    /** The page's RemoteModel (the model runs in a Web Worker). */
     model?: {
-      reset(): void;
-      forward(ids: number[], o: { logits: "all" }): Float32Array;
+      loaded: { backend: string };
+      info(): Promise<{ backend: string; threads: number; memories: number; poolJobs: number }>;
+      forward(ids: number[], o: { logits: "all"; reset: boolean }): Promise<Float32Array>;
       generateIds(ids: number[], o: Record<string, unknown>): AsyncGenerator<number>;
     };
   };
@@ -90,7 +93,7 @@ describeBrowser("browser demo page in Chromium", function (this: Mocha.Suite) {
   }
 
   async function backendName(): Promise<string> {
-    return page.evaluate(() => (window as unknown as { llamatsDemo: { model: { backend: { name: string } } } }).llamatsDemo.model.backend.name);
+    return page.evaluate(() => (window as unknown as DemoWindow).llamatsDemo.model!.loaded.backend);
   }
 
   async function loadInPage(path: string, backend: "ts" | "wasm", threads = 1): Promise<void> {
@@ -103,10 +106,9 @@ describeBrowser("browser demo page in Chromium", function (this: Mocha.Suite) {
   }
 
   async function logitsInPage(ids: number[]): Promise<number[]> {
-    return page.evaluate((ids) => {
+    return page.evaluate(async (ids) => {
       const model = (window as unknown as DemoWindow).llamatsDemo.model!;
-      model.reset();
-      const l = model.forward(ids, { logits: "all" });
+      const l = await model.forward(ids, { logits: "all", reset: true });
       return Array.from(new Uint32Array(l.buffer, l.byteOffset, l.length));
     }, ids);
   }
@@ -145,7 +147,7 @@ describeBrowser("browser demo page in Chromium", function (this: Mocha.Suite) {
           // A second pass reuses the workers (and the buffers they were sent).
           expect(await logitsInPage(m.ids)).to.deep.equal(inPage);
           // The rows really went through the pool (jobs published to the Web Worker).
-          const jobs = await page.evaluate(() => (window as unknown as { llamatsDemo: { model: { backend: { stats: { jobs: number } } } } }).llamatsDemo.model.backend.stats.jobs);
+          const jobs = await page.evaluate(async () => (await (window as unknown as DemoWindow).llamatsDemo.model!.info()).poolJobs);
           expect(jobs, "pool jobs").to.be.greaterThan(10);
         }
       }
@@ -195,7 +197,7 @@ describeBrowser("browser demo page in Chromium", function (this: Mocha.Suite) {
     expect(await backendName()).to.equal("wasm-workers(2)");
     // The KV cache opens its memory at the first forward, in the middle of the jobs.
     expect(await logitsInPage(m.ids)).to.deep.equal(await nodeLogits(m.path, m.ids, "wasm", 2));
-    const memories = await page.evaluate(() => (window as unknown as { llamatsDemo: { model: { backend: { arena: { memories: unknown[] } } } } }).llamatsDemo.model.backend.arena.memories.length);
+    const memories = await page.evaluate(async () => (await (window as unknown as DemoWindow).llamatsDemo.model!.info()).memories);
     expect(memories, "WebAssembly memories").to.be.greaterThanOrEqual(3);
   });
 
@@ -251,7 +253,6 @@ describeBrowser("browser demo page in Chromium", function (this: Mocha.Suite) {
       } else {
         const ids = await page.evaluate(async (prompt) => {
           const model = (window as unknown as DemoWindow).llamatsDemo.model!;
-          model.reset();
           const out: number[] = [];
           for await (const id of model.generateIds(prompt, { maxTokens: 24, temperature: 0 })) out.push(id);
           return out;

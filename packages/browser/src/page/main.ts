@@ -1,13 +1,15 @@
-// The demo page: pick a GGUF or give a URL (its header parsed, then the tensors read straight
-// into the backend's memories, with progress; a URL with HTTP range requests), then stream a
-// generation with the engine's own sampler and generate loop, and show tokens/s. The model
-// lives on this page's thread; with threads > 1 (cross-origin isolated pages only) the
-// kernels' rows are shared with Web Workers, and this thread spins while they finish its job
-// (a page may not block in Atomics.wait). The engine yields between tokens (setImmediate
-// shim), so the page repaints as text arrives.
-// window.llamatsDemo exposes the loaded model to tests (packages/browser/test).
+// The demo page: pick a GGUF or give a URL, then stream a generation with the engine's own
+// sampler and generate loop, and show tokens/s. The model runs in a dedicated Web Worker
+// (model-worker.ts, through remote.ts): the page only sends requests and shows events, so it
+// stays responsive while the worker reads the file (in spans straight into the backend's
+// memories; a URL with HTTP range requests) and computes. With threads > 1 (cross-origin
+// isolated pages only) the kernels' rows are shared with more Web Workers that the model
+// worker starts, over the same memories.
+// window.llamatsDemo exposes the loaded model (a RemoteModel) to tests (packages/browser/test).
 
-import { canShareMemory, loadModelFromBlob, loadModelFromUrl, type BrowserBackendName, type LlamaModel } from "../index.js";
+import { canShareMemory } from "../load.js";
+import { loadModelInWorker, type RemoteModel } from "../remote.js";
+import type { BrowserBackendName } from "../load.js";
 
 const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) as T;
 const fileInput = $<HTMLInputElement>("file");
@@ -21,7 +23,7 @@ const generateButton = $<HTMLButtonElement>("generate");
 const stopButton = $<HTMLButtonElement>("stop");
 
 interface DemoHandle {
-  model?: LlamaModel;
+  model?: RemoteModel;
   /** "idle" | "loading" | "ready" | "generating" | "error" */
   state: string;
   error?: string;
@@ -77,12 +79,10 @@ async function load(from: File | string): Promise<void> {
     };
     // Read in spans straight into the backend (about 1x the model in memory): a File with
     // Blob.slice(), a URL with HTTP range requests (a whole download if the server ignores them).
-    demo.model = typeof from === "string"
-      ? await loadModelFromUrl(from, { backend, threads, ...reads, onProgress, onDownload: onProgress })
-      : await loadModelFromBlob(from, name, { backend, threads, ...reads, onProgress });
+    demo.model = await loadModelInWorker(from, name, { backend, threads, ...reads, onProgress });
     progress.value = 1;
     const c = demo.model.config;
-    setState("ready", `Loaded ${name} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${c.blockCount} layers, dim ${c.embeddingLength}, vocab ${c.vocabSize}, backend ${demo.model.backend.name}.`);
+    setState("ready", `Loaded ${name} in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${c.blockCount} layers, dim ${c.embeddingLength}, vocab ${c.vocabSize}, backend ${demo.model.loaded.backend} in a Web Worker.`);
   } catch (err) {
     demo.error = (err as Error).message;
     setState("error", `Cannot load ${name}: ${demo.error}`);
@@ -101,7 +101,6 @@ async function generate(): Promise<void> {
   abort = new AbortController();
   await nextFrame();
   try {
-    model.reset();
     for await (const piece of model.generate($<HTMLTextAreaElement>("prompt").value, {
       maxTokens: num("maxTokens"), temperature: num("temperature"), topK: num("topK"), topP: num("topP"),
       repeatPenalty: num("repeatPenalty"), seed: num("seed"), signal: abort.signal,
