@@ -11,7 +11,7 @@
 //                            on different sequences run concurrently, batched step by step
 //   lastStats                speed and stop reason of the last generate() on the default sequence
 
-import { LlamatsError, type Backend, type LlamaConfig } from "@llamats/tensor";
+import { LlamatsError, parseKVCacheType, type Backend, type KVCacheType, type LlamaConfig } from "@llamats/tensor";
 import { forward as modelForward, type Captured, type KVCache, type LlamaWeights, type RunState } from "@llamats/model";
 import type { Tokenizer } from "@llamats/tokenizer";
 import type { GenerateOptions, GenerationStats, TextCodec } from "./generate.js";
@@ -50,6 +50,8 @@ export interface LlamaModelParts {
 export interface CreateSequenceOptions {
   /** KV cache size in tokens (default: the model's nCtx). */
   readonly nCtx?: number;
+  /** KV cache storage type (default: the model's, loadModel's cacheType). */
+  readonly cacheType?: KVCacheType | string;
 }
 
 export class LlamaModel {
@@ -109,7 +111,8 @@ export class LlamaModel {
     this.checkUsable();
     const nCtx = opts.nCtx ?? this.state.nCtx;
     if (!Number.isInteger(nCtx) || nCtx < 1) throw new LlamatsError(`context size ${nCtx}: want a positive integer`);
-    const seq = new Sequence(this.host, this.state.newCache(nCtx), this.nextSeqId++);
+    const type = opts.cacheType === undefined ? this.state.cacheType : parseKVCacheType(opts.cacheType);
+    const seq = new Sequence(this.host, this.state.newCache(nCtx, type), this.nextSeqId++);
     this.live.add(seq);
     return seq;
   }
@@ -141,6 +144,11 @@ export class LlamaModel {
 
   get hasTokenizer(): boolean {
     return this.tok !== undefined;
+  }
+
+  /** KV cache storage type of the default sequence (and of others, unless created with another). */
+  get cacheType(): KVCacheType {
+    return this.state.cacheType;
   }
 
   /** KV cache capacity in tokens (of each sequence, unless created with another). */

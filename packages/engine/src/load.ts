@@ -7,7 +7,7 @@
 // 4. the backend (backends.ts), weights read into bytes the backend allocates, runtime LoRA
 //    adapters attached (@llamats/lora), and the run state with a KV cache of nCtx tokens.
 
-import { LlamatsError, ntkScaling, withRopeScaling, type ProgressCallback } from "@llamats/tensor";
+import { LlamatsError, ntkScaling, parseKVCacheType, withRopeScaling, type KVCacheType, type ProgressCallback } from "@llamats/tensor";
 import { configFromSource, loadTokenizer, openModelSource, type ModelSource, type SourceFormat } from "@llamats/formats";
 import { Tokenizer } from "@llamats/tokenizer";
 import { loadWeights, RunState, type LlamaWeights } from "@llamats/model";
@@ -31,6 +31,10 @@ export interface LoadModelOptions {
   readonly nCtx?: number;
   /** Tokens per prefill pass (default 64). */
   readonly maxBatch?: number;
+  /** Storage of the KV cache: "f32", "f16" (half the memory) or "q8_0" (ggml blocks, ~0.27x;
+   *  needs kvDim % 32 == 0). Default DEFAULT_CACHE_TYPE. The gpu backend keeps its device
+   *  cache in f32 whatever this says. */
+  readonly cacheType?: KVCacheType | string;
   /** Use this tokenizer instead of the model's own (or for a model without one): a
    *  SentencePiece tokenizer.model, a GGUF file, or llama2.c's tokenizer.bin. */
   readonly tokenizerPath?: string;
@@ -38,12 +42,16 @@ export interface LoadModelOptions {
   readonly onProgress?: ProgressCallback;
 }
 
+/** The KV cache type when none is asked for (docs/PERFORMANCE.md: f16 vs f32 measured). */
+export const DEFAULT_CACHE_TYPE: KVCacheType = "f32";
+
 const FORMATS: readonly string[] = ["gguf", "safetensors", "hf", "meta", "llama2c"];
 
 export async function loadModel(path: string, opts: LoadModelOptions = {}): Promise<LlamaModel> {
   if (opts.format !== undefined && !FORMATS.includes(opts.format)) {
     throw new LlamatsError(`unknown model format "${opts.format}" (want ${FORMATS.join(", ")})`);
   }
+  const cacheType = parseKVCacheType(opts.cacheType ?? DEFAULT_CACHE_TYPE); // bad value: before any reading
   const opened = await openModelSource(path, opts.format ? { format: opts.format as SourceFormat } : undefined);
   const source = opts.onProgress ? withReadProgress(opened, opts.onProgress) : opened;
   try {
@@ -73,7 +81,13 @@ export async function loadModel(path: string, opts: LoadModelOptions = {}): Prom
     }
     const nCtx = opts.nCtx ?? Math.min(config.contextLength, 2048); // 7B: (32, 2048, 4096) f32 K and V = 2 GiB
     if (!Number.isInteger(nCtx) || nCtx < 1) throw new LlamatsError(`context size ${nCtx}: want a positive integer`);
-    const state = new RunState(backend, config, { nCtx, maxBatch: opts.maxBatch });
+    let state: RunState;
+    try {
+      state = new RunState(backend, config, { nCtx, maxBatch: opts.maxBatch, cacheType });
+    } catch (err) {
+      backend.dispose();
+      throw err;
+    }
     const device = onGpu ? await createGpuDevice(weights, { nCtx, maxBatch: opts.maxBatch }) : undefined;
     return new LlamaModel({ path, format: source.format, config, tokenizer, backend, weights, state, device });
   } finally {

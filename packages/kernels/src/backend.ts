@@ -7,7 +7,7 @@
 
 import {
   LlamatsError, ReferenceBackend, ggmlRowBytes, ggmlTypeInfo,
-  type AttentionParams, type Backend, type GGMLType, type RopeParams, type WeightMatrix,
+  type AttentionParams, type Backend, type GGMLType, type KVRows, type RopeParams, type WeightMatrix,
 } from "@llamats/tensor";
 import { quantKernelsF32 } from "@llamats/quant";
 import { SharedArena, type ArenaOptions } from "./arena.js";
@@ -93,7 +93,7 @@ export class WasmBackend implements Backend {
   rope(x: Float32Array, nHeads: number, positions: ArrayLike<number>, params: RopeParams): void {
     this.ref.rope(x, nHeads, positions, params);
   }
-  attention(out: Float32Array, q: Float32Array, kCache: Float32Array, vCache: Float32Array, params: AttentionParams, probsOut?: Float32Array): void {
+  attention(out: Float32Array, q: Float32Array, kCache: KVRows, vCache: KVRows, params: AttentionParams, probsOut?: Float32Array): void {
     this.ref.attention(out, q, kCache, vCache, params, probsOut);
   }
   add(out: Float32Array, a: Float32Array, b: Float32Array): void {

@@ -4,7 +4,7 @@
 // (allocated on first use; newCache() makes one for each further sequence). Buffers come from
 // the backend so its kernels can address them.
 
-import { type Backend, type LlamaConfig, LlamatsError } from "@llamats/tensor";
+import { type Backend, checkKVCacheShape, type KVCacheType, type LlamaConfig, LlamatsError } from "@llamats/tensor";
 import { KVCache } from "./kv-cache.js";
 
 export interface RunStateOptions {
@@ -12,6 +12,8 @@ export interface RunStateOptions {
   readonly nCtx?: number;
   /** Tokens per prefill pass (default 64, at most nCtx). */
   readonly maxBatch?: number;
+  /** Storage type of every KV cache this state makes (default f32; see kv-cache.ts). */
+  readonly cacheType?: KVCacheType;
 }
 
 /** What forward() captured when asked (opts.capture). */
@@ -28,6 +30,8 @@ export class RunState {
   /** Context length of every cache this state makes. */
   readonly nCtx: number;
   readonly maxBatch: number;
+  /** Storage type of the caches newCache() makes. */
+  readonly cacheType: KVCacheType;
   readonly x: Float32Array; // (maxBatch, dim) residual stream
   readonly xb: Float32Array; // (maxBatch, dim) normed input / block output
   readonly q: Float32Array; // (maxBatch, nHeads * headDim)
@@ -51,6 +55,8 @@ export class RunState {
     this.nCtx = opts.nCtx ?? config.contextLength;
     if (!Number.isSafeInteger(this.nCtx) || this.nCtx < 1) throw new LlamatsError(`context size ${this.nCtx}: want a positive integer`);
     if (nLayers * kvDim < 1) throw new LlamatsError(`run state: bad shape (${nLayers} layers, kvDim ${kvDim})`);
+    this.cacheType = opts.cacheType ?? "f32";
+    checkKVCacheShape(this.cacheType, kvDim); // before a first cache is made, not at the first token
     // A pass never holds more tokens than the context.
     this.maxBatch = Math.min(this.nCtx, Math.max(1, Math.floor(opts.maxBatch ?? 64)));
     const b = this.maxBatch;
@@ -76,10 +82,10 @@ export class RunState {
     return this.defaultCache;
   }
 
-  /** A fresh, empty KV cache for another sequence (nCtx positions unless given). */
-  newCache(nCtx: number = this.nCtx): KVCache {
+  /** A fresh, empty KV cache for another sequence (nCtx positions, this state's cache type, unless given). */
+  newCache(nCtx: number = this.nCtx, type: KVCacheType = this.cacheType): KVCache {
     const { blockCount: nLayers, headCountKv: nKvHeads, keyLength: headDim } = this.config;
-    return new KVCache(this.backend, nLayers, nCtx, nKvHeads * headDim);
+    return new KVCache(this.backend, nLayers, nCtx, nKvHeads * headDim, type);
   }
 
   /** Reset the default KV cache (start a new sequence). */

@@ -9,6 +9,7 @@
 // the caller until its workers are done (Atomics.wait is allowed on Node's main thread).
 
 import type { GGMLType } from "./ggml.js";
+import type { KVRows } from "./kv-types.js";
 
 /**
  * A weight matrix exactly as ggml stores it: `rows` rows of `cols` elements, row-major;
@@ -83,9 +84,10 @@ export interface Backend {
   rope(x: Float32Array, nHeads: number, positions: ArrayLike<number>, params: RopeParams): void;
 
   /** Causal attention. q (nTokens, nHeads, headDim); kCache, vCache (nCtx, nKvHeads, headDim)
-   *  for one layer, already holding rows 0 .. pos0 + nTokens - 1; out (nTokens, nHeads, headDim).
+   *  for one layer, already holding rows 0 .. pos0 + nTokens - 1, stored as f32, f16 or q8_0
+   *  (kv-types.ts: the array's element type says which); out (nTokens, nHeads, headDim).
    *  If probsOut is given, it receives (nTokens, nHeads, pos0 + nTokens) attention weights. */
-  attention(out: Float32Array, q: Float32Array, kCache: Float32Array, vCache: Float32Array,
+  attention(out: Float32Array, q: Float32Array, kCache: KVRows, vCache: KVRows,
     params: AttentionParams, probsOut?: Float32Array): void;
 
   /** out = a + b, elementwise over out.length. */

@@ -1,5 +1,6 @@
 export * from "./f16.js";
 export * from "./ggml.js";
+export * from "./kv-types.js";
 export * from "./errors.js";
 export type * from "./backend.js";
 export * from "./reference/index.js";

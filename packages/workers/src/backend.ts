@@ -6,7 +6,7 @@
 // then Atomics.wait). "auto" spinning turns itself off when the machine does not have a free
 // core per thread, where a spinning barrier collapses (see docs/WASM.md).
 
-import { defaultThreadCount, share, taskModuleUrl, ThreadPool, type AttentionParams, type DispatchStats } from "@llamats/tensor";
+import { defaultThreadCount, KV_CACHE_TYPES, kvRowCount, kvRowsType, share, taskModuleUrl, ThreadPool, type AttentionParams, type DispatchStats, type KVRows } from "@llamats/tensor";
 import { allKernelNames, WasmBackend, type MatmulJob, type WasmBackendOptions } from "@llamats/kernels";
 import { ATT, JobOp, JobRunner, KERNEL_ARG, MEMORY_ARG, scaleSlot, SWIGLU } from "./runner.js";
 import type { InferenceTaskInit } from "./task.js";
@@ -78,10 +78,12 @@ export class WorkerBackend extends WasmBackend {
     this.dispatch(JobOp.matmul, job.rows);
   }
 
-  override attention(out: Float32Array, q: Float32Array, kCache: Float32Array, vCache: Float32Array, params: AttentionParams, probsOut?: Float32Array): void {
+  override attention(out: Float32Array, q: Float32Array, kCache: KVRows, vCache: KVRows, params: AttentionParams, probsOut?: Float32Array): void {
     const locs = [q, kCache, vCache, out].map((v) => this.arena.locate(v));
     const m = locs[0]?.memory;
-    const split = this.threads > 1 && !probsOut && m !== undefined && locs.every((l) => l?.memory === m) && params.nHeads % params.nKvHeads === 0;
+    const type = kvRowsType(kCache);
+    const split = this.threads > 1 && !probsOut && m !== undefined && locs.every((l) => l?.memory === m) && params.nHeads % params.nKvHeads === 0 &&
+      kvRowsType(vCache) === type;
     if (!split) {
       super.attention(out, q, kCache, vCache, params, probsOut);
       return;
@@ -99,7 +101,8 @@ export class WorkerBackend extends WasmBackend {
     a(ATT.nHeads, params.nHeads);
     a(ATT.nKvHeads, params.nKvHeads);
     a(ATT.headDim, params.headDim);
-    a(ATT.cacheRows, Math.min(Math.floor(kCache.length / kvDim), Math.floor(vCache.length / kvDim)));
+    a(ATT.cacheRows, Math.min(kvRowCount(kCache, kvDim), kvRowCount(vCache, kvDim)));
+    a(ATT.cacheType, KV_CACHE_TYPES.indexOf(type));
     scaleSlot(args)[0] = params.scale;
     this.dispatch(JobOp.attention, params.nHeads);
   }

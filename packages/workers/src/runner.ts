@@ -2,7 +2,7 @@
 // (thread 0) and the workers (task.ts). Matmul jobs call the kernel instance over the job's
 // memory; attention jobs build views on the job's memory and run a range of heads.
 
-import { AttentionRef, ReferenceBackend } from "@llamats/tensor";
+import { AttentionRef, KV_CACHE_TYPES, kvRowUnits, ReferenceBackend, type KVRows } from "@llamats/tensor";
 import { instantiateKernels, type KernelExports } from "@llamats/kernels";
 
 /** The inference task's job kinds (the pool's OP). */
@@ -12,8 +12,8 @@ export const JobOp = { matmul: 1, attention: 2, swiglu: 5 } as const;
 // (indices 2 and 3) are replaced by this thread's share. Every job: its memory index at
 // MEMORY_ARG, a matmul's kernel (index into kernelNames) at KERNEL_ARG.
 // Attention args: q, k, v, out offsets (bytes), nTokens, pos0, nHeads, nKvHeads, headDim,
-// rows of the cache; the scale is a float64 at args SCALE_F64 (two ints).
-export const ATT = { q: 0, k: 1, v: 2, out: 3, nTokens: 4, pos0: 5, nHeads: 6, nKvHeads: 7, headDim: 8, cacheRows: 9 } as const;
+// rows of the cache, its storage type (index into KV_CACHE_TYPES); the scale is a float64 at args SCALE_F64 (two ints).
+export const ATT = { q: 0, k: 1, v: 2, out: 3, nTokens: 4, pos0: 5, nHeads: 6, nKvHeads: 7, headDim: 8, cacheRows: 9, cacheType: 10 } as const;
 // Swiglu args: out, gate, up offsets (bytes); ROWS = elements.
 export const SWIGLU = { out: 0, gate: 1, up: 2 } as const;
 export const SCALE_F64 = 12; // args 12, 13 (byte offset 112 of the control block: 8-aligned)
@@ -70,12 +70,15 @@ export class JobRunner {
       const nHeads = g(ATT.nHeads);
       const nKvHeads = g(ATT.nKvHeads);
       const headDim = g(ATT.headDim);
-      const cacheLen = g(ATT.cacheRows) * nKvHeads * headDim;
+      const cacheType = KV_CACHE_TYPES[g(ATT.cacheType)]!;
+      const cacheLen = g(ATT.cacheRows) * kvRowUnits(cacheType, nKvHeads * headDim);
       const u = (i: number) => g(i) >>> 0;
       const q = new Float32Array(buf, u(ATT.q), nTokens * nHeads * headDim);
       const out = new Float32Array(buf, u(ATT.out), nTokens * nHeads * headDim);
-      const k = new Float32Array(buf, u(ATT.k), cacheLen);
-      const v = new Float32Array(buf, u(ATT.v), cacheLen);
+      const rows = (i: number): KVRows => cacheType === "f32" ? new Float32Array(buf, u(i), cacheLen)
+        : cacheType === "f16" ? new Uint16Array(buf, u(i), cacheLen) : new Uint8Array(buf, u(i), cacheLen);
+      const k = rows(ATT.k);
+      const v = rows(ATT.v);
       this.attn.run(out, q, k, v, { nTokens, pos0: g(ATT.pos0), nHeads, nKvHeads, headDim, scale: (this.scale ??= scaleSlot(argv))[0]! }, undefined, a, b);
     }
   }

@@ -105,6 +105,35 @@ describe("workers/WorkerBackend", function () {
     );
   });
 
+  it("attention over an f16 / q8_0 KV cache split by heads equals the ReferenceBackend bit for bit at every thread count", () => {
+    fc.assert(
+      fc.property(fc.constantFrom<"f16" | "q8_0">("f16", "q8_0"), fc.constantFrom([4, 4], [4, 2], [8, 4], [8, 1]), fc.constantFrom(8, 16, 32),
+        fc.integer({ min: 0, max: 6 }), fc.integer({ min: 1, max: 4 }), fc.integer(),
+        (type, [nHeads, nKvHeads], headDim, pos0, nTokens, seed) => {
+          const kvDim = nKvHeads! * headDim;
+          if (type === "q8_0" && kvDim % 32 !== 0) return;
+          const nCtx = 12;
+          const params = { nTokens, pos0, nHeads: nHeads!, nKvHeads: nKvHeads!, headDim, scale: 1 / Math.sqrt(headDim) };
+          const qv = randomNormal(nTokens * nHeads! * headDim, seed);
+          const gtype = type === "f16" ? GGMLType.F16 : GGMLType.Q8_0;
+          const kBytes = quantizeRows(gtype, randomNormal(nCtx * kvDim, seed + 1), nCtx, kvDim);
+          const vBytes = quantizeRows(gtype, randomNormal(nCtx * kvDim, seed + 2), nCtx, kvDim);
+          const view = (bytes: Uint8Array) => (type === "f16" ? new Uint16Array(bytes.buffer, bytes.byteOffset, bytes.length / 2) : bytes);
+          const want = new Float32Array(qv.length);
+          ref.attention(want, qv, view(kBytes), view(vBytes), params);
+          for (const b of backends) {
+            const q = b.allocF32(qv.length); q.set(qv);
+            const k = b.allocBytes(kBytes.length); k.set(kBytes);
+            const v = b.allocBytes(vBytes.length); v.set(vBytes);
+            const out = b.allocF32(qv.length);
+            b.attention(out, q, view(k), view(v), params);
+            if (!same(out, want)) expect.fail(`${b.name} ${type} ${JSON.stringify(params)}`);
+          }
+        }),
+      { numRuns: 25 },
+    );
+  });
+
   it("the other ops equal the ReferenceBackend", () => {
     const b = backends[2]!;
     const x = randomNormal(64, 5);

@@ -13,7 +13,7 @@ import { LlamatsError, ggmlTypeInfo } from "@llamats/tensor";
 import { quantizeFileTypes } from "@llamats/quant";
 import { openModelSource, type SourceFormat } from "@llamats/formats";
 import { loadModel, type LlamaModel } from "@llamats/engine";
-import { parseIntArg } from "./model-options.js";
+import { cacheTypeOption, parseIntArg } from "./model-options.js";
 
 export interface BenchResult {
   readonly test: string;
@@ -69,6 +69,7 @@ interface BenchCliOptions {
   backend?: string;
   batch?: string;
   tokenizer?: string;
+  cacheType?: string;
 }
 
 function intList(flag: string, v: string, min: number): number[] {
@@ -112,12 +113,12 @@ async function timeTg(model: LlamaModel, tokens: number[]): Promise<number> {
 /** Run the benchmark matrix; one model load per thread count. */
 export async function runBench(opts: {
   model: string; prompts: number[]; gens: number[]; threads: (number | undefined)[]; reps: number; backend?: string; batch?: number;
-  tokenizer?: string; log?: (s: string) => void;
+  tokenizer?: string; log?: (s: string) => void; cacheType?: string;
 }): Promise<BenchResult[]> {
   const results: BenchResult[] = [];
   const nCtx = Math.max(1, ...opts.prompts, ...opts.gens);
   for (const threads of opts.threads) {
-    const model = await loadModel(opts.model, { threads, backend: opts.backend, nCtx, tokenizerPath: opts.tokenizer, maxBatch: opts.batch ?? Math.max(1, Math.min(512, ...opts.prompts.filter((p) => p > 0).concat([512]))) });
+    const model = await loadModel(opts.model, { threads, backend: opts.backend, nCtx, tokenizerPath: opts.tokenizer, cacheType: opts.cacheType, maxBatch: opts.batch ?? Math.max(1, Math.min(512, ...opts.prompts.filter((p) => p > 0).concat([512]))) });
     const nThreads = threads ?? ((model.backend as { threads?: number }).threads ?? 1);
     try {
       const vocab = model.config.vocabSize;
@@ -131,7 +132,7 @@ export async function runBench(opts: {
         const speeds: number[] = [];
         for (let r = 0; r < opts.reps; r++) speeds.push(await fn(model, tokens));
         const { mean, std } = meanStd(speeds);
-        opts.log?.(`${name} threads=${nThreads}: ${mean.toFixed(2)} ± ${std.toFixed(2)} tok/s (${opts.backend === "gpu" ? "gpu" : model.backend.name})`);
+        opts.log?.(`${name} threads=${nThreads}: ${mean.toFixed(2)} ± ${std.toFixed(2)} tok/s (${opts.backend === "gpu" ? "gpu" : model.backend.name}, cache ${model.cacheType})`);
         results.push({ test: name, threads: nThreads, tps: mean, stddev: std, nPrompt: fn === timePp ? n : 0, nGen: fn === timeTg ? n : 0 });
       }
     } finally {
@@ -174,6 +175,7 @@ export function register(program: Command): void {
     .option("-r, --reps <n>", "repetitions per test", "5")
     .option("-b, --batch <n>", "tokens per prefill pass (default: the largest -p, at most 512)")
     .addOption(new Option("--backend <name>", "compute backend").choices(["ts", "wasm", "gpu", "auto"]).default("auto"))
+    .addOption(cacheTypeOption())
     .option("--json", "print results as JSON (llama-bench's fields included)")
     .option("--tokenizer <path>", "tokenizer for a model without one (accepted for the other commands' sake: bench times token ids)")
     .action(async (o: BenchCliOptions) => {
@@ -186,6 +188,7 @@ export function register(program: Command): void {
         backend: o.backend,
         batch: o.batch !== undefined ? parseIntArg("--batch", o.batch, 1) : undefined,
         tokenizer: o.tokenizer,
+        cacheType: o.cacheType,
         log: (s) => process.stderr.write(s + "\n"),
       });
       process.stdout.write((o.json ? benchJson(results, await benchModelInfo(o.model)) : benchTable(o.model.split("/").pop()!, o.backend ?? "auto", results)) + "\n");

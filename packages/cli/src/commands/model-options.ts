@@ -3,8 +3,8 @@
 // LlamatsError (one line, exit 2).
 
 import { Command, Option } from "commander";
-import { LlamatsError } from "@llamats/tensor";
-import { validateSampling, type GenerateOptions, type LoadModelOptions, type LoraSpec } from "@llamats/engine";
+import { KV_CACHE_TYPES, LlamatsError } from "@llamats/tensor";
+import { DEFAULT_CACHE_TYPE, validateSampling, type GenerateOptions, type LoadModelOptions, type LoraSpec } from "@llamats/engine";
 import type { Progress } from "@llamats/tensor";
 import { ProgressBar } from "../progress.js";
 
@@ -18,6 +18,7 @@ export interface ModelCliOptions {
   threads?: string;
   backend?: string;
   ctx?: string;
+  cacheType?: string;
 }
 
 export function addModelOptions(cmd: Command): Command {
@@ -30,7 +31,14 @@ export function addModelOptions(cmd: Command): Command {
     .option("--alpha <a>", 'NTK RoPE scaling: a number (1 = none) or "auto"')
     .option("--threads <n>", "worker threads")
     .addOption(new Option("--backend <name>", "compute backend").choices(["ts", "wasm", "gpu", "auto"]))
-    .option("--ctx <n>", "context size in tokens (default: the model's, at most 2048)");
+    .option("--ctx <n>", "context size in tokens (default: the model's, at most 2048)")
+    .addOption(cacheTypeOption());
+}
+
+/** --cache-type: the KV cache's storage type (every command that runs the model has it). */
+export function cacheTypeOption(): Option {
+  return new Option("--cache-type <type>", `KV cache storage: f32, f16 (half the memory) or q8_0 (ggml blocks, ~0.27x) (default ${DEFAULT_CACHE_TYPE})`)
+    .choices(KV_CACHE_TYPES as string[]);
 }
 
 function collect(v: string, prev: string[]): string[] {
@@ -63,6 +71,7 @@ export function loadOptionsFrom(o: ModelCliOptions): LoadModelOptions {
     threads: o.threads !== undefined ? parseIntArg("--threads", o.threads, 1) : undefined,
     backend: o.backend,
     nCtx: o.ctx !== undefined ? parseIntArg("--ctx", o.ctx, 1) : undefined,
+    cacheType: o.cacheType,
     onProgress: loadingBar(),
   };
 }

@@ -1,4 +1,4 @@
-// `llamats perplexity -m MODEL -f TEXT [--ctx-size N] [--batch N] [--chunks N] [--threads N] [--json]`
+// `llamats perplexity -m MODEL -f TEXT [--ctx-size N] [--batch N] [--chunks N] [--threads N] [--cache-type T] [--json]`
 // llama.cpp's llama-perplexity (docs/EVALUATION.md): the running "[i]ppl" per chunk on
 // stderr, the final estimate (or --json) on stdout. --save-logits FILE keeps the base
 // log-probabilities (llama.cpp's --kl-divergence-base layout); --kl-divergence FILE compares
@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { LlamatsError } from "@llamats/tensor";
 import { loadModel, perplexity, klDivergence, LogProbReader, LogProbWriter, planPerplexity, type KlSummary, type LlamaModel } from "@llamats/engine";
-import { parseIntArg } from "./model-options.js";
+import { cacheTypeOption, parseIntArg } from "./model-options.js";
 import { ExitStatus } from "../exit.js";
 
 interface PerplexityCliOptions {
@@ -25,6 +25,7 @@ interface PerplexityCliOptions {
   tokenIds?: boolean;
   saveLogits?: string;
   klDivergence?: string;
+  cacheType?: string;
 }
 
 export function register(program: Command): void {
@@ -40,6 +41,7 @@ export function register(program: Command): void {
     .option("--threads <n>", "worker threads")
     .option("--format <format>", "force the model format (gguf, safetensors, hf, meta, llama2c)")
     .addOption(new Option("--backend <name>", "compute backend").choices(["ts", "wasm", "gpu", "auto"]))
+    .addOption(cacheTypeOption())
     .option("--save-logits <file>", "also write the base log-probabilities of every scored token to FILE (for --kl-divergence)")
     .option("--kl-divergence <file>", "compare this model with the base log-probabilities in FILE (written by --save-logits)")
     .option("--json", "print the result as JSON")
@@ -56,6 +58,7 @@ export function register(program: Command): void {
           backend: o.backend,
           nCtx: base ? base.nCtx : nCtx,
           maxBatch: o.batch !== undefined ? parseIntArg("--batch", o.batch, 1) : undefined,
+          cacheType: o.cacheType,
         });
         try {
           if (base) await runKl(model, base, chunks, o.json === true);

@@ -12,7 +12,7 @@ import { type Command, Option } from "commander";
 import { LlamatsError } from "@llamats/tensor";
 import { loadModel, type LlamaModel } from "@llamats/engine";
 import { startBrowserDemoServer, startServer, TEMPLATE_NAMES, type TemplateName } from "@llamats/server";
-import { loadOptionsFrom, parseIntArg } from "./model-options.js";
+import { cacheTypeOption, loadOptionsFrom, parseIntArg } from "./model-options.js";
 
 interface ServeCliOptions {
   model?: string;
@@ -31,6 +31,7 @@ interface ServeCliOptions {
   template?: string;
   cors?: string;
   backend?: string;
+  cacheType?: string;
 }
 
 export function register(program: Command): void {
@@ -53,6 +54,7 @@ export function register(program: Command): void {
     .option("--template <name>", `chat prompt template: ${TEMPLATE_NAMES.join(", ")} (default alpaca; given explicitly as alpaca, /v1/completions prompts are wrapped too)`)
     .option("--cors <origin>", "allow browsers from this origin (or *)")
     .addOption(new Option("--backend <name>", "compute backend").choices(["ts", "wasm", "gpu", "auto"]))
+    .addOption(cacheTypeOption())
     .action(async (o: ServeCliOptions) => {
       const port = parseIntArg("--port", o.port, 0);
       if (port > 65535) throw new LlamatsError(`--port ${o.port}: want 0 .. 65535`);
@@ -68,7 +70,7 @@ export function register(program: Command): void {
       }
       const lora = o.lora ? o.lora.split(",").map((d) => d.trim()).filter((d) => d !== "") : [];
       if (o.ctxSize !== undefined) parseIntArg("--ctx-size", o.ctxSize, 1);
-      const load = loadOptionsFrom({ model: o.model, lora, tokenizer: o.tokenizer, alpha: o.alpha, threads: o.threads, ctx: o.ctxSize, backend: o.backend });
+      const load = loadOptionsFrom({ model: o.model, lora, tokenizer: o.tokenizer, alpha: o.alpha, threads: o.threads, ctx: o.ctxSize, backend: o.backend, cacheType: o.cacheType });
       const modelPromise = loadModel(o.model, load);
       modelPromise.catch(() => {}); // reported below through server.ready
       let server;

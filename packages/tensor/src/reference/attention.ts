@@ -3,16 +3,23 @@
 // The query at position p attends to cache rows 0..p. Scores and sums are f64.
 // A head range [h0, h1) computes only those query heads (each head's result is the same
 // whatever the range), so threads can split the heads and match this bit for bit.
+//
+// The cache may be stored as f32, f16 or q8_0 (kv-types.ts). An f16 / q8_0 cache is read
+// in place: each key / value row's head span (headDim values) is decoded into a small
+// scratch just before use, never the whole cache, and the result is bit for bit what an f32
+// cache holding the decoded values gives (the decode is exact, the sums are the same).
 
 import type { AttentionParams } from "../backend.js";
+import { decodeKVSpan, type KVRows } from "../kv-types.js";
 import { dot } from "./matmul.js";
 import { softmaxRow } from "./norm.js";
 
 export class AttentionRef {
   private scores = new Float32Array(0); // (kvLen) scratch for one query row
   private acc = new Float64Array(0); // (headDim) output accumulator
+  private span = new Float32Array(0); // (headDim) one decoded key / value span
 
-  run(out: Float32Array, q: Float32Array, kCache: Float32Array, vCache: Float32Array,
+  run(out: Float32Array, q: Float32Array, kCache: KVRows, vCache: KVRows,
     p: AttentionParams, probsOut?: Float32Array, h0 = 0, h1 = p.nHeads): void {
     const { nTokens, pos0, nHeads, nKvHeads, headDim, scale } = p;
     if (nHeads % nKvHeads !== 0) throw new RangeError(`attention: nHeads ${nHeads} not a multiple of nKvHeads ${nKvHeads}`);
@@ -21,20 +28,40 @@ export class AttentionRef {
     const kvLen = pos0 + nTokens; // (nTokens, nHeads, kvLen) for probsOut
     if (this.scores.length < kvLen) this.scores = new Float32Array(kvLen);
     if (this.acc.length < headDim) this.acc = new Float64Array(headDim);
+    if (this.span.length < headDim) this.span = new Float32Array(headDim);
     const scores = this.scores;
     const acc = this.acc;
+    const span = this.span;
+    const kF32 = kCache instanceof Float32Array ? kCache : undefined;
+    const vF32 = vCache instanceof Float32Array ? vCache : undefined;
     for (let t = 0; t < nTokens; t++) {
       const n = pos0 + t + 1; // causal: rows 0 .. pos0 + t
       for (let h = h0; h < h1; h++) {
         const qOff = (t * nHeads + h) * headDim;
         const kvOff = Math.floor(h / group) * headDim;
-        for (let j = 0, kOff = kvOff; j < n; j++, kOff += kvDim) scores[j] = dot(q, qOff, kCache, kOff, headDim) * scale;
+        if (kF32) {
+          for (let j = 0, kOff = kvOff; j < n; j++, kOff += kvDim) scores[j] = dot(q, qOff, kF32, kOff, headDim) * scale;
+        } else {
+          for (let j = 0; j < n; j++) {
+            decodeKVSpan(kCache, kvDim, j, kvOff, headDim, span);
+            scores[j] = dot(q, qOff, span, 0, headDim) * scale;
+          }
+        }
         softmaxRow(scores, 0, n);
         acc.fill(0, 0, headDim);
-        for (let j = 0, vOff = kvOff; j < n; j++, vOff += kvDim) {
-          const pj = scores[j];
-          if (pj === 0) continue; // underflowed weights add nothing
-          for (let d = 0; d < headDim; d++) acc[d] += pj * vCache[vOff + d];
+        if (vF32) {
+          for (let j = 0, vOff = kvOff; j < n; j++, vOff += kvDim) {
+            const pj = scores[j];
+            if (pj === 0) continue; // underflowed weights add nothing
+            for (let d = 0; d < headDim; d++) acc[d] += pj * vF32[vOff + d];
+          }
+        } else {
+          for (let j = 0; j < n; j++) {
+            const pj = scores[j];
+            if (pj === 0) continue;
+            decodeKVSpan(vCache, kvDim, j, kvOff, headDim, span);
+            for (let d = 0; d < headDim; d++) acc[d] += pj * span[d];
+          }
         }
         for (let d = 0; d < headDim; d++) out[qOff + d] = acc[d];
         if (probsOut) {

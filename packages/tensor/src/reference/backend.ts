@@ -6,6 +6,7 @@
 
 import type { AttentionParams, Backend, MatmulKernel, RopeParams, RowDecoder, WeightMatrix } from "../backend.js";
 import { LlamatsError } from "../errors.js";
+import type { KVRows } from "../kv-types.js";
 import { GGMLType, ggmlRowBytes, ggmlTypeInfo } from "../ggml.js";
 import { AttentionRef } from "./attention.js";
 import { addRef, swigluRef } from "./elementwise.js";
@@ -80,7 +81,7 @@ export class ReferenceBackend implements Backend {
     ropeRef(x, nHeads, positions, params);
   }
 
-  attention(out: Float32Array, q: Float32Array, kCache: Float32Array, vCache: Float32Array,
+  attention(out: Float32Array, q: Float32Array, kCache: KVRows, vCache: KVRows,
     params: AttentionParams, probsOut?: Float32Array): void {
     this.attn.run(out, q, kCache, vCache, params, probsOut);
   }

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import fc from "fast-check";
-import { ReferenceBackend, type RopeParams } from "@llamats/tensor";
+import { ReferenceBackend, ropeTables, type RopeParams } from "@llamats/tensor";
 import { f32Arr } from "./helpers.js";
 
 const be = new ReferenceBackend();
@@ -78,6 +78,35 @@ describe("tensor/reference rope", () => {
       }), { numRuns: 80 });
     });
   }
+
+  it("tables cached per position rotate bit for bit as tables built for the call (any order of positions, growing past the cache)", () => {
+    fc.assert(fc.property(paramsArb, fc.constantFrom<RopeParams["layout"]>("interleaved", "neox"),
+      fc.array(fc.array(fc.integer({ min: 0, max: 3000 }), { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 4 }), fc.integer(),
+      (pa, layout, calls, seed) => {
+        const p: RopeParams = { headDim: pa.headDim, rotDim: pa.rotDim, base: pa.base, freqScale: pa.freqScale, layout };
+        const half = pa.rotDim / 2;
+        for (const positions of calls) {
+          let s = seed >>> 0;
+          const x = Float32Array.from({ length: positions.length * pa.nHeads * pa.headDim }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 31) - 1);
+          const want = x.slice();
+          const { cos, sin } = ropeTables(positions, p); // fresh tables: the uncached definition
+          for (let t = 0; t < positions.length; t++) {
+            for (let h = 0; h < pa.nHeads; h++) {
+              const b = (t * pa.nHeads + h) * pa.headDim;
+              for (let i = 0; i < half; i++) {
+                const i0 = layout === "interleaved" ? b + 2 * i : b + i;
+                const i1 = layout === "interleaved" ? i0 + 1 : i0 + half;
+                const a = want[i0]!, c = want[i1]!;
+                want[i0] = a * cos[t * half + i]! - c * sin[t * half + i]!;
+                want[i1] = a * sin[t * half + i]! + c * cos[t * half + i]!;
+              }
+            }
+          }
+          be.rope(x, pa.nHeads, positions, p);
+          expect(Buffer.from(x.buffer).equals(Buffer.from(want.buffer))).to.equal(true);
+        }
+      }), { numRuns: 200 });
+  });
 
   it("interleaved and neox agree after the pair permutation", () => {
     fc.assert(fc.property(caseArb, ({ p, x, pos }) => {
