@@ -4,12 +4,14 @@
 // A head range [h0, h1) computes only those query heads (each head's result is the same
 // whatever the range), so threads can split the heads and match this bit for bit.
 //
-// The cache may be stored as f32, f16 or q8_0 (kv-types.ts). An f16 / q8_0 cache is read
-// in place: each key / value row's head span (headDim values) is decoded into a small
-// scratch just before use, never the whole cache, and the result is bit for bit what an f32
-// cache holding the decoded values gives (the decode is exact, the sums are the same).
+// The cache may be stored as f32, f16 or q8_0 (kv-types.ts) and is read in place, never
+// decoded as a whole: f16 values go through the decode table inside the dot product and the
+// value sum; a q8_0 row's head span (headDim values) is decoded into a small scratch just
+// before use. Either way the result is bit for bit what an f32 cache holding the decoded
+// values gives (the decode is exact, the sums run in the same order).
 
 import type { AttentionParams } from "../backend.js";
+import { f16DecodeTable } from "../f16.js";
 import { decodeKVSpan, type KVRows } from "../kv-types.js";
 import { dot } from "./matmul.js";
 import { softmaxRow } from "./norm.js";
@@ -34,6 +36,8 @@ export class AttentionRef {
     const span = this.span;
     const kF32 = kCache instanceof Float32Array ? kCache : undefined;
     const vF32 = vCache instanceof Float32Array ? vCache : undefined;
+    const kF16 = kCache instanceof Uint16Array ? kCache : undefined;
+    const vF16 = vCache instanceof Uint16Array ? vCache : undefined;
     for (let t = 0; t < nTokens; t++) {
       const n = pos0 + t + 1; // causal: rows 0 .. pos0 + t
       for (let h = h0; h < h1; h++) {
@@ -41,6 +45,8 @@ export class AttentionRef {
         const kvOff = Math.floor(h / group) * headDim;
         if (kF32) {
           for (let j = 0, kOff = kvOff; j < n; j++, kOff += kvDim) scores[j] = dot(q, qOff, kF32, kOff, headDim) * scale;
+        } else if (kF16) {
+          for (let j = 0, kOff = kvOff; j < n; j++, kOff += kvDim) scores[j] = dotF16(q, qOff, kF16, kOff, headDim) * scale;
         } else {
           for (let j = 0; j < n; j++) {
             decodeKVSpan(kCache, kvDim, j, kvOff, headDim, span);
@@ -54,6 +60,12 @@ export class AttentionRef {
             const pj = scores[j];
             if (pj === 0) continue; // underflowed weights add nothing
             for (let d = 0; d < headDim; d++) acc[d] += pj * vF32[vOff + d];
+          }
+        } else if (vF16) {
+          for (let j = 0, vOff = kvOff; j < n; j++, vOff += kvDim) {
+            const pj = scores[j];
+            if (pj === 0) continue;
+            for (let d = 0; d < headDim; d++) acc[d] += pj * f16Table[vF16[vOff + d]];
           }
         } else {
           for (let j = 0; j < n; j++) {
@@ -72,4 +84,20 @@ export class AttentionRef {
       }
     }
   }
+}
+
+const f16Table = f16DecodeTable();
+
+/** dot() (matmul.ts) with b stored as f16 bits: the same four partial sums in the same order. */
+function dotF16(a: Float32Array, aOff: number, b: Uint16Array, bOff: number, n: number): number {
+  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  let c = 0;
+  for (; c + 4 <= n; c += 4) {
+    s0 += a[aOff + c] * f16Table[b[bOff + c]];
+    s1 += a[aOff + c + 1] * f16Table[b[bOff + c + 1]];
+    s2 += a[aOff + c + 2] * f16Table[b[bOff + c + 2]];
+    s3 += a[aOff + c + 3] * f16Table[b[bOff + c + 3]];
+  }
+  for (; c < n; c++) s0 += a[aOff + c] * f16Table[b[bOff + c]];
+  return s0 + s1 + s2 + s3;
 }
