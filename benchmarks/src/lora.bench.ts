@@ -9,7 +9,7 @@
 // ratio, and whether every merged tensor has the same bytes. PyTorch does not write GGUF
 // (f16 or quantized): there only ours is reported.
 //   node --conditions=source --import=tsx benchmarks/src/lora.bench.ts [--shape 7b|tiny] [--layers N] [--threads N]
-//        [--r N] [--output-type huggingface|pth|gguf] [--dtype f16|q4_0|...] [--chain] [--baseline DIR] [--no-torch]
+//        [--r N] [--output-type huggingface|pth|gguf] [--dtype f16|q4_0|...] [--chain] [--baseline DIR] [--no-torch] [--keep]
 // --shape 7b: dim 4096, ffn 11008, vocab 49953; 32 layers write ~13.5 GB: --layers N keeps the
 // 7B widths with N layers (and the full-size embeddings/lm_head) and extrapolates per layer.
 // --chain: the Plus/Pro merge of two adapters: a 32000-row base, a rank-8 LLaMA-Plus-like LoRA
@@ -326,7 +326,8 @@ export async function run(args: string[] = []): Promise<unknown> {
       synthWriteSeconds: writeSec, machineBefore: before, machineAfter: machineNow(), llamats, ...(previous ? { previous } : {}), torch,
     };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (args.includes("--keep")) process.stderr.write(`inputs kept in ${dir}\n`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 

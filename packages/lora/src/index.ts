@@ -5,7 +5,7 @@ export * from "./peft.js";
 export * from "./adapter.js";
 export * from "./base.js";
 export * from "./checks.js";
-export { mergedSource, type MergeStats, type MergedSourceOptions } from "./merged-source.js";
+export { mergedSource, firstNonFiniteF16, type MergeStats, type MergedSourceOptions } from "./merged-source.js";
 export { writeHfFolder, copyTokenizerFiles, outputShardName, TOKENIZER_FILES, type HfWriteOptions } from "./write-hf.js";
 export { writePth, writeMetaFromHf, metaShardCount, type PthWriteOptions } from "./write-pth.js";
 export { writeMergedGguf, ggmlTypeForDtype, type GgufWriteOptions } from "./write-gguf.js";

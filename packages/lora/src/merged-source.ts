@@ -30,9 +30,20 @@ export interface MergedSourceOptions {
   log?: (line: string) => void;
 }
 
-/** Index of the first NaN/Inf in f16 bits (exponent all ones), or -1. */
-function firstNonFiniteF16(bits: Uint16Array): number {
-  for (let i = 0; i < bits.length; i++) if ((bits[i] & 0x7c00) === 0x7c00) return i;
+/**
+ * Index of the first NaN/Inf in f16 bits (exponent all ones), or -1. Two values per 32-bit
+ * word where the bits are 4-byte aligned: a half whose exponent bits are all ones becomes
+ * 0x8000 after adding 0x0400 (no carry across halves), any other stays below.
+ */
+export function firstNonFiniteF16(bits: Uint16Array): number {
+  let i = 0;
+  if (bits.byteOffset % 4 === 0) {
+    const words = new Uint32Array(bits.buffer, bits.byteOffset, bits.length >> 1);
+    let w = 0;
+    for (; w < words.length; w++) if ((((words[w] & 0x7c007c00) + 0x04000400) & 0x80008000) !== 0) break;
+    i = 2 * w;
+  }
+  for (; i < bits.length; i++) if ((bits[i] & 0x7c00) === 0x7c00) return i;
   return -1;
 }
 
@@ -45,6 +56,15 @@ function sampleRss(stats: MergeStats): void {
 function f16Bits(bytes: Uint8Array): Uint16Array {
   const out = new Uint16Array(bytes.length >> 1);
   new Uint8Array(out.buffer).set(bytes);
+  return out;
+}
+
+/** A base tensor's f16 bits, read into a fresh array (the merge updates it in place): no copy. */
+function readF16(base: ModelSource, t: SourceTensor): Uint16Array {
+  const out = new Uint16Array(t.byteLength >> 1);
+  const dst = asBytes(out);
+  const got = base.read(t.name, dst);
+  if (got.buffer !== out.buffer || got.byteOffset !== 0) dst.set(got); // a reader that did not fill dst
   return out;
 }
 
@@ -112,6 +132,7 @@ export function mergedSource(base: ModelSource, adapters: readonly Adapter[], op
         };
         let w: Uint16Array | Float32Array;
         if (bits) w = bits;
+        else if (!bytes && type === GGMLType.F16) w = readF16(base, t); // straight into the buffer the merge updates
         else {
           const cur = bytes ?? base.read(t.name);
           w = type === GGMLType.F16 ? f16Bits(cur) : tensorF32({ key: t.name, type, shape, read: () => cur }, cur);

@@ -82,3 +82,24 @@ describe("delta_rows in register tiles (rank dimension in registers)", () => {
     }
   });
 });
+
+describe("firstNonFiniteF16 (two halves per 32-bit word)", () => {
+  it("finds the same first NaN/Inf as an element-by-element scan, at any offset and alignment (property)", async () => {
+    const { firstNonFiniteF16 } = await import("@llamats/lora");
+    const plain = (x: Uint16Array): number => x.findIndex((h) => (h & 0x7c00) === 0x7c00);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 40 }), fc.integer({ min: 0, max: 3 }), fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 3 }),
+        (values, offset, specials) => {
+          const buf = new Uint16Array(values.length + offset);
+          // mostly finite values (so the special lands anywhere), plus Inf/NaN and near misses at random places
+          buf.set(values.map((v) => v & 0xbfff), offset);
+          for (const [k, at] of specials.entries()) if (at < values.length) buf[offset + at] = [0x7c00, 0xfe01, 0x7bff][k % 3]!;
+          const view = buf.subarray(offset);
+          expect(firstNonFiniteF16(view)).to.equal(plain(view));
+        }),
+      { numRuns: 2000 },
+    );
+    expect(firstNonFiniteF16(new Uint16Array([0x7bff, 0xfbff, 0x03ff, 0x8000]))).to.equal(-1);
+    expect(firstNonFiniteF16(new Uint16Array([0, 0, 0, 0xfc00]))).to.equal(3);
+  });
+});
