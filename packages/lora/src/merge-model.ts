@@ -9,7 +9,7 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename, join, resolve } from "node:path";
 import type { QuantizeFallback } from "@llamats/quant";
-import { LlamatsError, tempPathsFor, writeDirAtomically, type ProgressCallback } from "@llamats/tensor";
+import { LlamatsError, setWriteBehind, tempPathsFor, writeDirAtomically, type ProgressCallback } from "@llamats/tensor";
 import { openAdapter, type Adapter } from "./adapter.js";
 import { openBaseModel, type MergeBase } from "./base.js";
 import { checkMergeInputs, checkOutputTokenizer, MergeCheckError, tokenizerSourceDir } from "./checks.js";
@@ -35,6 +35,8 @@ export interface MergeLorasOptions {
   pthShards?: number;
   /** Threads for the LoRA delta product (default: os.availableParallelism()). */
   threads?: number;
+  /** Write through @llamats/tensor's write-behind thread (default true; false: writes on the calling thread). */
+  writeBehind?: boolean;
   onProgress?: ProgressCallback;
   log?: (line: string) => void;
   /** GGUF output: each tensor whose rows do not fit --dtype, and the type it got instead. */
@@ -92,6 +94,9 @@ export function mergeLoras(opts: MergeLorasOptions): MergeSummary {
     const tokenizerPath = existsSync(join(tokenizerDir, "tokenizer.model")) ? join(tokenizerDir, "tokenizer.model") : undefined;
     const merged = mergedSource(base.source, adapters, { vocabSize, tokenizerPath, log: opts.log }, stats);
     const baseModel = base;
+    // A worker thread writes each tensor while the next one is read and merged (bytes and
+    // order unchanged; at most 128 MiB in flight).
+    if (opts.writeBehind !== false) setWriteBehind(true);
     const files = writeDirAtomically(out, (tmp) => {
       let files: string[];
       if (opts.outputType === "huggingface") {
@@ -113,6 +118,7 @@ export function mergeLoras(opts: MergeLorasOptions): MergeSummary {
       files: files.sort(), vocabSize, seconds: (Date.now() - t0) / 1000, threads,
     };
   } finally {
+    setWriteBehind(false);
     setLoraThreads(1);
     base?.close();
     for (const a of adapters) a.close();

@@ -13,6 +13,7 @@
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmdirSync, rmSync, writeSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { LlamatsError } from "./errors.js";
+import { writeBehind } from "./write-behind.js";
 
 /** The file-system operations the atomic writers make, as named to a fault hook. */
 export type AtomicFsOp = "mkdir" | "open" | "write" | "fsync" | "close" | "rename";
@@ -126,6 +127,19 @@ export class AtomicFileWriter {
 
   write(bytes: Uint8Array): void {
     if (this.fd === undefined) throw new Error("AtomicFileWriter: already closed");
+    const behind = writeBehind();
+    if (behind) {
+      // queued (copied) for the write-behind thread; an earlier queued write's failure shows here
+      this.throwIfFailed();
+      try {
+        faultHook?.("write", this.tmpPath);
+      } catch (e) {
+        throw outputError(this.path, e);
+      }
+      behind.write(this.fd, bytes);
+      this.written += bytes.length;
+      return;
+    }
     let done = 0;
     try {
       while (done < bytes.length) {
@@ -138,6 +152,11 @@ export class AtomicFileWriter {
     this.written += bytes.length;
   }
 
+  private throwIfFailed(): void {
+    const failed = this.fd === undefined ? undefined : writeBehind()?.failure(this.fd);
+    if (failed) throw outputError(this.path, failed);
+  }
+
   /** Zero bytes up to the next multiple of `alignment`. */
   pad(alignment: number): void {
     const rem = this.written % alignment;
@@ -146,6 +165,8 @@ export class AtomicFileWriter {
 
   commit(): void {
     if (this.fd === undefined) throw new Error("AtomicFileWriter: already closed");
+    writeBehind()?.drain();
+    this.throwIfFailed();
     try {
       faultHook?.("fsync", this.tmpPath);
       fsyncSync(this.fd);
@@ -163,6 +184,12 @@ export class AtomicFileWriter {
   /** Close and remove the temp file; never throws (it runs while another error propagates). */
   abort(): void {
     const fd = this.fd;
+    if (fd !== undefined) {
+      // queued writes of this file finish (or fail) before it is closed; its failure is forgotten
+      const behind = writeBehind();
+      behind?.drain();
+      behind?.clear(fd);
+    }
     this.fd = undefined;
     try {
       if (fd !== undefined) closeSync(fd);

@@ -8,4 +8,5 @@ export { ThreadPool, taskModuleUrl, defaultThreadCount, type ThreadPoolOptions, 
 export type { ThreadLauncher, PoolThread, PoolThreadEvents, WorkerInit } from "./pool/threads.js";
 export { share, type SharedBuffer, type TaskContext, type TaskShare, type TaskModule } from "./pool/control.js";
 export * from "./atomic.js";
+export { setWriteBehind, WriteBehindError, type WriteBehindOptions } from "./write-behind.js";
 export * from "./llama-config.js";
