@@ -82,6 +82,15 @@ function cases(vocab: number): Case[] {
     { name: "embeddings: unknown encoding", path: EMB, body: { input: "x", encoding_format: "hex" }, status: 400, param: "encoding_format" },
     { name: "embeddings: other dimensions", path: EMB, body: { input: "x", dimensions: 7 }, status: 400, param: "dimensions" },
     { name: "embeddings: input longer than the context", path: EMB, body: { input: Array.from({ length: 300 }, () => 100) }, status: 400, code: "context_length_exceeded" },
+    // The request parser's hostile inputs (issue 18; fuzzed by `npm run fuzz -- --target server`).
+    { name: "n = 1e9", body: { ...ok, n: 1e9 }, status: 400, param: "n" },
+    { name: "5 000 stop strings", body: { ...ok, stop: Array.from({ length: 5000 }, (_, i) => String(i)) }, status: 400, param: "stop" },
+    { name: "logit_bias with 90 000 keys past the vocabulary", body: { ...ok, logit_bias: Object.fromEntries(Array.from({ length: 90000 }, (_, i) => [String(vocab + i), 1])) }, status: 400, param: "logit_bias" },
+    { name: "logit_bias key that is not a plain integer", body: { ...ok, logit_bias: { "1e3": 1 } }, status: 400, param: "logit_bias" },
+    { name: "chat: a text part whose text is a number", path: CHAT, body: { messages: [{ role: "user", content: [{ type: "text", text: 5 }] }] }, status: 400 },
+    { name: "chat: a null content part", path: CHAT, body: { messages: [{ role: "user", content: [null] }] }, status: 400 },
+    { name: "chat: a content part without a type", path: CHAT, body: { messages: [{ role: "user", content: [{ text: "x" }] }] }, status: 400 },
+    { name: "deeply nested JSON (100 000 levels) in the prompt", raw: `{"prompt":${"[".repeat(100000)}${"]".repeat(100000)}}`, status: 400, param: "prompt" },
     { name: "unknown route", path: "/v1/nothing", body: {}, status: 404 },
     { name: "GET on a POST route", path: C, method: "GET", status: 404 },
   ];
@@ -130,6 +139,24 @@ describe("server: malformed requests", function () {
       await good();
     });
   }
+
+  it("hostile values the schema accepts stay bounded: max_tokens 1e308 stops at the context, seed/top_k 1e308, a 500 000-deep unknown field (1 MB, under the body limit)", async function () {
+    this.timeout(60000);
+    const small = await serve(model, { apiKey: KEY, parallel: 1, ctxSize: 24 });
+    try {
+      const r = await post(`${small.url}${C}`, { prompt: [1, 5], max_tokens: 1e308, temperature: 0 }, auth);
+      expect(r.status, JSON.stringify(r.json)).to.equal(200);
+      expect(r.json.choices[0].finish_reason).to.equal("length");
+      expect(r.json.usage.completion_tokens).to.equal(24 - 2); // the context is full
+      const s = await post(`${small.url}${C}`, { prompt: "hi", max_tokens: 2, seed: 1e308, top_k: 1e308 }, auth);
+      expect(s.status, JSON.stringify(s.json)).to.equal(200);
+      const deep = `{"prompt":"hi","max_tokens":1,"extra":${"[".repeat(500000)}${"]".repeat(500000)}}`;
+      const d = await post(`${small.url}${CHAT.replace("chat/", "")}`, deep, auth);
+      expect(d.status, JSON.stringify(d.json)).to.equal(200);
+    } finally {
+      await small.stop();
+    }
+  });
 
   it("a request node's HTTP parser rejects (bad Content-Length) -> 400 JSON, then a good request", async () => {
     const { port } = srv;
