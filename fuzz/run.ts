@@ -168,7 +168,7 @@ async function fuzzTarget(t: FuzzTarget, o: Options, cov: Coverage | undefined):
   const findings: string[] = [];
   /** Run one input; true when it was a finding. `blind`: coverage is off (fast phase). */
   const consider = (data: Uint8Array, alwaysKeep: boolean, blind = false): boolean | Promise<boolean> => {
-    const answer = check(t, data, o.slowMs);
+    const answer = check(t, data, Math.max(o.slowMs, t.slowMs ?? 0));
     return answer instanceof Promise ? answer.then((f) => record(data, f, alwaysKeep, blind)) : record(data, answer, alwaysKeep, blind);
   };
   const record = (data: Uint8Array, finding: Finding, alwaysKeep: boolean, blind: boolean): boolean => {

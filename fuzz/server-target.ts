@@ -24,6 +24,13 @@ const ROUTES = ["/v1/completions", "/v1/chat/completions", "/v1/embeddings"] as 
 /** KV positions per sequence: generation ends there, so an input's work is bounded by it. */
 const N_CTX = 32;
 const MAX_RSS_GROWTH = 1 << 30;
+/**
+ * The most one input may take. A request may ask for 16 choices (MAX_CHOICES), each generating
+ * until the context is full: ~500 forward tokens, 1-2 s on an idle core and several times that
+ * on a loaded one (the first campaign's "slow" findings at 2 s were such requests, not bugs).
+ * A request that never answers is still caught, at this limit.
+ */
+const SLOW_MS = 20_000;
 
 /** A small model (one layer, dim 64) with the synthetic vocabulary: generation is cheap. */
 const SHAPE = { ...SYNTH_SHAPES.tiny, name: "fuzz", embeddingLength: 64, blockCount: 1, headCount: 2, headCountKv: 2, feedForwardLength: 256, contextLength: N_CTX };
@@ -50,7 +57,7 @@ async function start(): Promise<Served> {
   const log = (l: string) => {
     if (logs.length < 100) logs.push(l);
   };
-  const apps = [undefined, "raw" as const].map((template) => buildApp(new ServerCore({ model, ctxSize: N_CTX, parallel: 1, template, log })));
+  const apps = [undefined, "raw" as const].map((template) => buildApp(new ServerCore({ model, ctxSize: N_CTX, parallel: 4, template, log })));
   for (const app of apps) await app.ready();
   process.on("warning", onWarning);
   return { model, apps, logs, dir, rss0: process.memoryUsage.rss() };
@@ -220,6 +227,7 @@ function mutate(data: Uint8Array, m: Mutator): Uint8Array | undefined {
 export const serverTarget = {
   name: "server",
   what: "the server's request bodies end to end (completions, chat, embeddings): only 200 / 4xx",
+  slowMs: SLOW_MS,
   seeds,
   async init() {
     await (served ??= start());

@@ -26,6 +26,11 @@ export interface FuzzTarget {
    * promise that rejects with anything else on a finding (the server: a 5xx answer).
    */
   run(data: Uint8Array): void | Promise<void>;
+  /**
+   * Time one input may take, when more than --slow-ms: the server target's work per input is
+   * bounded (16 choices x a 32-token context) but not small on a loaded machine.
+   */
+  readonly slowMs?: number;
   /** Set-up before the first input, outside its time (the server target loads a model). */
   init?(): Promise<void>;
   /** A structure-aware mutation of `data` (undefined: use the byte mutator). */

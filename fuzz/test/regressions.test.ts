@@ -33,7 +33,7 @@ describe("fuzz targets", () => {
           const a = seeds[m.int(seeds.length)];
           inputs.push((t.mutate && m.int(2) ? t.mutate(a, m) : undefined) ?? m.mutate(a, seeds[m.int(seeds.length)]));
         }
-        for (const input of inputs) expect(await check(t, input, 5000)).to.equal(undefined);
+        for (const input of inputs) expect(await check(t, input, Math.max(5000, t.slowMs ?? 0))).to.equal(undefined);
       });
     });
   }
