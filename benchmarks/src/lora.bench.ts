@@ -41,6 +41,7 @@ const TIME_FORMAT = "cpu %U %S %M";
 function timed(argv: string[], cwd: string, what: string): Timed & { stdout: string } {
   const timeBin = existsSync("/usr/bin/time") ? ["/usr/bin/time", "-f", TIME_FORMAT] : [];
   const cmd = [...timeBin, ...argv];
+  spawnSync("sync"); // every run starts with no earlier writes still being flushed (the inputs, the previous run's output)
   const t1 = Date.now();
   const child = spawnSync(cmd[0]!, cmd.slice(1), { encoding: "utf8", maxBuffer: 1 << 26, cwd });
   const seconds = (Date.now() - t1) / 1000;

@@ -97,6 +97,14 @@ export function mergedSource(base: ModelSource, adapters: readonly Adapter[], op
     planned.set(t.name, { ...t, type, shape, byteLength });
   }
   const counted = new Set<string>();
+  /** Whether LoRA l's replacement of `name` is replaced again by a later LoRA with no delta added in between. */
+  const supersededAt = (name: string, l: number): boolean => {
+    for (let j = l; j < adapters.length; j++) {
+      if (adapters[j]!.plan.pairs.has(name)) return false;
+      if (j > l && adapters[j]!.plan.full.has(name)) return true;
+    }
+    return false;
+  };
 
   const merged = (t: SourceTensor): Uint8Array => {
     const count = !counted.has(t.name);
@@ -112,11 +120,18 @@ export function mergedSource(base: ModelSource, adapters: readonly Adapter[], op
       if (fullKey) {
         // modules_to_save: the seed does state_dict[k] = lora_sd[key].half(); nothing is resized.
         const ft = a.byKey.get(fullKey)!;
-        const raw = canonicalLoraRows(t.name, ft.read(), ft.shape[0], heads);
-        bytes = ft.type === GGMLType.F16 ? raw : asBytes(Uint16Array.from(tensorF32(ft, raw), (v) => f32ToF16(v)));
         bits = undefined;
-        const bad = firstNonFiniteF16(f16View(bytes));
-        if (bad >= 0) throw new LlamatsError(`LoRA ${l + 1} (${a.dir}): ${fullKey} holds NaN/Inf at element ${bad}: the adapter file is corrupt`);
+        bytes = undefined;
+        if (supersededAt(t.name, l)) {
+          // a later LoRA replaces this tensor again before anything is added to it: these
+          // bytes cannot reach the output, so they are not read (the Plus/Pro chain would
+          // otherwise hold two 49953x4096 embeddings at once)
+        } else {
+          const raw = canonicalLoraRows(t.name, ft.read(), ft.shape[0], heads);
+          bytes = ft.type === GGMLType.F16 ? raw : asBytes(Uint16Array.from(tensorF32(ft, raw), (v) => f32ToF16(v)));
+          const bad = firstNonFiniteF16(f16View(bytes));
+          if (bad >= 0) throw new LlamatsError(`LoRA ${l + 1} (${a.dir}): ${fullKey} holds NaN/Inf at element ${bad}: the adapter file is corrupt`);
+        }
         type = GGMLType.F16;
         shape = ft.shape;
         if (count) stats.tensorsReplaced++;
