@@ -201,6 +201,27 @@ describeBrowser("browser demo page in Chromium", function (this: Mocha.Suite) {
     expect(memories, "WebAssembly memories").to.be.greaterThanOrEqual(3);
   });
 
+  it("aborts a generation in the model worker (AbortSignal through RemoteModel), and the model goes on working", async () => {
+    const m = models[0]!;
+    await loadInPage(m.path, "wasm", 2);
+    const r = await page.evaluate(async () => {
+      const model = (window as unknown as DemoWindow).llamatsDemo.model! as unknown as {
+        generateIds(ids: number[], o: Record<string, unknown>): AsyncGenerator<number>;
+        lastStats?: { stopReason: string; generatedTokens: number };
+      };
+      const ac = new AbortController();
+      const ids: number[] = [];
+      for await (const id of model.generateIds([1], { maxTokens: 100_000, temperature: 0, signal: ac.signal })) {
+        ids.push(id);
+        if (ids.length === 3) ac.abort();
+      }
+      return { n: ids.length, stop: model.lastStats?.stopReason };
+    });
+    expect(r.stop).to.equal("aborted");
+    expect(r.n).to.be.within(3, 64);
+    expect(await logitsInPage(m.ids)).to.deep.equal(await nodeLogits(m.path, m.ids, "wasm", 2));
+  });
+
   it("falls back to one GET when the server ignores Range (progress, then the Node engine's logits)", async () => {
     const m = models[0]!;
     await page.route("**/elsewhere/picked.gguf", (route) => route.fulfill({ path: m.path, contentType: "application/octet-stream" }));
