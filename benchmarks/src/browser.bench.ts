@@ -6,7 +6,10 @@
 // via playwright-core (LLAMATS_CHROMIUM overrides), headless, as the browser tests.
 //
 //   node --conditions=source --import=tsx benchmarks/src/browser.bench.ts \
-//     [--model a.gguf | --shape 1b --type q4_0] [--threads 1,2] [--pp 64] [--tg 16]
+//     [--model a.gguf | --shape 1b --type q4_0] [--threads 1,2] [--pp 64] [--tg 16] [--where worker,page]
+//
+// --where: the model in the page's model worker (as the demo runs it; default) and/or on the
+// page's own thread (the pool's caller then spins instead of blocking).
 //
 // Without --model a synthetic model of --shape/--type (default TinyLlama-1.1B-shape Q4_0,
 // random weights: the speed does not depend on the values) is written to a temp folder.
@@ -40,6 +43,8 @@ export async function run(args: string[]): Promise<unknown> {
   const pp = Number(arg(args, "--pp", "64"));
   const tg = Number(arg(args, "--tg", "16"));
   const threadCounts = arg(args, "--threads", "1,2").split(",").map(Number);
+  const wheres = arg(args, "--where", "worker").split(",");
+  for (const w of wheres) if (w !== "worker" && w !== "page") throw new Error(`--where ${w}: want worker or page`);
   const dir = mkdtempSync(join(tmpdir(), "llamats-browser-bench-"));
   try {
     const given = arg(args, "--model", "");
@@ -74,26 +79,27 @@ export async function run(args: string[]): Promise<unknown> {
         } finally {
           node.dispose();
         }
-        process.stderr.write(`[browser] ${threads} thread(s): Chromium\n`);
-        const page = await browser.newPage();
-        page.setDefaultTimeout(900_000);
-        let inPage: PageBench;
-        try {
-          await page.goto(`${server.base}/browser/bench.html?model=/models/${encodeURIComponent(basename(path))}&threads=${threads}&pp=${pp}&tg=${tg}`);
-          await page.waitForFunction(() => ["done", "error"].includes((window as unknown as { llamatsBench: PageBench }).llamatsBench.state));
-          inPage = await page.evaluate(() => (window as unknown as { llamatsBench: PageBench }).llamatsBench);
-        } finally {
-          await page.close();
+        const chromiumRows: Record<string, unknown> = {};
+        const ratio: Record<string, unknown> = {};
+        for (const where of wheres) {
+          process.stderr.write(`[browser] ${threads} thread(s): Chromium (${where})\n`);
+          const page = await browser.newPage();
+          page.setDefaultTimeout(900_000);
+          let inPage: PageBench;
+          try {
+            await page.goto(`${server.base}/browser/bench.html?model=/models/${encodeURIComponent(basename(path))}&threads=${threads}&pp=${pp}&tg=${tg}&where=${where}`);
+            await page.waitForFunction(() => ["done", "error"].includes((window as unknown as { llamatsBench: PageBench }).llamatsBench.state));
+            inPage = await page.evaluate(() => (window as unknown as { llamatsBench: PageBench }).llamatsBench);
+          } finally {
+            await page.close();
+          }
+          if (!inPage.result) throw new Error(`bench page: ${inPage.error}`);
+          const c = inPage.result;
+          chromiumRows[where] = { backend: c.backend, crossOriginIsolated: c.crossOriginIsolated, loadSec: round(c.loadSec), ...rounded(c) };
+          ratio[where] = { pp: round(c.ppTokPerSec / nodeSpeed.ppTokPerSec), tg: round(c.tgTokPerSec / nodeSpeed.tgTokPerSec) };
+          userAgent = c.userAgent;
         }
-        if (!inPage.result) throw new Error(`bench page: ${inPage.error}`);
-        const c = inPage.result;
-        rows.push({
-          threads,
-          node: { backend: node.backend.name, ...rounded(nodeSpeed) },
-          chromium: { backend: c.backend, crossOriginIsolated: c.crossOriginIsolated, loadSec: round(c.loadSec), ...rounded(c) },
-          ratio: { pp: round(c.ppTokPerSec / nodeSpeed.ppTokPerSec), tg: round(c.tgTokPerSec / nodeSpeed.tgTokPerSec) },
-        });
-        userAgent = c.userAgent;
+        rows.push({ threads, node: { backend: node.backend.name, ...rounded(nodeSpeed) }, chromium: chromiumRows, ratio });
       }
     } finally {
       await browser.close();

@@ -7,6 +7,7 @@
 
 import type { LlamaModel } from "@llamats/engine";
 import { loadModelFromBlob, loadModelFromUrl } from "./load.js";
+import { measureSpeed } from "./speed.js";
 import type { ModelInfo, WorkerEvent, WorkerRequest } from "./worker-protocol.js";
 
 interface WorkerScope {
@@ -65,6 +66,8 @@ async function handle(req: WorkerRequest): Promise<unknown> {
       }
       return m.lastStats ?? null;
     }
+    case "speed":
+      return measureSpeed(loaded(), req.pp, req.tg);
     case "tokenize":
       return loaded().tokenize(req.text, { bos: req.bos });
     case "info":

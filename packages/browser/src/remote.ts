@@ -5,6 +5,7 @@
 
 import type { GenerationStats } from "@llamats/engine";
 import type { Progress } from "@llamats/tensor";
+import type { SpeedResult } from "./speed.js";
 import type { ModelInfo, WorkerEvent, WorkerGenerateOptions, WorkerLoadOptions, WorkerRequest } from "./worker-protocol.js";
 
 type Listener = (e: WorkerEvent) => void;
@@ -107,6 +108,11 @@ export class RemoteModel {
   /** Logits of a forward pass ("all": every position; else the last), optionally after reset(). */
   forward(ids: number[], opts: { logits?: "all" | "last"; reset?: boolean } = {}): Promise<Float32Array> {
     return this.channel.call<Float32Array>({ op: "forward", ids, all: opts.logits === "all", reset: opts.reset ?? false }).result;
+  }
+
+  /** measureSpeed (pp/tg tok/s) run in the worker, where the model is. */
+  speed(pp: number, tg: number): Promise<SpeedResult> {
+    return this.channel.call<SpeedResult>({ op: "speed", pp, tg }).result;
   }
 
   tokenize(text: string, opts: { bos?: boolean } = {}): Promise<number[]> {

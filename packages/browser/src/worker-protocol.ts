@@ -33,6 +33,7 @@ export type WorkerRequest =
   | { readonly id: number; readonly op: "generate"; readonly prompt: string; readonly opts: WorkerGenerateOptions }
   | { readonly id: number; readonly op: "generateIds"; readonly ids: number[]; readonly opts: WorkerGenerateOptions }
   | { readonly id: number; readonly op: "tokenize"; readonly text: string; readonly bos: boolean }
+  | { readonly id: number; readonly op: "speed"; readonly pp: number; readonly tg: number }
   | { readonly id: number; readonly op: "info" | "reset" | "dispose" }
   | { readonly id: number; readonly op: "abort"; readonly target: number };
 
