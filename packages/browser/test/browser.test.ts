@@ -222,6 +222,21 @@ describeBrowser("browser demo page in Chromium", function (this: Mocha.Suite) {
     expect(await logitsInPage(m.ids)).to.deep.equal(await nodeLogits(m.path, m.ids, "wasm", 2));
   });
 
+  it("the benchmark page measures pp/tg tok/s in the model worker and on the page's thread", async () => {
+    const m = models[0]!;
+    type Bench = { state: string; error?: string; result?: { where: string; backend: string; threads: number; pp: number; tg: number; ppTokPerSec: number; tgTokPerSec: number } };
+    for (const where of ["worker", "page"]) {
+      await page.goto(`${new URL(server.pageUrl).origin}/browser/bench.html?model=/models/${basename(m.path)}&threads=2&pp=8&tg=3&where=${where}`);
+      await page.waitForFunction(() => ["done", "error"].includes((window as unknown as { llamatsBench: Bench }).llamatsBench.state));
+      const b = await page.evaluate(() => (window as unknown as { llamatsBench: Bench }).llamatsBench);
+      expect(b.error, where).to.equal(undefined);
+      expect(b.result).to.include({ where, backend: "wasm-workers(2)", threads: 2, pp: 8, tg: 3 });
+      expect(b.result!.ppTokPerSec).to.be.greaterThan(0);
+      expect(b.result!.tgTokPerSec).to.be.greaterThan(0);
+      expect(JSON.parse((await page.textContent("#result")) ?? "{}")).to.deep.equal(b.result);
+    }
+  });
+
   it("falls back to one GET when the server ignores Range (progress, then the Node engine's logits)", async () => {
     const m = models[0]!;
     await page.route("**/elsewhere/picked.gguf", (route) => route.fulfill({ path: m.path, contentType: "application/octet-stream" }));
