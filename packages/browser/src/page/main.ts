@@ -33,7 +33,7 @@ const demo: DemoHandle = { state: "idle" };
 
 $<HTMLDivElement>("isolation").textContent = crossOriginIsolated
   ? "Cross-origin isolated: SharedArrayBuffer available."
-  : "Not cross-origin isolated (serve with COOP/COEP headers, see docs/BROWSER.md): the WebAssembly kernels need shared memory.";
+  : "Not cross-origin isolated (serve with COOP/COEP headers, see docs/BROWSER.md): one thread only (Web Workers need SharedArrayBuffer).";
 
 // Threads: 1 .. the cores the browser reports; without isolation only 1 (no shared memory for workers).
 {
