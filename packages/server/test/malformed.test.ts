@@ -158,6 +158,19 @@ describe("server: malformed requests", function () {
     }
   });
 
+  it("logit_bias with 10^6 keys (a server whose body limit is raised to 16 MiB) -> 400 naming logit_bias", async function () {
+    this.timeout(60000);
+    const big = await serve(model, { apiKey: KEY, parallel: 1, bodyLimit: 16 << 20 });
+    try {
+      const keys = Array.from({ length: 1e6 }, (_, i) => `"${model.config.vocabSize + i}":1`).join(",");
+      const r = await post(`${big.url}${C}`, `{"prompt":"hi","max_tokens":1,"logit_bias":{${keys}}}`, auth);
+      expect(r.status, JSON.stringify(r.json).slice(0, 300)).to.equal(400);
+      expect(r.json.error.param).to.equal("logit_bias");
+    } finally {
+      await big.stop();
+    }
+  });
+
   it("a request node's HTTP parser rejects (bad Content-Length) -> 400 JSON, then a good request", async () => {
     const { port } = srv;
     const reply = await new Promise<string>((resolve, reject) => {
