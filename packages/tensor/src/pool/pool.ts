@@ -89,7 +89,7 @@ export class ThreadPool {
       const t = this.launcher.start(
         { taskModule: opts.taskModule.href, taskInit: opts.taskInit, buffers: this.buffers, control: this.ctl.buffer as SharedArrayBuffer, index: i, nThreads: threads },
         {
-          failed: (message) => reportLine(`llamats: ${this.name} thread ${i} failed: ${message}`),
+          failed: (message) => reportLine(`llamats: ${this.name} thread ${i} (${this.launcher.kind}) failed: ${message}`),
           // A thread that ends without our asking (killed between jobs) fails the next job; one
           // that ends during a job says so itself (worker.ts), waking the waiting caller.
           exited: (code) => {
@@ -110,7 +110,7 @@ export class ThreadPool {
     const t0 = Date.now();
     while (Atomics.load(this.ctl, READY) < this.threads - 1) {
       this.checkAlive();
-      if (Date.now() - t0 > timeoutMs) throw new LlamatsError(`${this.name} threads did not start within ${timeoutMs} ms`);
+      if (Date.now() - t0 > timeoutMs) throw new LlamatsError(`${this.name} threads (${this.launcher.kind}) did not start within ${timeoutMs} ms`);
       await new Promise((r) => setTimeout(r, 2));
     }
     return this;
@@ -121,7 +121,7 @@ export class ThreadPool {
     const t0 = Date.now();
     for (let n = Atomics.load(this.ctl, READY); n < this.threads - 1; n = Atomics.load(this.ctl, READY)) {
       this.checkAlive();
-      if (Date.now() - t0 > timeoutMs) throw new LlamatsError(`${this.name} threads did not start within ${timeoutMs} ms`);
+      if (Date.now() - t0 > timeoutMs) throw new LlamatsError(`${this.name} threads (${this.launcher.kind}) did not start within ${timeoutMs} ms`);
       Atomics.wait(this.ctl, READY, n, 100);
     }
     return this;
