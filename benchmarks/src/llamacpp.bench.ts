@@ -85,7 +85,7 @@ async function llamacpp(path: string, threads: number, p: number, n: number, rep
 const WLLAMA_MAX_FILE_BYTES = 4 * 2 ** 30;
 const WLLAMA_TIMEOUT_MS = 600_000;
 
-interface WllamaResult {
+export interface WllamaResult {
   pp?: number;
   tg?: number;
   loadMs?: number;
@@ -94,7 +94,7 @@ interface WllamaResult {
 }
 
 /** wllama in a child process (wllama/wllama-child.ts): its result, or why there is none. */
-async function wllama(path: string, bytes: number, threads: number, p: number, n: number, reps: number, vocab: number): Promise<WllamaResult> {
+export async function wllama(path: string, bytes: number, threads: number, p: number, n: number, reps: number, vocab: number): Promise<WllamaResult> {
   if (bytes >= WLLAMA_MAX_FILE_BYTES) {
     return { error: `cannot load: the file is ${(bytes / 2 ** 30).toFixed(2)} GiB, wllama is wasm32 (one 4 GiB memory for the file, KV cache and scratch)` };
   }
