@@ -16,7 +16,9 @@
 // over the packages' sources.
 //
 // A finding is any error that is not a LlamatsError (TypeError, RangeError, a crash...), or
-// an input slower than --slow-ms. Findings are written to fixtures/fuzz/<target>/ and run
+// an input slower than --slow-ms (or the target's own bound, when larger). A target may be
+// asynchronous (the server: its promise rejecting is a finding, and so is one that does not
+// settle in time) and may bring a structure-aware mutator (the server's JSON mutator). Findings are written to fixtures/fuzz/<target>/ and run
 // by fuzz/test/regressions.test.ts from then on; the driver exits 1.
 import { createHash } from "node:crypto";
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, appendFileSync } from "node:fs";
@@ -159,13 +161,13 @@ export function check(t: FuzzTarget, data: Uint8Array, slowMs: number): Finding 
 
 async function fuzzTarget(t: FuzzTarget, o: Options, cov: Coverage | undefined): Promise<Stats> {
   const rng = new Mutator(o.seed);
+  const corpus: Uint8Array[] = [];
+  const findings: string[] = [];
   // A target with its own structure-aware mutator (libFuzzer's custom mutator) gets it for half the inputs.
   const next = (): Uint8Array => {
     const a = corpus[rng.int(corpus.length)];
     return (t.mutate && rng.int(2) ? t.mutate(a, rng) : undefined) ?? rng.mutate(a, corpus[rng.int(corpus.length)]);
   };
-  const corpus: Uint8Array[] = [];
-  const findings: string[] = [];
   /** Run one input; true when it was a finding. `blind`: coverage is off (fast phase). */
   const consider = (data: Uint8Array, alwaysKeep: boolean, blind = false): boolean | Promise<boolean> => {
     const answer = check(t, data, Math.max(o.slowMs, t.slowMs ?? 0));
