@@ -9,7 +9,7 @@ import { emitFloatMatmul } from "./codegen/fmatmul.js";
 import { emitQuantMatmul } from "./codegen/qmatmul.js";
 import { groupDecoders } from "./codegen/qtypes.js";
 import { emitQuantizeQ8_0 } from "./codegen/quantize.js";
-import { emitQ4_0x4Matmul } from "./codegen/q4_0x4.js";
+import { emitQ4_0x4Matmul, emitRepackQ4_0x4 } from "./codegen/q4_0x4.js";
 import { ModuleBuilder } from "./wasm/module.js";
 
 export const WASM_PAGE = 65536;
@@ -22,6 +22,8 @@ export const FLOAT_KERNEL_TYPES: readonly GGMLType[] = [GGMLType.F32, GGMLType.F
 
 /** The Q4_0x4 (repacked, see repack.ts) product; in the relaxed-SIMD module only. */
 export const Q4_0X4_KERNEL = "qmm_q4_0x4";
+/** The in-place repack to Q4_0x4: (p, nGroups, nBlocks, scratch) -> groups repacked. */
+export const REPACK_Q4_0X4 = "repack_q4_0x4";
 
 /** Every kernel a module may export (the worker pool's job table). */
 export function allKernelNames(): string[] {
@@ -55,6 +57,7 @@ export function kernelModuleBytes(opts: KernelModuleOptions = {}): Uint8Array<Ar
   const m = new ModuleBuilder({ module: "env", field: "memory", minPages: 1, maxPages: MAX_PAGES, shared: true });
   for (const dec of groupDecoders) emitQuantMatmul(m, dec, kernelName(dec.type), relaxed && dec.relaxedOk);
   if (relaxed) emitQ4_0x4Matmul(m, Q4_0X4_KERNEL, kernelName(GGMLType.Q4_0));
+  if (relaxed) emitRepackQ4_0x4(m, REPACK_Q4_0X4);
   emitFloatMatmul(m, false, kernelName(GGMLType.F32));
   emitFloatMatmul(m, true, kernelName(GGMLType.F16));
   emitQuantizeQ8_0(m, QUANTIZE_Q8_0);

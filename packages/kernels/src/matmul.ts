@@ -6,8 +6,8 @@
 
 import { f16ToF32, f32ToF16, GGMLType, LlamatsError, ggmlRowBytes, ggmlTypeInfo, type WeightMatrix } from "@llamats/tensor";
 import type { Region, SharedArena } from "./arena.js";
-import { FLOAT_KERNEL_TYPES, instantiateKernels, kernelModule, kernelName, Q4_0X4_KERNEL, QUANTIZE_Q8_0, QUANTIZE_Q8_0_X4, QUANT_KERNEL_TYPES, type KernelExports } from "./kernelModule.js";
-import { canRepackQ4_0x4, isRepackedQ4_0x4, markRepackedQ4_0x4, repackQ4_0x4 } from "./repack.js";
+import { FLOAT_KERNEL_TYPES, instantiateKernels, kernelModule, kernelName, Q4_0X4_KERNEL, QUANTIZE_Q8_0, QUANTIZE_Q8_0_X4, QUANT_KERNEL_TYPES, REPACK_Q4_0X4, type KernelExports } from "./kernelModule.js";
+import { isRepackedQ4_0x4, markRepackedQ4_0x4, q4_0x4Shape, restoreQ4_0x4Groups, Q4_0X4_ROWS } from "./repack.js";
 
 export interface MatmulJob {
   readonly kernel: string;
@@ -50,6 +50,7 @@ export class WasmMatmul {
 
   /** Whether Q4_0 weights are repacked to Q4_0x4 when placed. */
   readonly repack: boolean;
+  private readonly hasX4: boolean;
 
   constructor(
     readonly arena: SharedArena,
@@ -57,6 +58,7 @@ export class WasmMatmul {
     opts: WasmMatmulOptions = {},
   ) {
     const hasX4 = WebAssembly.Module.exports(module).some((e) => e.name === Q4_0X4_KERNEL);
+    this.hasX4 = hasX4;
     const env = (globalThis as { process?: NodeJS.Process }).process?.env?.LLAMATS_WASM_REPACK;
     this.repack = (opts.repack ?? env !== "0") && hasX4;
   }
@@ -77,27 +79,38 @@ export class WasmMatmul {
     const known = this.placed.get(w.bytes);
     if (known) return known;
     const already = isRepackedQ4_0x4(w.bytes);
-    if (already && !this.repack) {
+    if (already && !this.hasX4) {
       throw new LlamatsError(`matmul: these ${w.rows}x${w.cols} Q4_0 weights were repacked for the relaxed-SIMD kernel, which this backend lacks`);
     }
-    const x4 = already || (this.repack && canRepackQ4_0x4(w.type, w.bytes, w.rows, w.cols));
-    const loc = this.arena.locate(w.bytes);
-    let p: PlacedWeight;
-    if (loc) {
-      if (x4 && !already) {
-        repackQ4_0x4(w.bytes, w.bytes, w.rows, w.cols);
-        markRepackedQ4_0x4(w.bytes);
-      }
-      p = { ...loc, x4 };
-    } else {
+    const want = !already && this.repack && q4_0x4Shape(w.type, w.rows, w.cols);
+    let loc = this.arena.locate(w.bytes);
+    if (!loc) {
       const r = this.arena.alloc(w.bytes.byteLength);
-      const dst = this.arena.u8(r);
-      if (x4 && !already) repackQ4_0x4(w.bytes, dst, w.rows, w.cols);
-      else dst.set(w.bytes);
-      p = { memory: r.memory, offset: r.offset, x4 };
+      this.arena.u8(r).set(w.bytes);
+      loc = { memory: r.memory, offset: r.offset };
     }
+    const p: PlacedWeight = { ...loc, x4: already || (want && this.repackInPlace(w, loc.memory, loc.offset)) };
     this.placed.set(w.bytes, p);
     return p;
+  }
+
+  /**
+   * Repack the standard Q4_0 matrix at (m, offset) to Q4_0x4 in place (wasm: memory.copy
+   * of four rows to scratch, transposes back). False, with the bytes standard again, when a
+   * scale is Inf/NaN. The bytes of w's view are marked when they are the ones repacked.
+   */
+  private repackInPlace(w: WeightMatrix, m: number, offset: number): boolean {
+    const nBlocks = w.cols / 32;
+    const nGroups = Math.floor(w.rows / Q4_0X4_ROWS);
+    const scratch = this.scratchIn(m, 72 * nBlocks);
+    const done = this.kernels(m)[REPACK_Q4_0X4]!(offset, nGroups, nBlocks, scratch.offset) as unknown as number;
+    const bytes = new Uint8Array(this.arena.buffer(m), offset, w.bytes.byteLength);
+    if (done < nGroups) {
+      restoreQ4_0x4Groups(bytes, w.rows, w.cols, done);
+      return false;
+    }
+    if (this.arena.locate(w.bytes)) markRepackedQ4_0x4(w.bytes);
+    return true;
   }
 
   /** A scratch region of at least `bytes` in memory m (reused; contents not preserved). */

@@ -41,7 +41,7 @@ export function markRepackedQ4_0x4(bytes: Uint8Array): void {
 
 /** Whether a standard Q4_0 matrix can be repacked: at least one group of 4 rows, finite scales. */
 export function canRepackQ4_0x4(type: GGMLType, bytes: Uint8Array, rows: number, cols: number): boolean {
-  if (type !== GGMLType.Q4_0 || rows < Q4_0X4_ROWS || cols % 32 !== 0) return false;
+  if (!q4_0x4Shape(type, rows, cols)) return false;
   const n = rows * (cols / 32);
   if (bytes.byteLength < n * Q4_0_BLOCK_BYTES) return false;
   for (let i = 0; i < n; i++) {
@@ -102,3 +102,18 @@ export function unpackRowQ4_0x4(bytes: Uint8Array, rows: number, cols: number, r
   }
 }
 
+
+/** Whether a matrix of this type and shape has a Q4_0x4 form (before looking at its scales). */
+export function q4_0x4Shape(type: GGMLType, rows: number, cols: number): boolean {
+  return type === GGMLType.Q4_0 && rows >= Q4_0X4_ROWS && cols % 32 === 0;
+}
+
+/** Undo repackQ4_0x4 on the first `nGroups` groups of four rows (back to standard rows). */
+export function restoreQ4_0x4Groups(bytes: Uint8Array, rows: number, cols: number, nGroups: number): void {
+  const rowBytes = (cols / 32) * Q4_0_BLOCK_BYTES;
+  const group = new Uint8Array(Q4_0X4_ROWS * rowBytes);
+  for (let g = 0; g < nGroups; g++) {
+    for (let r = 0; r < Q4_0X4_ROWS; r++) unpackRowQ4_0x4(bytes, rows, cols, Q4_0X4_ROWS * g + r, group, r * rowBytes);
+    bytes.set(group, g * group.length);
+  }
+}

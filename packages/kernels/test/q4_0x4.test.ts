@@ -199,12 +199,11 @@ describe("kernels/Q4_0x4 kernel (relaxed SIMD)", () => {
     }
   });
 
-  it("a matrix with an Inf scale stays standard and multiplies as the plain kernel does", () => {
-    const rows = 8;
+  for (const [badRow, rows] of [[1, 8], [9, 13], [7, 10]] as const) it(`a matrix with an Inf scale (row ${badRow} of ${rows}) stays standard and multiplies as the plain kernel does`, () => {
     const cols = 64;
     const std = quantised(GGMLType.Q4_0, makeWeights("normal", rows * cols, 3), rows, cols);
-    std[3 * 36] = 0x00;
-    std[3 * 36 + 1] = 0x7c; // +Inf scale in row 1, block 1
+    std[badRow * 36 + 18] = 0x00;
+    std[badRow * 36 + 19] = 0x7c; // +Inf scale in block 1 (groups before it are repacked, then restored)
     const a = x4();
     const bytes = a.arena.u8(a.arena.alloc(std.length));
     bytes.set(std);
@@ -216,6 +215,24 @@ describe("kernels/Q4_0x4 kernel (relaxed SIMD)", () => {
     expect(isRepackedQ4_0x4(bytes)).to.equal(false);
     expect(Buffer.from(bytes).equals(Buffer.from(std))).to.equal(true);
     expect(bits(got)).to.deep.equal(bits(want));
+  });
+
+  it("the wasm repack (in place in the arena) writes repackQ4_0x4's bytes", () => {
+    const a = x4();
+    fc.assert(
+      fc.property(fc.integer({ min: 4, max: 23 }), fc.integer({ min: 1, max: 12 }), fc.integer(), (rows, nb, seed) => {
+        const cols = 32 * nb;
+        const std = quantised(GGMLType.Q4_0, makeWeights("extreme", rows * cols, seed), rows, cols);
+        const bytes = a.arena.u8(a.arena.alloc(std.length));
+        bytes.set(std);
+        a.place({ type: GGMLType.Q4_0, rows, cols, bytes });
+        const want = new Uint8Array(std.length);
+        repackQ4_0x4(std, want, rows, cols);
+        expect(isRepackedQ4_0x4(bytes)).to.equal(true);
+        expect(Buffer.from(bytes).equals(Buffer.from(want))).to.equal(true);
+      }),
+      { numRuns: 40 },
+    );
   });
 
   it("embedding reads a table that matmul repacked in place (tied classifier)", () => {

@@ -187,3 +187,68 @@ export function emitQ4_0x4Matmul(m: ModuleBuilder, exportName: string, plainQ4_0
     f.forRange(t0, () => f.get(nTok4), pNTokens, 1, () => emitTile(f, L, 1, g, t0, xa));
   });
 }
+
+/**
+ * Emit the in-place repack of standard Q4_0 rows to Q4_0x4 (layout in ../repack.ts):
+ *
+ *   repack_q4_0x4(p, nGroups, nBlocks, scratch) -> groups repacked
+ *
+ * p: row 0 of the matrix; nGroups = floor(rows / 4); scratch: 72 * nBlocks bytes in the same
+ * memory. Each group of four rows is copied to scratch (memory.copy), its scales checked, and
+ * its records written back over it: the four rows' 16 code bytes as a 4x4 transpose of
+ * 32-bit lanes (byte 4r + c of Vi = qs[4i + c] of row r), then the scales. Stops before the
+ * first group with an Inf/NaN scale (which the kernel's conversion cannot hold) and returns
+ * its index; nGroups when all were repacked.
+ */
+export function emitRepackQ4_0x4(m: ModuleBuilder, exportName: string): void {
+  const i32 = ValType.i32;
+  const f = m.func(exportName, [i32, i32, i32, i32], [i32]);
+  const [pP, pNGroups, pNBlocks, pScratch] = [0, 1, 2, 3];
+  const v = () => f.local(ValType.v128);
+  const q = [v(), v(), v(), v()];
+  const t = [v(), v(), v(), v()];
+  const g = f.local(i32);
+  const base = f.local(i32);
+  const rowBytes = f.local(i32);
+  const groupBytes = f.local(i32);
+  const j = f.local(i32);
+  const nScales = f.local(i32);
+  const bad = f.local(i32);
+  const b = f.local(i32);
+  const s = f.local(i32);
+  const d = f.local(i32);
+  f.get(pNBlocks).i32(18).op("i32_mul").set(rowBytes);
+  f.get(rowBytes).i32(2).op("i32_shl").set(groupBytes);
+  f.get(pNBlocks).i32(2).op("i32_shl").set(nScales);
+  f.forRange(g, () => f.i32(0), pNGroups, 1, () => {
+    f.get(pP).get(g).get(groupBytes).op("i32_mul").op("i32_add").set(base);
+    f.get(pScratch).get(base).get(groupBytes).memoryCopy();
+    // Any f16 scale with exponent 31 (Inf / NaN)? The group's 4 * nBlocks blocks are contiguous.
+    f.i32(0).set(bad);
+    f.forRange(j, () => f.i32(0), nScales, 1, () => {
+      f.get(pScratch).get(j).i32(18).op("i32_mul").op("i32_add").mem("i32_load16_u", 0).i32(0x7c00).op("i32_and").i32(0x7c00).op("i32_eq");
+      f.get(bad).op("i32_or").set(bad);
+    });
+    f.get(bad).if(() => f.get(g).op("return"));
+    f.forRange(b, () => f.i32(0), pNBlocks, 1, () => {
+      f.get(pScratch).get(b).i32(18).op("i32_mul").op("i32_add").set(s);
+      f.get(base).get(b).i32(72).op("i32_mul").op("i32_add").set(d);
+      for (let r = 0; r < 4; r++) {
+        f.get(s).vmem("v128_load", 2).set(q[r]!);
+        f.get(d).get(s).mem("i32_load16_u", 0).mem("i32_store16", 64 + 2 * r);
+        if (r < 3) f.get(s).get(rowBytes).op("i32_add").set(s);
+      }
+      const lanes = (a: number, bb: number, c: number, dd: number) => [a, bb, c, dd].flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
+      // t0 = [q0.0, q1.0, q0.1, q1.1], t1 = the same of q2, q3; t2, t3: lanes 2 and 3.
+      f.get(q[0]!).get(q[1]!).shuffle(lanes(0, 4, 1, 5)).set(t[0]!);
+      f.get(q[2]!).get(q[3]!).shuffle(lanes(0, 4, 1, 5)).set(t[1]!);
+      f.get(q[0]!).get(q[1]!).shuffle(lanes(2, 6, 3, 7)).set(t[2]!);
+      f.get(q[2]!).get(q[3]!).shuffle(lanes(2, 6, 3, 7)).set(t[3]!);
+      for (let i = 0; i < 4; i++) {
+        const [x, y] = i < 2 ? [t[0]!, t[1]!] : [t[2]!, t[3]!];
+        f.get(d).get(x).get(y).shuffle(i % 2 === 0 ? lanes(0, 1, 4, 5) : lanes(2, 3, 6, 7)).vmem("v128_store", 16 * i);
+      }
+    });
+  });
+  f.get(pNGroups);
+}

@@ -108,6 +108,10 @@ export class FuncBuilder {
     }
     return this.raw(Op.end);
   }
+  /** memory.copy (bulk memory): dst, src, n on the stack. */
+  memoryCopy(): this {
+    return this.raw(0xfc, 10, 0, 0);
+  }
   /** Call function `index` of the module (ModuleBuilder.indexOf). */
   call(index: number): this {
     return this.raw(Op.call, ...uleb(index));
