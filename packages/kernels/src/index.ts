@@ -11,5 +11,5 @@ export {
 } from "./kernelModule.js";
 export { WasmMatmul, hasWasmKernel, ROW_START_ARG, ROW_END_ARG, type MatmulJob, type WasmMatmulOptions } from "./matmul.js";
 export { WasmBackend, type WasmBackendOptions } from "./backend.js";
-export { fmatmulScalar, qmatmulScalar, q4_0x4MatmulScalar, SCALAR_QMATMUL_TYPES } from "./scalar.js";
+export { fmatmulScalar, qmatmulScalar, q4_0x4MatmulScalar, SCALAR_QMATMUL_TYPES, SCALAR_RELAXED_QMATMUL_TYPES } from "./scalar.js";
 export { canRepackQ4_0x4, isRepackedQ4_0x4, markRepackedQ4_0x4, repackQ4_0x4, unpackRowQ4_0x4, Q4_0X4_ROWS, Q4_0X4_RECORD_BYTES } from "./repack.js";

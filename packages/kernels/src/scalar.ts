@@ -13,6 +13,8 @@
 //   (tiles of 4 tokens, emitGroup4); single-token products of the types with an
 //   across-groups tile follow qgen.ts (four groups' totals in the lanes of one f32x4, scaled
 //   as (total * dS) * xd; for 32-weight types the nBlocks % 4 tail per lane, added at the end).
+// - qmatmulScalar(..., { relaxed: true }): the relaxed-SIMD forms of Q4_0, Q4_1, Q5_0, Q5_1,
+//   Q4_K, Q5_K (non-negative codes, the code offset in the offset term, relaxed lanes).
 // - q4_0x4MatmulScalar: codegen/q4_0x4.ts (relaxed SIMD) on Q4_0 weights repacked to Q4_0x4
 //   (repack.ts): per block the exact integer dot, then ((f32 sum * xd) * d) + acc.
 
@@ -72,6 +74,8 @@ interface ScalarDecoder {
   readonly blockElems: number;
   readonly bytesPerBlock: number;
   readonly hasMin: boolean;
+  /** The relaxed-SIMD form's lanes (see isumLanes). */
+  readonly relaxedLanes?: boolean;
   /** Fill `g` with group `gi` of the block at byte `off`. */
   decode(bytes: Uint8Array, dv: DataView, off: number, gi: number, g: Group): void;
 }
@@ -193,11 +197,45 @@ function walk(w: WeightMatrix, dec: ScalarDecoder) {
 export const SCALAR_QMATMUL_TYPES: readonly GGMLType[] = Object.keys(DECODERS).map(Number) as GGMLType[];
 
 /**
- * The i32x4 lanes of a group's integer dot (i32x4.dot_i16x8_s over 4 chunks of 8: lane l
- * gets elements 8k + 2l, 8k + 2l + 1); Q6_K's chunks 0-1 and 2-3 times sLo / sHi.
+ * The relaxed-SIMD form (qtypes.ts with `relaxed`): codes stay non-negative (the i7 operand of
+ * i16x8.relaxed_dot_i8x16_i7x16_s), a symmetric type's code offset moves into the offset
+ * term, mS = fround(dS * -offset), so every relaxed type sums an offset term.
  */
-function isumLanes(g: Group, xq: Int8Array, xOff: number, lanes: Int32Array): void {
+const RELAXED_OFFSETS: Partial<Record<GGMLType, number>> = {
+  [GGMLType.Q4_0]: 8, [GGMLType.Q4_1]: 0, [GGMLType.Q5_0]: 16, [GGMLType.Q5_1]: 0, [GGMLType.Q4_K]: 0, [GGMLType.Q5_K]: 0,
+};
+export const SCALAR_RELAXED_QMATMUL_TYPES: readonly GGMLType[] = Object.keys(RELAXED_OFFSETS).map(Number) as GGMLType[];
+
+function relaxedDecoder(type: GGMLType): ScalarDecoder {
+  const base = DECODERS[type]!;
+  const offset = RELAXED_OFFSETS[type]!;
+  return {
+    ...base, hasMin: true, relaxedLanes: true,
+    decode(bytes, dv, off, gi, g) {
+      base.decode(bytes, dv, off, gi, g);
+      if (offset === 0) return;
+      for (let j = 0; j < 32; j++) g.q[j] = g.q[j]! + offset;
+      g.mS = fround(g.dS * -offset);
+    },
+  };
+}
+
+/**
+ * The i32x4 lanes of a group's integer dot (i32x4.dot_i16x8_s over 4 chunks of 8: lane l
+ * gets elements 8k + 2l, 8k + 2l + 1); Q6_K's chunks 0-1 and 2-3 times sLo / sHi. Relaxed
+ * form (two i16x8 relaxed dots over elements 0-15 and 16-31, added, extadd_pairwise): lane l
+ * gets elements 4l .. 4l + 3 and 16 + 4l .. 16 + 4l + 3.
+ */
+function isumLanes(g: Group, xq: Int8Array, xOff: number, lanes: Int32Array, relaxed = false): void {
   const q = g.q;
+  if (relaxed) {
+    for (let l = 0; l < 4; l++) {
+      let s = 0;
+      for (let c = 0; c < 4; c++) for (const j of [4 * l + c, 16 + 4 * l + c]) s += q[j]! * xq[xOff + j]!;
+      lanes[l] = s;
+    }
+    return;
+  }
   for (let l = 0; l < 4; l++) {
     let lo = 0;
     let hi = 0;
@@ -216,8 +254,10 @@ function isumLanes(g: Group, xq: Int8Array, xOff: number, lanes: Int32Array): vo
  * quantizeActivationsQ8_0 lays them out, group-major), in the plain-SIMD quantised kernel's
  * order: tokens in tiles of 4 (per-token totals), the rest one at a time (per-lane sums).
  */
-export function qmatmulScalar(out: Float32Array, w: WeightMatrix, xq: Int8Array, xd: Float32Array, xs: Float32Array, nTokens: number): void {
-  const dec = DECODERS[w.type];
+export function qmatmulScalar(out: Float32Array, w: WeightMatrix, xq: Int8Array, xd: Float32Array, xs: Float32Array, nTokens: number,
+  opts: { relaxed?: boolean } = {}): void {
+  if (opts.relaxed && RELAXED_OFFSETS[w.type] === undefined) throw new RangeError(`qmatmulScalar: no relaxed form for type ${w.type}`);
+  const dec = opts.relaxed ? relaxedDecoder(w.type) : DECODERS[w.type];
   if (!dec) throw new RangeError(`qmatmulScalar: no twin for type ${w.type}`);
   const { rows, rowBytes, groups: groupsPerBlock, nBlocks, dv, g, lanes } = walk(w, dec);
   const acc = new Float32Array(4);
@@ -245,7 +285,7 @@ export function qmatmulScalar(out: Float32Array, w: WeightMatrix, xq: Int8Array,
       each((gIndex) => {
         for (let t = 0; t < 4; t++) {
           const ix = gIndex * nTokens + t0 + t;
-          isumLanes(g, xq, ix * 32, lanes);
+          isumLanes(g, xq, ix * 32, lanes, dec.relaxedLanes);
           const total = lanes[0]! + lanes[1]! + lanes[2]! + lanes[3]!;
           dot[t] = fround(fround(fround(total) * fround(g.dS * xd[ix]!)) + dot[t]!);
           if (dec.hasMin) min[t] = fround(fround(g.mS * xs[ix]!) + min[t]!);
@@ -260,7 +300,7 @@ export function qmatmulScalar(out: Float32Array, w: WeightMatrix, xq: Int8Array,
       let macc = 0;
       each((gIndex) => {
         const ix = gIndex * nTokens + t;
-        isumLanes(g, xq, ix * 32, lanes);
+        isumLanes(g, xq, ix * 32, lanes, dec.relaxedLanes);
         const scale = fround(g.dS * xd[ix]!);
         for (let l = 0; l < 4; l++) acc[l] = fround(fround(fround(lanes[l]!) * scale) + acc[l]!);
         if (dec.hasMin) macc = fround(macc + fround(g.mS * xs[ix]!));
@@ -282,7 +322,7 @@ function genScalarK(out: Float32Array, w: WeightMatrix, dec: ScalarDecoder, xq: 
       for (let gi = 0; gi < groups; gi++) {
         const ix = b * groups + gi;
         dec.decode(w.bytes, dv, r * rowBytes + b * dec.bytesPerBlock, gi, g);
-        isumLanes(g, xq, ix * 32, lanes);
+        isumLanes(g, xq, ix * 32, lanes, dec.relaxedLanes);
         const total = lanes[0]! + lanes[1]! + lanes[2]! + lanes[3]!;
         const k = gi & 3;
         acc4[k] = fround(fround(fround(fround(total) * g.dS) * xd[ix]!) + acc4[k]!);
@@ -307,7 +347,7 @@ function genScalar(out: Float32Array, w: WeightMatrix, dec: ScalarDecoder, xq: I
     for (let b = 0; b < nb4; b += 4) {
       for (let k = 0; k < 4; k++) {
         dec.decode(w.bytes, dv, rowOff + (b + k) * dec.bytesPerBlock, 0, g);
-        isumLanes(g, xq, (b + k) * 32, lanes);
+        isumLanes(g, xq, (b + k) * 32, lanes, dec.relaxedLanes);
         const total = lanes[0]! + lanes[1]! + lanes[2]! + lanes[3]!;
         acc4[k] = fround(fround(fround(fround(total) * g.dS) * xd[b + k]!) + acc4[k]!);
         if (dec.hasMin) acc4[k] = fround(fround(g.mS * xs[b + k]!) + acc4[k]!);
@@ -315,7 +355,7 @@ function genScalar(out: Float32Array, w: WeightMatrix, dec: ScalarDecoder, xq: I
     }
     for (let b = nb4; b < nBlocks; b++) {
       dec.decode(w.bytes, dv, rowOff + b * dec.bytesPerBlock, 0, g);
-      isumLanes(g, xq, b * 32, lanes);
+      isumLanes(g, xq, b * 32, lanes, dec.relaxedLanes);
       const scale = fround(g.dS * xd[b]!);
       for (let l = 0; l < 4; l++) acc[l] = fround(fround(fround(lanes[l]!) * scale) + acc[l]!);
       if (dec.hasMin) macc = fround(macc + fround(g.mS * xs[b]!));

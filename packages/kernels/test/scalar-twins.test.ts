@@ -6,7 +6,10 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { GGMLType, encodeF16, ggmlTypeInfo, type WeightMatrix } from "@llamats/tensor";
 import { randomNormal } from "@llamats/testkit";
-import { SharedArena, WasmMatmul, fmatmulScalar, kernelModule, qmatmulScalar, quantizeActivationsQ8_0, SCALAR_QMATMUL_TYPES } from "@llamats/kernels";
+import {
+  SharedArena, WasmMatmul, fmatmulScalar, kernelModule, qmatmulScalar, quantizeActivationsQ8_0, relaxedSimdAvailable, SCALAR_QMATMUL_TYPES,
+  SCALAR_RELAXED_QMATMUL_TYPES,
+} from "@llamats/kernels";
 import { blockElems, makeWeights, quantised, type WeightKind } from "./helpers.js";
 
 /** Bit patterns, so that -0 / +0 and NaN payloads count too. */
@@ -36,9 +39,17 @@ describe("kernels/scalar twins (bit for bit)", () => {
     });
   }
 
-  for (const type of SCALAR_QMATMUL_TYPES) {
+  // The relaxed-SIMD module, Q4_0 in its standard layout (the Q4_0x4 repack has its own twin).
+  const relaxedMm = () => new WasmMatmul(new SharedArena({ initialBytes: 1 << 21 }), kernelModule({ relaxed: true }), { repack: false });
+  const forms = [
+    ...SCALAR_QMATMUL_TYPES.map((type) => ({ type, relaxed: false })),
+    ...SCALAR_RELAXED_QMATMUL_TYPES.map((type) => ({ type, relaxed: true })),
+  ];
+  for (const { type, relaxed } of forms) {
     const name = ggmlTypeInfo(type)!.name;
-    it(`quantised matmul ${name} (plain SIMD) = qmatmulScalar`, () => {
+    it(`quantised matmul ${name} (${relaxed ? "relaxed" : "plain"} SIMD) = qmatmulScalar`, function () {
+      if (relaxed && !relaxedSimdAvailable()) this.skip();
+      const m = relaxed ? relaxedMm() : mm;
       fc.assert(
         fc.property(fc.integer({ min: 1, max: 21 }), fc.integer({ min: 1, max: 11 }), fc.integer({ min: 1, max: 9 }), fc.integer(),
           fc.constantFrom<WeightKind>("normal", "zero", "extreme", "mixed"), (rows, nG, nTokens, seed, kind) => {
@@ -49,13 +60,13 @@ describe("kernels/scalar twins (bit for bit)", () => {
             for (const nTok of [nTokens, 1]) {
               const x = randomNormal(nTok * cols, seed + 7, kind === "extreme" ? 300 : 1);
               const got = new Float32Array(nTok * rows);
-              mm.matmul(got, w, x, nTok);
+              m.matmul(got, w, x, nTok);
               const xq = new Int8Array(nG * nTok * 32);
               const xd = new Float32Array(nG * nTok);
               const xs = new Float32Array(nG * nTok);
               quantizeActivationsQ8_0(x, nTok, cols, xq, xd, xs);
               const want = new Float32Array(nTok * rows);
-              qmatmulScalar(want, w, xq, xd, xs, nTok);
+              qmatmulScalar(want, w, xq, xd, xs, nTok, { relaxed });
               expect(bits(got), `${nTok} token(s)`).to.deep.equal(bits(want));
             }
           }),
