@@ -13,7 +13,7 @@ import { quantKernelsF32 } from "@llamats/quant";
 import { SharedArena, type ArenaOptions } from "./arena.js";
 import { hasWasmKernel, WasmMatmul, type MatmulJob } from "./matmul.js";
 import { kernelModule } from "./kernelModule.js";
-import { isRepackedQ4_0x4, unpackRowQ4_0x4 } from "./repack.js";
+import { unpackRowQ4_0x4 } from "./repack.js";
 
 export interface WasmBackendOptions extends ArenaOptions {
   readonly arena?: SharedArena;
@@ -71,7 +71,7 @@ export class WasmBackend implements Backend {
   }
 
   embedding(out: Float32Array, table: WeightMatrix, ids: ArrayLike<number>): void {
-    if (!isRepackedQ4_0x4(table.bytes)) {
+    if (!this.mm.isRepacked(table.bytes)) {
       this.ref.embedding(out, table, ids);
       return;
     }

@@ -46,6 +46,8 @@ export function hasWasmKernel(type: GGMLType): boolean {
 export class WasmMatmul {
   private readonly instances: KernelExports[] = [];
   private readonly placed = new WeakMap<Uint8Array, PlacedWeight>();
+  /** "memory:offset" of every matrix repacked in place, whatever view later names it. */
+  private readonly repackedAt = new Set<string>();
   private readonly scratch: (Scratch | undefined)[] = [];
 
   /** Whether Q4_0 weights are repacked to Q4_0x4 when placed. */
@@ -78,12 +80,13 @@ export class WasmMatmul {
   place(w: WeightMatrix): PlacedWeight {
     const known = this.placed.get(w.bytes);
     if (known) return known;
-    const already = isRepackedQ4_0x4(w.bytes);
+    const loc0 = this.arena.locate(w.bytes);
+    const already = isRepackedQ4_0x4(w.bytes) || (loc0 !== undefined && this.repackedAt.has(`${loc0.memory}:${loc0.offset}`));
     if (already && !this.hasX4) {
       throw new LlamatsError(`matmul: these ${w.rows}x${w.cols} Q4_0 weights were repacked for the relaxed-SIMD kernel, which this backend lacks`);
     }
     const want = !already && this.repack && q4_0x4Shape(w.type, w.rows, w.cols);
-    let loc = this.arena.locate(w.bytes);
+    let loc = loc0;
     if (!loc) {
       const r = this.arena.alloc(w.bytes.byteLength);
       this.arena.u8(r).set(w.bytes);
@@ -109,8 +112,16 @@ export class WasmMatmul {
       restoreQ4_0x4Groups(bytes, w.rows, w.cols, done);
       return false;
     }
+    this.repackedAt.add(`${m}:${offset}`);
     if (this.arena.locate(w.bytes)) markRepackedQ4_0x4(w.bytes);
     return true;
+  }
+
+  /** Whether these bytes hold Q4_0x4 (repacked here or marked by another backend). */
+  isRepacked(bytes: Uint8Array): boolean {
+    if (isRepackedQ4_0x4(bytes)) return true;
+    const loc = this.arena.locate(bytes);
+    return loc !== undefined && this.repackedAt.has(`${loc.memory}:${loc.offset}`);
   }
 
   /** A scratch region of at least `bytes` in memory m (reused; contents not preserved). */

@@ -253,5 +253,16 @@ describe("kernels/Q4_0x4 kernel (relaxed SIMD)", () => {
     ref.embedding(want, { ...table, bytes: std }, ids);
     expect(bits(got)).to.deep.equal(bits(want));
     expect(() => be.embedding(got, table, [11])).to.throw(/out of range/);
+    // Another view object over the same bytes: known as repacked (not repacked twice).
+    const again: WeightMatrix = { ...table, bytes: new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) };
+    const got2 = new Float32Array(ids.length * cols);
+    be.embedding(got2, again, ids);
+    expect(bits(got2)).to.deep.equal(bits(want));
+    const y1 = new Float32Array(rows);
+    const y2 = new Float32Array(rows);
+    const x = randomNormal(cols, 8);
+    be.matmul(y1, table, x, 1);
+    be.matmul(y2, again, x, 1);
+    expect(bits(y2)).to.deep.equal(bits(y1));
   });
 });
