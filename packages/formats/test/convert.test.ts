@@ -11,6 +11,23 @@ const tmp = makeTmpDir("conv");
 after(() => tmp.cleanup());
 
 describe("tensor dtype conversion", () => {
+  it("in row blocks gives the same bytes as the whole tensor at once (f16/bf16/f32 to every float and quantised type; property)", () => {
+    const targets = [GGMLType.F32, GGMLType.F16, GGMLType.BF16, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q5_0, GGMLType.Q8_0, GGMLType.Q4_K, GGMLType.Q6_K];
+    fc.assert(
+      fc.property(fc.constantFrom(GGMLType.F16, GGMLType.BF16, GGMLType.F32), fc.constantFrom(...targets), fc.integer({ min: 2, max: 9 }), fc.integer({ min: 1, max: 7 }), fc.integer(),
+        (from, to, rows, chunkRows, seed) => {
+          const cols = 256;
+          const values = randomNormal(rows * cols, seed);
+          const src = from === GGMLType.F32 ? new Uint8Array(values.buffer) : convertTensorBytes(new Uint8Array(values.buffer), GGMLType.F32, from, [rows, cols]);
+          const whole = convertTensorBytes(src, from, to, [rows, cols], Infinity);
+          const blocks = convertTensorBytes(src, from, to, [rows, cols], chunkRows * cols);
+          expect(blocks.length).to.equal(tensorBytes(to, [rows, cols]));
+          expect(Buffer.from(blocks).equals(Buffer.from(whole))).to.equal(true);
+        }),
+      { numRuns: 60 },
+    );
+  });
+
   it("f16 -> f32 -> f16 and bf16 -> f32 -> bf16 (every pattern) are the identity (property)", () => {
     fc.assert(
       fc.property(fc.array(fc.integer({ min: 0, max: 0xffff }), { minLength: 1, maxLength: 64 }), (bits) => {

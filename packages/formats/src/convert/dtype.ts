@@ -100,9 +100,22 @@ export function fromFloat32(values: Float32Array, type: number, shape: readonly 
 }
 
 /** Bytes of a tensor converted from one ggml type to another (identity when equal). */
-export function convertTensorBytes(bytes: Uint8Array, from: number, to: number, shape: readonly number[]): Uint8Array {
+export function convertTensorBytes(bytes: Uint8Array, from: number, to: number, shape: readonly number[], chunkElements = 1 << 22): Uint8Array {
   if (from === to) return bytes;
-  return fromFloat32(toFloat32(bytes, from, shape), to, shape);
+  const [rows, cols] = rowsCols(shape);
+  const chunkRows = Math.max(1, Math.floor(chunkElements / Math.max(1, cols)));
+  const plain = from === GGMLType.F16 || from === GGMLType.BF16 || from === GGMLType.F32;
+  if (rows <= chunkRows || !plain || shape.length < 2) return fromFloat32(toFloat32(bytes, from, shape), to, shape);
+  // Row blocks: every conversion works row by row (quantisation blocks never cross a row), so
+  // the bytes are the same, and the float32 copy stays ~16 MiB instead of 4x the f16 tensor
+  // (a 49954x4096 embedding quantised to q4_0 held 818 MB of float32 at once).
+  const inRow = tensorBytes(from, [1, cols]), outRow = tensorBytes(to, [1, cols]);
+  const out = new Uint8Array(rows * outRow);
+  for (let r0 = 0; r0 < rows; r0 += chunkRows) {
+    const n = Math.min(chunkRows, rows - r0);
+    out.set(fromFloat32(toFloat32(bytes.subarray(r0 * inRow, (r0 + n) * inRow), from, [n, cols]), to, [n, cols]), r0 * outRow);
+  }
+  return out;
 }
 
 /** Bytes a tensor of this shape takes as `type`. */
