@@ -84,7 +84,9 @@ describe("cli: llamats serve", function () {
     expect(s.stderr()).to.match(/POST \/v1\/completions 200 \d+ms/);
   });
 
-  it("bad flags: one line on stderr, exit 2", () => {
+  it("bad flags: one line on stderr, exit 2", function () {
+    // Eight CLI start-ups in a row: seconds each on a loaded machine, more than mocha's default.
+    this.timeout(8 * 120000);
     for (const args of [
       ["-m", tinyModelPath(), "--api-key", "a", "--api-key-file", "b"],
       ["-m", tinyModelPath(), "--template", "nope"],
