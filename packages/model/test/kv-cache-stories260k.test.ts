@@ -8,35 +8,24 @@
 // position-0 value row to f16 (2^-11 relative) already moves its logits by 3e-3. Measured
 // (reference backend): f16 max |Δ| 5.9e-2, greedy first differs at token 37, 111/111
 // argmax agree; q8_0 (one 32-value block spans all 4 KV heads) 1.1, token 10, 104/111.
-import { readFileSync } from "node:fs";
 import { expect } from "chai";
-import { openModelSource, configFromSource } from "@llamats/formats";
-import { type LlamaWeights, RunState, forward, loadWeights } from "@llamats/model";
+import { type LlamaWeights, RunState, forward } from "@llamats/model";
 import { ReferenceBackend, type KVCacheType } from "@llamats/tensor";
-import { argmax, describeConformance, fixturePath } from "@llamats/testkit";
+import { argmax, describeConformance } from "@llamats/testkit";
 import { maxAbsDiff } from "./helpers/golden.js";
+import { STORIES260K_FILES, type Stories260KReference, loadStories260K } from "./helpers/stories260k.js";
 
 type Typed = Exclude<KVCacheType, "f32">;
 const BOUND: Record<Typed, number> = { f16: 0.1, q8_0: 1.5 };
 const GREEDY_TOKENS: Record<Typed, number> = { f16: 32, q8_0: 8 };
 const ARGMAX_AGREE: Record<Typed, number> = { f16: 1, q8_0: 0.9 };
 
-interface Ref {
-  sequences: { name: string; tokens: number[] }[];
-}
-
-describeConformance("model/stories260K: f16 and q8_0 KV caches vs f32", ["stories260K/stories260K.bin", "stories260K/reference.json"], () => {
+describeConformance("model/stories260K: f16 and q8_0 KV caches vs f32", STORIES260K_FILES, () => {
   const backend = new ReferenceBackend();
   let weights: LlamaWeights;
-  let ref: Ref;
+  let ref: Stories260KReference;
   before(async () => {
-    ref = JSON.parse(readFileSync(fixturePath("stories260K/reference.json"), "utf8"));
-    const src = await openModelSource(fixturePath("stories260K/stories260K.bin"), { format: "llama2c" });
-    try {
-      weights = loadWeights(src, backend, configFromSource(src));
-    } finally {
-      src.close();
-    }
+    ({ weights, ref } = await loadStories260K(backend));
   });
 
   /** Logits of every position: prefill in chunks of 16 (later chunks read the cache), then one token at a time. */

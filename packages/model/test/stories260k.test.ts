@@ -1,31 +1,19 @@
 // Conformance: stories260K (llama2.c .bin, GQA 8 heads / 4 KV heads, shared classifier)
 // against llama2.c run.c's float32 logits at every position (fixture README: 1e-3, argmax
 // and greedy identical).
-import { readFileSync } from "node:fs";
 import { expect } from "chai";
-import { openModelSource, configFromSource } from "@llamats/formats";
-import { type LlamaWeights, RunState, forward, loadWeights } from "@llamats/model";
+import { type LlamaWeights, RunState, forward } from "@llamats/model";
 import { ReferenceBackend } from "@llamats/tensor";
-import { argmax, describeConformance, fixturePath, topK } from "@llamats/testkit";
+import { argmax, describeConformance, topK } from "@llamats/testkit";
 import { maxAbsDiff } from "./helpers/golden.js";
+import { STORIES260K_FILES, type Stories260KReference, loadStories260K } from "./helpers/stories260k.js";
 
-interface Ref {
-  sequences: { name: string; tokens: number[]; argmax: number[]; logits: number[][] }[];
-  greedy: { prompt: number[]; steps: number; generated: number[] };
-}
-
-describeConformance("model/stories260K vs llama2.c", ["stories260K/stories260K.bin", "stories260K/reference.json"], () => {
+describeConformance("model/stories260K vs llama2.c", STORIES260K_FILES, () => {
   const backend = new ReferenceBackend();
   let weights: LlamaWeights;
-  let ref: Ref;
+  let ref: Stories260KReference;
   before(async () => {
-    ref = JSON.parse(readFileSync(fixturePath("stories260K/reference.json"), "utf8"));
-    const src = await openModelSource(fixturePath("stories260K/stories260K.bin"), { format: "llama2c" });
-    try {
-      weights = loadWeights(src, backend, configFromSource(src));
-    } finally {
-      src.close();
-    }
+    ({ weights, ref } = await loadStories260K(backend));
   });
 
   it("config from the llama2.c header (GQA 8/4, tied classifier)", () => {
