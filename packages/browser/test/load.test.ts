@@ -18,7 +18,7 @@ import { startBrowserDemo } from "./helpers/serve-demo.js";
 describe("@llamats/browser in Node", function () {
   this.timeout(120_000);
   let dir: string;
-  let bytes: Uint8Array;
+  let bytes: Uint8Array<ArrayBuffer>;
   let path: string;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), "llamats-browser-unit-"));

@@ -19,7 +19,7 @@ describe("engine/batched sequences on the wasm backend (Q4_0, Q8_0)", function (
           s.dispose();
           return { first, ids };
         };
-        const solo = [];
+        const solo: Awaited<ReturnType<typeof alone>>[] = [];
         for (const p of prompts) solo.push(await alone(p));
         const seqs = prompts.map(() => m.createSequence());
         const firsts = await Promise.all(seqs.map((s, i) => s.evaluate(prompts[i], { pos: 0 })));

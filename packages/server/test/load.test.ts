@@ -21,7 +21,7 @@ async function stream(url: string, body: object): Promise<Reply> {
   let raw = "";
   let ttftMs = NaN;
   const dec = new TextDecoder();
-  for await (const chunk of r.body!) {
+  for await (const chunk of r.body! as unknown as AsyncIterable<Uint8Array>) { // undici streams are async iterable; the DOM lib does not say so
     raw += dec.decode(chunk, { stream: true });
     if (Number.isNaN(ttftMs) && raw.includes('"text":"') && !raw.includes('"text":""')) ttftMs = performance.now() - t0;
   }

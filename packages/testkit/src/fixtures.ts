@@ -53,7 +53,7 @@ export function conformanceOff(): boolean {
  * conformance suites are switched off, it registers nothing but one pending test whose
  * title says why (one line in the report).
  */
-export function describeConformance(title: string, fixtures: string[], body: () => void): void {
+export function describeConformance(title: string, fixtures: string[], body: (this: Mocha.Suite) => void): void {
   if (conformanceOff()) {
     describe(title, () => {
       it.skip("skipped: conformance suites off (npm run test:unit)", () => {});
