@@ -101,7 +101,8 @@ export class StateDictGlobals {
     const [, cls, key, location, numel] = pid.items;
     const dtype = cls instanceof PyGlobal && cls.module === "torch" ? dtypeOfStorageClass(cls.name) : undefined;
     if (!dtype) this.fail("BINPERSID", "storage type is not a torch.*Storage class");
-    if (typeof key !== "string" || !/^[A-Za-z0-9_]{1,64}$/.test(key)) this.fail("BINPERSID", `storage key ${JSON.stringify(key)} is not a plain name`);
+    if (typeof key !== "string") this.fail("BINPERSID", `storage key is a ${key === null ? "None" : typeof key}, not a str`); // JSON.stringify would throw on a bigint
+    if (!/^[A-Za-z0-9_]{1,64}$/.test(key)) this.fail("BINPERSID", `storage key ${JSON.stringify(key)} is not a plain name`);
     if (typeof location !== "string") this.fail("BINPERSID", "location is not a str");
     if (typeof numel !== "number" || !Number.isSafeInteger(numel) || numel < 0) {
       this.fail("BINPERSID", `numel ${String(numel)} is not a non-negative integer`);
